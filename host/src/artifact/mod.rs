@@ -1,0 +1,67 @@
+//! Artifacts: compiled modules as ELF shared objects, and loading them.
+//!
+//! ```text
+//! CompiledModule --write--> bytes (elf.rs) --cache--> file --load.rs--> LoadedArtifact
+//! ```
+
+pub mod elf;
+pub mod load;
+pub mod metadata;
+
+use crate::compiler::CompiledModule;
+use crate::contract::artifact::{DESCRIPTOR_SYMBOL, Descriptor, FORMAT_VERSION, MAGIC, checksum64};
+use elf::{DescriptorAddrs, SharedObjectInput, TextSymbol};
+use metadata::ArtifactMetadata;
+
+/// Serializes a compiled module into a shared object.
+pub fn write_artifact(compiled: &CompiledModule, wasm_sha256: [u8; 32], config_hash: u64) -> Vec<u8> {
+    let meta = ArtifactMetadata::new(compiled, wasm_sha256, config_hash);
+    let rodata = postcard::to_allocvec(&meta).expect("metadata serializes");
+    let checksum = checksum64(&[&rodata, &compiled.text]);
+    let names: Vec<String> = compiled
+        .functions
+        .iter()
+        .map(|f| {
+            let base = compiled.info.func_name(f.func_index).map(str::to_string);
+            if f.func_index < compiled.info.imported_funcs {
+                let import = compiled.info.imports.iter().filter(|i| i.ty.kind() == crate::info::ExternKind::Func).nth(f.func_index as usize);
+                match import {
+                    Some(i) => format!("host_adapter<{}::{}>", i.module, i.name),
+                    None => format!("host_adapter<{}>", f.func_index),
+                }
+            } else {
+                base.unwrap_or_else(|| format!("wasm_function_{}", f.func_index))
+            }
+        })
+        .collect();
+    let symbols: Vec<TextSymbol<'_>> = compiled
+        .functions
+        .iter()
+        .zip(&names)
+        .map(|(f, name)| TextSymbol { name, offset: f.start, size: f.len })
+        .collect();
+    let make_descriptor = |addrs: DescriptorAddrs| {
+        Descriptor {
+            magic: MAGIC,
+            format_version: FORMAT_VERSION,
+            reserved: 0,
+            metadata_offset: addrs.rodata as i64 - addrs.descriptor as i64,
+            metadata_len: rodata.len() as u64,
+            text_offset: addrs.text as i64 - addrs.descriptor as i64,
+            text_len: compiled.text.len() as u64,
+            checksum,
+        }
+        .to_bytes()
+        .to_vec()
+    };
+    let input = SharedObjectInput {
+        text: &compiled.text,
+        rodata: &rodata,
+        descriptor_symbol: DESCRIPTOR_SYMBOL,
+        descriptor_len: std::mem::size_of::<Descriptor>(),
+        make_descriptor: &make_descriptor,
+        symbols: &symbols,
+        soname: None,
+    };
+    elf::write_shared_object(&input).expect("in-memory ELF writing cannot fail")
+}

@@ -1,0 +1,340 @@
+//! Lower: SSA IR -> VCode (x86-64 instructions over virtual registers).
+//!
+//! Walks the blocks in layout order and each block's instructions in
+//! order. Every IR value gets a virtual register when it is defined, except
+//! constants, which are rematerialised at each use that needs a register
+//! (most uses fold them as immediates). A comparison used only by the
+//! branch or select that follows it in its block is fused into `cmp`+`jcc`
+//! or `cmp`+`cmov`. Conditional edges that pass arguments are split into
+//! small edge blocks holding the parallel moves.
+//!
+//! Operators are lowered by family, one file each, mirroring `translate/`:
+//! [`control`], [`variable`], [`int`], [`float`], [`memory`], [`call`],
+//! [`table`].
+//!
+//! Requires: IR that passed `ir::verify`, no aliases. Produces: VCode whose
+//! block 0 is the entry, with `Params` as its first instruction.
+
+mod call;
+mod control;
+mod float;
+mod int;
+mod memory;
+mod table;
+mod variable;
+
+use super::ir::{self, Block, Function, Inst, InstKind, Type, Value};
+use super::vcode::*;
+use super::x64::IsaFlags;
+use super::x64::regs::{Gpr, Size, Xmm};
+use crate::contract::vmctx::VMOffsets;
+use crate::info::ModuleInfo;
+
+/// Module-wide facts the lowering needs.
+pub struct LowerContext<'a> {
+    /// The module.
+    pub info: &'a ModuleInfo,
+    /// Its vmctx layout.
+    pub offsets: &'a VMOffsets,
+    /// Instruction-set extensions to use.
+    pub isa: IsaFlags,
+}
+
+/// Lowering state of one function.
+pub struct Lowerer<'a> {
+    ctx: &'a LowerContext<'a>,
+    func: &'a Function,
+    vcode: VCode,
+    value_regs: Vec<Option<Reg>>,
+    use_counts: Vec<u32>,
+    /// VBlock of each IR block in the layout.
+    block_map: Vec<Option<VBlock>>,
+    /// Edge blocks still to emit: (edge block, target, args).
+    pending_edges: Vec<(VBlock, Block, Vec<Value>)>,
+    /// A comparison whose emission is deferred to its only user.
+    deferred_compare: Option<Inst>,
+    /// Address values bounds-checked in this block, with the checked end.
+    checked: Vec<(Value, u64)>,
+    srcloc: u32,
+}
+
+/// Lowers one function.
+pub fn lower(ctx: &LowerContext<'_>, func: &Function) -> VCode {
+    let mut l = Lowerer {
+        ctx,
+        func,
+        vcode: VCode {
+            func_index: func.func_index,
+            body_offset: func.body_offset,
+            ..Default::default()
+        },
+        value_regs: vec![None; func.values.len()],
+        use_counts: use_counts(func),
+        block_map: vec![None; func.blocks.len()],
+        pending_edges: Vec::new(),
+        deferred_compare: None,
+        checked: Vec::new(),
+        srcloc: 0,
+    };
+    for &b in &func.layout {
+        let vb = l.new_vblock(func.blocks[b.index()].loop_depth);
+        l.block_map[b.index()] = Some(vb);
+    }
+    for (i, &b) in func.layout.iter().enumerate() {
+        l.lower_block(b, i == 0);
+    }
+    l.vcode
+}
+
+fn use_counts(func: &Function) -> Vec<u32> {
+    let mut counts = vec![0u32; func.values.len()];
+    for &b in &func.layout {
+        for &inst in &func.blocks[b.index()].insts {
+            func.insts[inst.index()].kind.for_each_arg(|v| counts[v.index()] += 1);
+        }
+    }
+    counts
+}
+
+/// The register class of an IR type.
+pub fn class_of(ty: Type) -> RegClass {
+    if ty.is_float() { RegClass::Float } else { RegClass::Int }
+}
+
+/// The operand size of an integer IR type.
+pub fn size_of(ty: Type) -> Size {
+    match ty {
+        Type::I32 | Type::F32 => Size::S32,
+        Type::I64 | Type::F64 => Size::S64,
+    }
+}
+
+impl<'a> Lowerer<'a> {
+    fn new_vblock(&mut self, loop_depth: u32) -> VBlock {
+        self.vcode.blocks.push(VBlockData { loop_depth, ..Default::default() });
+        VBlock(self.vcode.blocks.len() as u32 - 1)
+    }
+
+    /// A fresh virtual register.
+    fn vreg(&mut self, class: RegClass) -> Reg {
+        self.vcode.vreg_classes.push(class);
+        Reg(NUM_PREGS + self.vcode.vreg_classes.len() as u32 - 1)
+    }
+
+    fn emit(&mut self, inst: MInst) {
+        if let MInst::OutgoingArgs { bytes } = inst {
+            self.vcode.outgoing_bytes = self.vcode.outgoing_bytes.max(bytes);
+        }
+        self.vcode.insts.push(inst);
+        self.vcode.srclocs.push(self.srcloc);
+    }
+
+    fn hint(&mut self, a: Reg, b: Reg) {
+        self.vcode.hints.push((a, b));
+    }
+
+    fn ty(&self, v: Value) -> Type {
+        self.func.value_type(v)
+    }
+
+    /// The register defined for IR value `v` (created on first request).
+    fn def(&mut self, v: Value) -> Reg {
+        if let Some(r) = self.value_regs[v.index()] {
+            return r;
+        }
+        let r = self.vreg(class_of(self.ty(v)));
+        self.value_regs[v.index()] = Some(r);
+        r
+    }
+
+    /// The register holding IR value `v` at this point; constants are
+    /// materialised here.
+    fn get(&mut self, v: Value) -> Reg {
+        if let Some(r) = self.value_regs[v.index()] {
+            return r;
+        }
+        let ty = self.ty(v);
+        let inst = self.func.def_inst(v).expect("value defined before use");
+        match self.func.insts[inst.index()].kind {
+            InstKind::Iconst { imm } => {
+                let dst = self.vreg(RegClass::Int);
+                self.emit(MInst::MovImm { size: size_of(ty), dst, imm });
+                dst
+            }
+            InstKind::Fconst { bits } => {
+                let dst = self.vreg(RegClass::Float);
+                self.emit(MInst::FConst { double: ty == Type::F64, dst, bits });
+                dst
+            }
+            _ => panic!("{v} used before its definition was lowered"),
+        }
+    }
+
+    /// The integer constant value of `v`, if it has one.
+    fn const_of(&self, v: Value) -> Option<u64> {
+        self.func.iconst_value(v)
+    }
+
+    /// `v` as an operand: a sign-extended imm32 when it is a constant that
+    /// fits, else its register.
+    fn rmi(&mut self, v: Value) -> RegMemImm {
+        match self.const_of(v) {
+            Some(c) if imm32_of(c, self.ty(v)).is_some() => {
+                RegMemImm::Imm(imm32_of(c, self.ty(v)).unwrap())
+            }
+            _ => RegMemImm::Reg(self.get(v)),
+        }
+    }
+
+    /// Copies a whole register (i32 values are zero-extended, so a 64-bit
+    /// copy preserves them) and hints that both may share a register.
+    fn emit_move(&mut self, dst: Reg, src: Reg, class: RegClass) {
+        match class {
+            RegClass::Int => self.emit(MInst::Mov { size: Size::S64, dst, src }),
+            RegClass::Float => self.emit(MInst::FMov { dst, src }),
+        }
+        self.hint(dst, src);
+    }
+
+    /// A constant 16-byte pool entry.
+    fn constant(&mut self, bytes: [u8; 16]) -> ConstId {
+        let c = Constant(bytes);
+        if let Some(i) = self.vcode.constants.iter().position(|&k| k == c) {
+            return ConstId(i as u32);
+        }
+        self.vcode.constants.push(c);
+        ConstId(self.vcode.constants.len() as u32 - 1)
+    }
+
+    fn lower_block(&mut self, b: Block, is_entry: bool) {
+        let vb = self.block_map[b.index()].unwrap();
+        self.checked.clear();
+        self.vcode.blocks[vb.0 as usize].start = self.vcode.insts.len() as u32;
+        let params: Vec<Value> = self.func.blocks[b.index()].params.clone();
+        if is_entry {
+            self.lower_entry_params(&params);
+        } else {
+            let regs: Vec<Reg> = params.iter().map(|&p| self.def(p)).collect();
+            self.vcode.blocks[vb.0 as usize].params = regs;
+        }
+        for &inst in &self.func.blocks[b.index()].insts {
+            self.srcloc = self.func.insts[inst.index()].srcloc;
+            self.lower_inst(b, inst);
+        }
+        self.vcode.blocks[vb.0 as usize].end = self.vcode.insts.len() as u32;
+        // Edge blocks follow their source block.
+        for (eb, target, args) in std::mem::take(&mut self.pending_edges) {
+            self.vcode.blocks[eb.0 as usize].start = self.vcode.insts.len() as u32;
+            let regs: Vec<Reg> = args.iter().map(|&a| self.get(a)).collect();
+            let t = self.block_map[target.index()].unwrap();
+            self.emit(MInst::Jmp { target: t, args: regs });
+            self.vcode.blocks[eb.0 as usize].end = self.vcode.insts.len() as u32;
+        }
+    }
+
+    /// Defines the entry block's parameters from the calling convention.
+    fn lower_entry_params(&mut self, params: &[Value]) {
+        let sig = self.ctx.info.func_type(self.func.func_index);
+        let layout = crate::contract::abi::call_layout(&sig.params, &sig.results);
+        let mut defs = Vec::new();
+        for loc in &layout.params {
+            match *loc {
+                crate::contract::abi::ArgLoc::Gpr(g) => defs.push(Reg::gpr(Gpr(g))),
+                crate::contract::abi::ArgLoc::Xmm(x) => defs.push(Reg::xmm(Xmm(x))),
+                crate::contract::abi::ArgLoc::Stack(_) => {}
+            }
+        }
+        self.emit(MInst::Params { defs });
+        for (&p, loc) in params.iter().zip(&layout.params) {
+            let dst = self.def(p);
+            let float = self.ty(p).is_float();
+            match *loc {
+                crate::contract::abi::ArgLoc::Gpr(g) => {
+                    self.emit_move(dst, Reg::gpr(Gpr(g)), RegClass::Int)
+                }
+                crate::contract::abi::ArgLoc::Xmm(x) => {
+                    self.emit_move(dst, Reg::xmm(Xmm(x)), RegClass::Float)
+                }
+                crate::contract::abi::ArgLoc::Stack(offset) => {
+                    self.emit(MInst::LoadParam { offset, dst, float })
+                }
+            }
+        }
+    }
+
+    /// The VBlock to branch to for an edge, creating an edge block when the
+    /// edge passes arguments from a conditional branch.
+    fn edge_target(&mut self, call: &ir::BlockCall, from_depth: u32) -> VBlock {
+        if call.args.is_empty() {
+            return self.block_map[call.block.index()].unwrap();
+        }
+        if let Some((eb, _, _)) =
+            self.pending_edges.iter().find(|(_, t, a)| *t == call.block && *a == call.args)
+        {
+            return *eb;
+        }
+        let eb = self.new_vblock(from_depth);
+        self.pending_edges.push((eb, call.block, call.args.clone()));
+        eb
+    }
+
+    fn lower_inst(&mut self, block: Block, inst: Inst) {
+        let kind = &self.func.insts[inst.index()].kind;
+        match kind {
+            InstKind::Iconst { .. } | InstKind::Fconst { .. } => {}
+            InstKind::Compare { .. } if self.is_fusable_compare(block, inst) => {
+                self.deferred_compare = Some(inst);
+            }
+            InstKind::Unary { .. } => self.lower_unary(inst),
+            InstKind::Binary { .. } => self.lower_binary(inst),
+            InstKind::Compare { .. } => self.lower_compare(inst),
+            InstKind::Select { .. } => self.lower_select(inst),
+            InstKind::Load { .. } | InstKind::Store { .. } | InstKind::MemorySize { .. } => {
+                self.lower_memory(inst)
+            }
+            InstKind::GlobalGet { .. } | InstKind::GlobalSet { .. } => self.lower_variable(inst),
+            InstKind::TableGet { .. }
+            | InstKind::TableSet { .. }
+            | InstKind::TableSize { .. }
+            | InstKind::RefFunc { .. } => self.lower_table(inst),
+            InstKind::Call { .. } | InstKind::CallIndirect { .. } | InstKind::CallBuiltin { .. } => {
+                self.lower_call(inst)
+            }
+            InstKind::Jump { .. }
+            | InstKind::Brif { .. }
+            | InstKind::BrTable { .. }
+            | InstKind::Return { .. }
+            | InstKind::Trap { .. } => self.lower_terminator(block, inst),
+        }
+    }
+
+    /// A comparison whose only use is the next instruction in the block,
+    /// a `brif` or `select` condition (so flags survive until then).
+    fn is_fusable_compare(&self, block: Block, inst: Inst) -> bool {
+        let v = self.func.first_result(inst);
+        if self.use_counts[v.index()] != 1 {
+            return false;
+        }
+        let insts = &self.func.blocks[block.index()].insts;
+        let pos = insts.iter().position(|&i| i == inst).unwrap();
+        let Some(&next) = insts.get(pos + 1) else { return false };
+        match &self.func.insts[next.index()].kind {
+            InstKind::Brif { cond, .. } => *cond == v,
+            InstKind::Select { cond, if_true, if_false } => {
+                // Operands that are constants would be materialised between
+                // the compare and the cmov; that is harmless (mov keeps flags).
+                *cond == v && *if_true != v && *if_false != v
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `c` as a sign-extended imm32 operand of an instruction of type `ty`.
+pub fn imm32_of(c: u64, ty: Type) -> Option<i32> {
+    match ty {
+        // 32-bit operations use the low 32 bits of the immediate.
+        Type::I32 => Some(c as u32 as i32),
+        _ => i32::try_from(c as i64).ok(),
+    }
+}

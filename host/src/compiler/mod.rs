@@ -1,0 +1,132 @@
+//! The compiler: wasm bytes -> x86-64 machine code and metadata.
+//!
+//! The whole pipeline, one stage per module, data flowing one way:
+//!
+//! ```text
+//! decode      bytes        -> ModuleInfo + bodies   (wasmparser validates)
+//! translate   body         -> ir::Function          (SSA, block parameters)
+//! opt         ir::Function -> ir::Function          (params, fold, dce)
+//! lower       ir::Function -> VCode                 (x86-64, virtual registers)
+//! regalloc    VCode        -> Allocation            (linear scan, side table)
+//! x64::emit   VCode + Allocation -> bytes           (TextBuilder: text section)
+//! ```
+//!
+//! The compiler never touches runtime state: everything it needs from the
+//! runtime is in `contract`.
+
+pub mod decode;
+pub mod ir;
+pub mod lower;
+pub mod opt;
+pub mod regalloc;
+pub mod translate;
+pub mod vcode;
+pub mod x64;
+
+use crate::contract::trap::TrapSite;
+use crate::contract::vmctx::VMOffsets;
+use crate::info::{ImportType, ModuleInfo};
+use x64::IsaFlags;
+use x64::emit::{FunctionRange, TextBuilder};
+
+/// A compile-time failure: malformed or invalid wasm, or an unsupported
+/// feature, with the byte offset where it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileError {
+    /// Byte offset in the wasm input, when known.
+    pub offset: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl CompileError {
+    /// A new error.
+    pub fn new(offset: Option<usize>, message: String) -> CompileError {
+        CompileError { offset, message }
+    }
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.offset {
+            Some(o) => write!(f, "{} (at byte offset {o:#x})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// Options that change generated code (part of the cache key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CodegenConfig {
+    /// Instruction-set extensions to use.
+    pub isa: IsaFlags,
+    /// Run the IR optimizer.
+    pub optimize: bool,
+}
+
+/// The compiler's output for one module.
+#[derive(Clone, Debug)]
+pub struct CompiledModule {
+    /// Module-level information.
+    pub info: ModuleInfo,
+    /// The text section.
+    pub text: Vec<u8>,
+    /// Code of every defined function and host adapter.
+    pub functions: Vec<FunctionRange>,
+    /// Offset of each defined function, by defined index.
+    pub func_offsets: Vec<u32>,
+    /// Offset of the entry trampoline of each type, by type index.
+    pub trampolines: Vec<u32>,
+    /// Offset of the host-call adapter of each imported function.
+    pub host_adapters: Vec<u32>,
+    /// Trap sites sorted by code offset.
+    pub trap_sites: Vec<TrapSite>,
+    /// Extensions the code uses.
+    pub isa: IsaFlags,
+}
+
+/// Compiles a module.
+pub fn compile(wasm: &[u8], config: &CodegenConfig) -> Result<CompiledModule, CompileError> {
+    let decoded = decode::decode(wasm)?;
+    let info = decoded.info;
+    let offsets = VMOffsets::new(info.vm_counts());
+    let defined = decoded.bodies.len() as u32;
+    let mut text = TextBuilder::new(defined, info.imported_funcs, offsets);
+    text.emit_trap_common();
+    let ctx = lower::LowerContext { info: &info, offsets: &offsets, isa: config.isa };
+    let mut allocs = wasmparser::FuncValidatorAllocations::default();
+    for body in decoded.bodies {
+        let (mut func, a) = translate::translate_function(&info, body, allocs)?;
+        allocs = a;
+        if config.optimize {
+            opt::optimize(&mut func);
+        } else {
+            opt::minimal(&mut func);
+        }
+        let vcode = lower::lower(&ctx, &func);
+        let alloc = regalloc::allocate(&vcode);
+        text.emit_function(&vcode, &alloc);
+    }
+    let trampolines = info.types.iter().map(|t| text.emit_entry_trampoline(t)).collect();
+    let mut host_adapters = Vec::new();
+    for (i, import) in info.imports.iter().filter(|i| matches!(i.ty, ImportType::Func(_))).enumerate() {
+        let ImportType::Func(t) = import.ty else { unreachable!() };
+        host_adapters.push(text.emit_host_adapter(i as u32, &info.types[t as usize]));
+    }
+    let func_offsets = (0..defined).map(|i| text.function_offset(i)).collect();
+    let mut trap_sites = std::mem::take(&mut text.trap_sites);
+    trap_sites.sort_by_key(|s| s.code_offset);
+    let functions = std::mem::take(&mut text.functions);
+    Ok(CompiledModule {
+        info,
+        text: text.finish(),
+        functions,
+        func_offsets,
+        trampolines,
+        host_adapters,
+        trap_sites,
+        isa: config.isa,
+    })
+}

@@ -1,0 +1,236 @@
+//! Translate: one validated wasm function body -> an SSA `ir::Function`.
+//!
+//! Walks the operators once, validating each with wasmparser in lockstep,
+//! and keeps an abstract value stack of SSA values. Locals become SSA
+//! variables ([`ssa`]). Operators are translated by family, one file each
+//! (the same split as `lower/` and `tests/disas/`): [`control`],
+//! [`variable`], [`int`], [`float`], [`memory`], [`call`], [`table`].
+//!
+//! Requires: a `ModuleInfo` from `decode`. Produces: IR that satisfies
+//! `ir::verify`, with possibly redundant block parameters.
+
+mod call;
+mod control;
+mod float;
+mod int;
+mod memory;
+mod ssa;
+mod table;
+mod variable;
+
+use super::CompileError;
+use super::decode::PendingBody;
+use super::ir::{Block, BlockCall, Function, Inst, InstKind, Type, Value};
+use crate::info::ModuleInfo;
+use control::ControlFrame;
+use ssa::SsaBuilder;
+use wasmparser::{FuncValidatorAllocations, Operator};
+
+/// Translation state of one function.
+pub struct FuncTranslator<'m> {
+    info: &'m ModuleInfo,
+    func: Function,
+    ssa: SsaBuilder,
+    stack: Vec<Value>,
+    control: Vec<ControlFrame>,
+    current: Block,
+    reachable: bool,
+    srcloc: u32,
+    loop_depth: u32,
+}
+
+/// Translates one function body.
+pub fn translate_function(
+    info: &ModuleInfo,
+    body: PendingBody<'_>,
+    allocs: FuncValidatorAllocations,
+) -> Result<(Function, FuncValidatorAllocations), CompileError> {
+    let wasm_err =
+        |e: wasmparser::BinaryReaderError| CompileError::new(Some(e.offset() as usize), e.message().into());
+    let mut validator = body.validator.into_validator(allocs);
+    let sig = info.func_type(body.func_index);
+    let mut var_types: Vec<Type> = sig.params.iter().map(|&t| Type::of(t)).collect();
+
+    let mut reader = body.body.get_binary_reader();
+    let groups = reader.read_var_u32().map_err(wasm_err)?;
+    let mut locals = Vec::new();
+    for _ in 0..groups {
+        let offset = reader.original_position();
+        let count = reader.read_var_u32().map_err(wasm_err)?;
+        let ty = reader.read().map_err(wasm_err)?;
+        validator.define_locals(offset, count, ty).map_err(wasm_err)?;
+        locals.push((count, ty));
+    }
+    for &(count, ty) in &locals {
+        let ty = Type::of(super::decode::val_type(ty));
+        var_types.extend(std::iter::repeat_n(ty, count as usize));
+    }
+
+    let mut t = FuncTranslator::new(info, body.func_index, var_types);
+    t.func.body_offset = body.body.range().start as u32;
+    t.start(sig.params.len() as u32);
+    let mut ops = wasmparser::OperatorsReader::new(reader);
+    while !ops.eof() {
+        let offset = ops.original_position();
+        let op = ops.read().map_err(wasm_err)?;
+        validator.op(offset, &op).map_err(wasm_err)?;
+        t.srcloc = offset as u32;
+        t.translate(&op, offset as usize)?;
+    }
+    ops.finish().map_err(wasm_err)?;
+    let mut func = t.func;
+    func.resolve_aliases();
+    Ok((func, validator.into_allocations()))
+}
+
+impl<'m> FuncTranslator<'m> {
+    fn new(info: &'m ModuleInfo, func_index: u32, var_types: Vec<Type>) -> Self {
+        let sig = info.func_type(func_index);
+        let func = Function::new(
+            func_index,
+            sig.params.iter().map(|&t| Type::of(t)).collect(),
+            sig.results.iter().map(|&t| Type::of(t)).collect(),
+        );
+        FuncTranslator {
+            info,
+            func,
+            ssa: SsaBuilder::new(var_types),
+            stack: Vec::new(),
+            control: Vec::new(),
+            current: Block(0),
+            reachable: true,
+            srcloc: 0,
+            loop_depth: 0,
+        }
+    }
+
+    /// Creates the entry block, defines parameters and zeroed locals, and
+    /// opens the function's control frame.
+    fn start(&mut self, num_params: u32) {
+        let entry = self.func.create_block();
+        self.switch_to(entry);
+        self.ssa.seal(&mut self.func, entry);
+        let var_types = self.func.params.clone();
+        for (i, &ty) in var_types.iter().enumerate() {
+            let p = self.func.append_block_param(entry, ty);
+            self.ssa.def_var(i as u32, entry, p);
+        }
+        let num_vars = self.num_vars();
+        for var in num_params..num_vars {
+            let ty = self.var_type(var);
+            let zero = self.zero(ty);
+            self.ssa.def_var(var, entry, zero);
+        }
+        self.push_function_frame();
+    }
+
+    fn translate(&mut self, op: &Operator<'_>, offset: usize) -> Result<(), CompileError> {
+        if !self.reachable {
+            return self.translate_unreachable(op);
+        }
+        let handled = self.translate_control(op)
+            || self.translate_variable(op)
+            || self.translate_int(op)
+            || self.translate_float(op)
+            || self.translate_memory(op)
+            || self.translate_call(op)
+            || self.translate_table(op);
+        if handled {
+            Ok(())
+        } else {
+            Err(CompileError::new(Some(offset), format!("unsupported operator {op:?}")))
+        }
+    }
+
+    // ---- helpers shared by the families ----
+
+    fn switch_to(&mut self, block: Block) {
+        self.func.layout.push(block);
+        self.func.blocks[block.index()].loop_depth = self.loop_depth;
+        self.current = block;
+        self.reachable = true;
+    }
+
+    fn push(&mut self, v: Value) {
+        self.stack.push(v);
+    }
+
+    fn pop(&mut self) -> Value {
+        self.stack.pop().expect("validated: operand stack underflow")
+    }
+
+    fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+
+    fn popn(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+
+    fn peekn(&self, n: usize) -> Vec<Value> {
+        self.stack[self.stack.len() - n..].to_vec()
+    }
+
+    /// Appends a non-terminator instruction to the current block.
+    fn ins(&mut self, kind: InstKind, results: &[Type]) -> Inst {
+        self.func.push_inst(self.current, kind, results, self.srcloc)
+    }
+
+    /// Appends an instruction with one result and returns it.
+    fn ins1(&mut self, kind: InstKind, ty: Type) -> Value {
+        let inst = self.ins(kind, &[ty]);
+        self.func.first_result(inst)
+    }
+
+    /// Appends an instruction with one result and pushes it.
+    fn push1(&mut self, kind: InstKind, ty: Type) {
+        let v = self.ins1(kind, ty);
+        self.push(v);
+    }
+
+    fn iconst(&mut self, ty: Type, imm: u64) -> Value {
+        let imm = if ty == Type::I32 { imm & 0xffff_ffff } else { imm };
+        self.ins1(InstKind::Iconst { imm }, ty)
+    }
+
+    fn zero(&mut self, ty: Type) -> Value {
+        if ty.is_float() {
+            self.ins1(InstKind::Fconst { bits: 0 }, ty)
+        } else {
+            self.iconst(ty, 0)
+        }
+    }
+
+    /// Ends the current block with a terminator and records its edges.
+    fn terminate(&mut self, kind: InstKind) {
+        let targets: Vec<Block> = kind.targets().iter().map(|c| c.block).collect();
+        let inst = self.func.push_inst(self.current, kind, &[], self.srcloc);
+        for (slot, to) in targets.into_iter().enumerate() {
+            self.ssa.add_edge(self.current, inst, slot as u32, to);
+        }
+        self.reachable = false;
+    }
+
+    fn jump(&mut self, block: Block, args: Vec<Value>) {
+        self.terminate(InstKind::Jump { dest: BlockCall { block, args } });
+    }
+
+    fn num_vars(&self) -> u32 {
+        self.ssa.num_vars()
+    }
+
+    fn var_type(&self, var: u32) -> Type {
+        self.ssa.var_type(var)
+    }
+
+    fn block_with_params(&mut self, types: &[Type]) -> Block {
+        let b = self.func.create_block();
+        for &t in types {
+            self.func.append_block_param(b, t);
+        }
+        b
+    }
+}

@@ -1,0 +1,107 @@
+//! The engine: configuration, compiler settings, artifact cache and the
+//! registry of function signatures shared by all modules.
+//!
+//! This is the only file that sees both the compiler and the runtime.
+
+use crate::cache::Cache;
+use crate::compiler::CodegenConfig;
+use crate::compiler::x64::IsaFlags;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::types::FuncType;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Compiles and caches modules; shared by every store that runs them.
+/// Cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    config: Config,
+    codegen: CodegenConfig,
+    cache: Cache,
+    types: Mutex<TypeRegistry>,
+}
+
+#[derive(Default)]
+struct TypeRegistry {
+    ids: HashMap<FuncType, u32>,
+    types: Vec<FuncType>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.inner.config).finish()
+    }
+}
+
+impl Engine {
+    /// An engine with this configuration. Fails when the CPU lacks the
+    /// baseline features or the cache directory cannot be created.
+    pub fn new(config: Config) -> Result<Engine> {
+        IsaFlags::check_baseline().map_err(Error::Unsupported)?;
+        let dir = config.resolved_cache_dir();
+        let cache = Cache::open(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+        let codegen = CodegenConfig { isa: IsaFlags::host(), optimize: config.optimize };
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                config,
+                codegen,
+                cache,
+                types: Mutex::new(TypeRegistry::default()),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The code generation settings (part of every cache key).
+    pub fn codegen(&self) -> &CodegenConfig {
+        &self.inner.codegen
+    }
+
+    /// The artifact cache.
+    pub fn cache(&self) -> &Cache {
+        &self.inner.cache
+    }
+
+    /// The engine-wide id of a signature (equal signatures, equal ids).
+    pub fn type_id(&self, ty: &FuncType) -> u32 {
+        let mut reg = self.inner.types.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(&id) = reg.ids.get(ty) {
+            return id;
+        }
+        let id = reg.types.len() as u32;
+        reg.types.push(ty.clone());
+        reg.ids.insert(ty.clone(), id);
+        id
+    }
+
+    /// The signature with id `id`.
+    pub fn type_of(&self, id: u32) -> FuncType {
+        let reg = self.inner.types.lock().unwrap_or_else(|p| p.into_inner());
+        reg.types[id as usize].clone()
+    }
+
+    /// Whether two handles are the same engine.
+    pub fn same(&self, other: &Engine) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Default for Engine {
+    /// An engine with the default configuration.
+    ///
+    /// # Panics
+    /// When the machine cannot run Scion or the cache directory cannot be
+    /// created; use [`Engine::new`] to handle that.
+    fn default() -> Engine {
+        Engine::new(Config::default()).expect("default engine")
+    }
+}

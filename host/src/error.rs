@@ -1,0 +1,92 @@
+//! The error type of the public API.
+
+use crate::compiler::CompileError;
+use crate::runtime::trap::Trap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Everything that can go wrong loading, linking or running a plugin.
+///
+/// Load-time failures ([`Error::Compile`], [`Error::Io`], [`Error::Link`],
+/// [`Error::Limit`]) are distinct from a running plugin's [`Error::Trap`].
+#[derive(Debug)]
+pub enum Error {
+    /// The wasm input is malformed, invalid, or uses an unsupported feature.
+    Compile {
+        /// The file, when the module came from one.
+        path: Option<PathBuf>,
+        /// What is wrong and where.
+        error: CompileError,
+    },
+    /// Reading a file or writing the artifact cache failed.
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// An import is missing or has the wrong type, or a value of the wrong
+    /// type was passed.
+    Link(String),
+    /// A configured limit was exceeded (memory, table elements, ...).
+    Limit(String),
+    /// The plugin trapped.
+    Trap(Trap),
+    /// A host-side usage error (wrong store, wrong signature, ...).
+    Usage(String),
+    /// The engine cannot run on this machine or with this configuration.
+    Unsupported(String),
+}
+
+impl Error {
+    /// The trap, if this error is one.
+    pub fn as_trap(&self) -> Option<&Trap> {
+        match self {
+            Error::Trap(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Whether the error happened while loading, compiling or linking (as
+    /// opposed to while running the plugin).
+    pub fn is_load_error(&self) -> bool {
+        matches!(self, Error::Compile { .. } | Error::Io { .. } | Error::Link(_) | Error::Limit(_))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Compile { path: Some(p), error } => {
+                write!(f, "invalid module {}: {error}", p.display())
+            }
+            Error::Compile { path: None, error } => write!(f, "invalid module: {error}"),
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Link(m) => write!(f, "link error: {m}"),
+            Error::Limit(m) => write!(f, "limit exceeded: {m}"),
+            Error::Trap(t) => write!(f, "{t}"),
+            Error::Usage(m) => write!(f, "{m}"),
+            Error::Unsupported(m) => write!(f, "unsupported: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Compile { error, .. } => Some(error),
+            Error::Trap(t) => t.host_error.as_deref().map(|e| e as &(dyn std::error::Error + 'static)),
+            _ => None,
+        }
+    }
+}
+
+impl From<Trap> for Error {
+    fn from(t: Trap) -> Error {
+        Error::Trap(t)
+    }
+}
+
+/// `Result` with Scion's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,260 @@
+//! `ModuleInfo`: everything about a module except its function bodies.
+//!
+//! Produced by the compiler's decode stage, stored in the artifact metadata
+//! and read by the runtime to instantiate. Neither compiler- nor
+//! runtime-specific, so both may import it.
+
+use crate::types::{FuncType, GlobalType, MemoryType, TableType, ValType};
+use serde::{Deserialize, Serialize};
+
+/// Kind of an importable or exportable entity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ExternKind {
+    /// A function.
+    Func,
+    /// A table.
+    Table,
+    /// A linear memory.
+    Memory,
+    /// A global.
+    Global,
+}
+
+impl std::fmt::Display for ExternKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ExternKind::Func => "function",
+            ExternKind::Table => "table",
+            ExternKind::Memory => "memory",
+            ExternKind::Global => "global",
+        })
+    }
+}
+
+/// The type of an import.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ImportType {
+    /// A function of this type index.
+    Func(u32),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+impl ImportType {
+    /// The entity kind.
+    pub fn kind(&self) -> ExternKind {
+        match self {
+            ImportType::Func(_) => ExternKind::Func,
+            ImportType::Table(_) => ExternKind::Table,
+            ImportType::Memory(_) => ExternKind::Memory,
+            ImportType::Global(_) => ExternKind::Global,
+        }
+    }
+}
+
+/// One import.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Import {
+    /// Module name.
+    pub module: String,
+    /// Field name.
+    pub name: String,
+    /// What is imported.
+    pub ty: ImportType,
+}
+
+/// One export.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Export {
+    /// Export name.
+    pub name: String,
+    /// Entity kind.
+    pub kind: ExternKind,
+    /// Index in that kind's index space.
+    pub index: u32,
+}
+
+/// An operator of a constant expression.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ConstOp {
+    /// Push an i32.
+    I32Const(i32),
+    /// Push an i64.
+    I64Const(i64),
+    /// Push an f32 (bits).
+    F32Const(u32),
+    /// Push an f64 (bits).
+    F64Const(u64),
+    /// Push a null reference of this type.
+    RefNull(ValType),
+    /// Push a reference to a function.
+    RefFunc(u32),
+    /// Push the value of a global.
+    GlobalGet(u32),
+    /// Extended constant expressions: i32 add.
+    I32Add,
+    /// i32 sub.
+    I32Sub,
+    /// i32 mul.
+    I32Mul,
+    /// i64 add.
+    I64Add,
+    /// i64 sub.
+    I64Sub,
+    /// i64 mul.
+    I64Mul,
+}
+
+/// A constant expression (initializers and segment offsets).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConstExpr(pub Vec<ConstOp>);
+
+/// A global defined by the module.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GlobalDef {
+    /// Type.
+    pub ty: GlobalType,
+    /// Initial value.
+    pub init: ConstExpr,
+}
+
+/// A table defined by the module.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableDef {
+    /// Type.
+    pub ty: TableType,
+    /// Initial value of every element, when given (else null).
+    pub init: Option<ConstExpr>,
+}
+
+/// How an element segment is used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ElemMode {
+    /// Used by `table.init` only.
+    Passive,
+    /// Copied into a table at instantiation.
+    Active {
+        /// Table index.
+        table: u32,
+        /// Offset expression (i32).
+        offset: ConstExpr,
+    },
+    /// Only declares functions for `ref.func`; dropped at instantiation.
+    Declared,
+}
+
+/// An element segment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ElemSegment {
+    /// Mode.
+    pub mode: ElemMode,
+    /// Element type.
+    pub ty: ValType,
+    /// One reference-valued expression per element.
+    pub items: Vec<ConstExpr>,
+}
+
+/// How a data segment is used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum DataMode {
+    /// Used by `memory.init` only.
+    Passive,
+    /// Copied into a memory at instantiation.
+    Active {
+        /// Memory index.
+        memory: u32,
+        /// Offset expression (i32).
+        offset: ConstExpr,
+    },
+}
+
+/// A data segment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataSegment {
+    /// Mode.
+    pub mode: DataMode,
+    /// Bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Everything about a module except its function bodies.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModuleInfo {
+    /// The type section.
+    pub types: Vec<FuncType>,
+    /// Imports, in order.
+    pub imports: Vec<Import>,
+    /// Type index of every function, imported first.
+    pub funcs: Vec<u32>,
+    /// Number of imported functions.
+    pub imported_funcs: u32,
+    /// Every table type, imported first.
+    pub tables: Vec<TableType>,
+    /// Tables defined by the module.
+    pub table_defs: Vec<TableDef>,
+    /// Number of imported tables.
+    pub imported_tables: u32,
+    /// Every memory type, imported first.
+    pub memories: Vec<MemoryType>,
+    /// Number of imported memories.
+    pub imported_memories: u32,
+    /// Every global type, imported first.
+    pub globals: Vec<GlobalType>,
+    /// Globals defined by the module.
+    pub global_defs: Vec<GlobalDef>,
+    /// Number of imported globals.
+    pub imported_globals: u32,
+    /// Exports, in order.
+    pub exports: Vec<Export>,
+    /// Start function.
+    pub start: Option<u32>,
+    /// Element segments.
+    pub elems: Vec<ElemSegment>,
+    /// Data segments.
+    pub datas: Vec<DataSegment>,
+    /// Function names from the name section.
+    pub func_names: Vec<(u32, String)>,
+    /// The module's name from the name section.
+    pub name: Option<String>,
+    /// Custom sections (name, bytes), in order.
+    pub custom_sections: Vec<(String, Vec<u8>)>,
+}
+
+impl ModuleInfo {
+    /// Signature of function `index`.
+    pub fn func_type(&self, index: u32) -> &FuncType {
+        &self.types[self.funcs[index as usize] as usize]
+    }
+
+    /// Counts that size the `VMContext`.
+    pub fn vm_counts(&self) -> crate::contract::vmctx::VMCounts {
+        crate::contract::vmctx::VMCounts {
+            types: self.types.len() as u32,
+            imported_funcs: self.imported_funcs,
+            imported_memories: self.imported_memories,
+            imported_tables: self.imported_tables,
+            imported_globals: self.imported_globals,
+            defined_memories: self.memories.len() as u32 - self.imported_memories,
+            defined_tables: self.tables.len() as u32 - self.imported_tables,
+            defined_globals: self.globals.len() as u32 - self.imported_globals,
+            funcs: self.funcs.len() as u32,
+        }
+    }
+
+    /// The name of function `index` from the name section, if any.
+    pub fn func_name(&self, index: u32) -> Option<&str> {
+        self.func_names
+            .binary_search_by_key(&index, |(i, _)| *i)
+            .ok()
+            .map(|i| self.func_names[i].1.as_str())
+    }
+
+    /// The export named `name`.
+    pub fn export(&self, name: &str) -> Option<&Export> {
+        self.exports.iter().find(|e| e.name == name)
+    }
+}

@@ -1,0 +1,49 @@
+//! Scion: a plugin system for Rust hosts.
+//!
+//! Plugins are WebAssembly modules, compiled ahead of time by Scion's own
+//! compiler to native x86-64 shared objects, loaded with `dlopen`, and run
+//! sandboxed: every memory access is bounds-checked and traps never take
+//! the host down.
+//!
+//! ```no_run
+//! use scion::{Engine, Instance, Module, Store};
+//!
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"(module (func (export "add") (param i32 i32) (result i32)
+//!     local.get 0 local.get 1 i32.add))"#)?;
+//! let mut store = Store::new(&engine, ());
+//! let instance = Instance::new(&mut store, &module, &[])?;
+//! let add = instance.get_typed_func::<(i32, i32), i32>(&store, "add")?;
+//! assert_eq!(add.call(&mut store, (1, 2))?, 3);
+//! # Ok::<(), scion::Error>(())
+//! ```
+//!
+//! See `ARCHITECTURE.md` in the repository for the stages and the runtime
+//! contract.
+
+#![warn(missing_docs)]
+
+pub mod artifact;
+pub mod cache;
+pub mod compiler;
+pub mod config;
+pub mod contract;
+pub mod engine;
+pub mod error;
+pub mod info;
+pub mod module;
+pub mod runtime;
+pub mod types;
+
+pub use config::Config;
+pub use engine::Engine;
+pub use error::{Error, Result};
+pub use module::Module;
+pub use runtime::externs::{Extern, Global, Memory, Table};
+pub use runtime::func::{Caller, Func, TypedFunc};
+pub use runtime::instance::Instance;
+pub use runtime::linker::Linker;
+pub use runtime::store::{AsStore, Store, StoreLimits};
+pub use runtime::trap::{FrameInfo, Trap, TrapCode};
+pub use runtime::values::{ExternRef, Val, ValRaw, WasmList, WasmParams, WasmResults, WasmTy};
+pub use types::{FuncType, GlobalType, Limits, MemoryType, TableType, ValType};

@@ -1,0 +1,135 @@
+//! `Module`: a compiled, loaded, verified plugin, ready to instantiate.
+
+use crate::artifact::load::{Expected, LoadedArtifact};
+use crate::artifact::write_artifact;
+use crate::cache::CacheKey;
+use crate::compiler;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::info::{Export, Import, ModuleInfo};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A compiled module. Cheap to clone; the shared object is unloaded when
+/// the last clone and the last instance using it are gone.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+pub(crate) struct ModuleInner {
+    pub artifact: LoadedArtifact,
+    pub engine: Engine,
+    /// Engine-wide signature id of each type index.
+    pub type_ids: Vec<u32>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module").field("artifact", &self.inner.artifact.path).finish()
+    }
+}
+
+/// Turns WebAssembly text into binary; binary input passes through.
+fn to_binary(bytes: &[u8], path: Option<&Path>) -> Result<Vec<u8>> {
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes.to_vec());
+    }
+    wat::parse_bytes(bytes).map(|b| b.into_owned()).map_err(|e| Error::Compile {
+        path: path.map(Path::to_path_buf),
+        error: compiler::CompileError::new(None, format!("not a wasm binary, and not valid wasm text: {e}")),
+    })
+}
+
+impl Module {
+    /// Compiles (or loads from the cache) a module from wasm binary or text.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let wasm = to_binary(bytes.as_ref(), None)?;
+        Module::from_binary_at(engine, &wasm, None)
+    }
+
+    /// Compiles a module from a `.wasm` or `.wat` file.
+    pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let wasm = to_binary(&bytes, Some(path))?;
+        Module::from_binary_at(engine, &wasm, Some(path))
+    }
+
+    /// Compiles a module from wasm binary only.
+    pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        Module::from_binary_at(engine, wasm, None)
+    }
+
+    fn from_binary_at(engine: &Engine, wasm: &[u8], path: Option<&Path>) -> Result<Module> {
+        let codegen = *engine.codegen();
+        let key = CacheKey::new(wasm, &codegen);
+        let cache = engine.cache();
+        let file = cache.path(&key);
+        let expected = Expected { wasm_sha256: key.wasm_sha256, config_hash: key.config_hash };
+        if file.exists() {
+            match LoadedArtifact::load(&file, expected) {
+                Ok(artifact) => return Ok(Module::wrap(engine, artifact)),
+                Err(e) => {
+                    log::warn!("{e}; recompiling");
+                    cache.remove(&key);
+                }
+            }
+        }
+        let bytes = compile_artifact(wasm, &codegen, &key)
+            .map_err(|error| Error::Compile { path: path.map(Path::to_path_buf), error })?;
+        let file = cache.store(&key, &bytes).map_err(|source| Error::Io { path: file.clone(), source })?;
+        let artifact = LoadedArtifact::load(&file, expected)
+            .map_err(|e| Error::Unsupported(format!("a freshly written artifact does not load: {e}")))?;
+        Ok(Module::wrap(engine, artifact))
+    }
+
+    fn wrap(engine: &Engine, artifact: LoadedArtifact) -> Module {
+        let type_ids = artifact.metadata.module.types.iter().map(|t| engine.type_id(t)).collect();
+        Module { inner: Arc::new(ModuleInner { artifact, engine: engine.clone(), type_ids }) }
+    }
+
+    /// Compiles wasm (binary or text) to an artifact file at `out`, outside
+    /// the cache.
+    pub fn compile_to_file(engine: &Engine, bytes: &[u8], out: &Path) -> Result<()> {
+        let wasm = to_binary(bytes, None)?;
+        let key = CacheKey::new(&wasm, engine.codegen());
+        let artifact = compile_artifact(&wasm, engine.codegen(), &key)
+            .map_err(|error| Error::Compile { path: None, error })?;
+        std::fs::write(out, artifact).map_err(|source| Error::Io { path: out.to_path_buf(), source })
+    }
+
+    /// Module information: types, imports, exports, segments.
+    pub fn info(&self) -> &ModuleInfo {
+        &self.inner.artifact.metadata.module
+    }
+
+    /// The imports, in order.
+    pub fn imports(&self) -> &[Import] {
+        &self.info().imports
+    }
+
+    /// The exports, in order.
+    pub fn exports(&self) -> &[Export] {
+        &self.info().exports
+    }
+
+    /// The engine it was compiled with.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The shared object the code is loaded from.
+    pub fn artifact_path(&self) -> PathBuf {
+        self.inner.artifact.path.clone()
+    }
+}
+
+fn compile_artifact(
+    wasm: &[u8],
+    codegen: &compiler::CodegenConfig,
+    key: &CacheKey,
+) -> std::result::Result<Vec<u8>, compiler::CompileError> {
+    let compiled = compiler::compile(wasm, codegen)?;
+    Ok(write_artifact(&compiled, key.wasm_sha256, key.config_hash))
+}

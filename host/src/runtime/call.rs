@@ -1,0 +1,150 @@
+//! Entering wasm from the host, and turning a trap into a [`Trap`].
+//!
+//! **Sandbox-critical.** Sets the stack limit every wasm prologue checks,
+//! and walks wasm frames after a trap (reading only frames between the
+//! trapping frame and the host's own frame).
+
+use super::store::StoreOpaque;
+use super::trap::{FrameInfo, Trap, TrapCode};
+use super::values::ValRaw;
+use crate::contract::abi::{EntryFn, OK_STATUS};
+use crate::contract::vmctx::VMFuncRef;
+use crate::module::Module;
+
+/// Bytes of native stack kept free below wasm for host functions and the
+/// runtime, when the thread's stack is large enough.
+const HOST_STACK_RESERVE: usize = 128 * 1024;
+
+thread_local! {
+    static STACK_LOW: usize = thread_stack_low();
+}
+
+/// Lowest address of the current thread's stack (0 if unknown).
+fn thread_stack_low() -> usize {
+    // SAFETY: standard pthread queries on the current thread with a local
+    // attribute object that is destroyed afterwards.
+    unsafe {
+        let mut attr = std::mem::MaybeUninit::<libc::pthread_attr_t>::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) != 0 {
+            return 0;
+        }
+        let mut addr = std::ptr::null_mut();
+        let mut size = 0usize;
+        let r = libc::pthread_attr_getstack(attr.as_ptr(), &mut addr, &mut size);
+        libc::pthread_attr_destroy(attr.as_mut_ptr());
+        if r == 0 { addr as usize } else { 0 }
+    }
+}
+
+#[inline(never)]
+fn current_sp() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
+/// The stack limit for an outermost call from a frame near `sp`.
+fn stack_limit(sp: usize, budget: usize) -> usize {
+    let low = STACK_LOW.with(|l| *l);
+    let wanted = sp.saturating_sub(budget);
+    if low == 0 {
+        return wanted;
+    }
+    let reserve = HOST_STACK_RESERVE.min(sp.saturating_sub(low) / 4);
+    wanted.max(low + reserve)
+}
+
+/// Calls a function through its entry trampoline.
+///
+/// # Safety
+/// `funcref` must be a live funcref of `store`, and `slots` must hold the
+/// arguments and have room for the results, each in the type the
+/// function's signature gives.
+pub(crate) unsafe fn invoke(store: *mut StoreOpaque, funcref: *const VMFuncRef, slots: *mut ValRaw) -> Result<(), Trap> {
+    let sp = current_sp();
+    // SAFETY: the caller guarantees `store` is valid; only plain fields are
+    // touched while no wasm runs on this store.
+    let (entry, vmctx, callee) = unsafe {
+        let s = &mut *store;
+        if s.vm.entry_sp == 0 {
+            s.vm.stack_limit = stack_limit(sp, s.engine.config().max_wasm_stack);
+        }
+        let fr = &*funcref;
+        (std::mem::transmute::<*const u8, EntryFn>(fr.array_call), fr.vmctx, fr.wasm_call)
+    };
+    // SAFETY: the trampoline follows `EntryFn`; traps come back as a status.
+    let status = unsafe { entry(vmctx, callee, slots as *mut u8) };
+    if status == OK_STATUS {
+        return Ok(());
+    }
+    // SAFETY: wasm has returned; the store is ours again.
+    Err(unsafe { build_trap(&mut *store, sp) })
+}
+
+/// The module whose code contains `pc`, and the offset there.
+fn find_code(store: &StoreOpaque, pc: usize) -> Option<(Module, u32)> {
+    store.instances.iter().find_map(|i| {
+        let a = &i.module.inner.artifact;
+        a.offset_of(pc).map(|off| (i.module.clone(), off))
+    })
+}
+
+/// Reads the trap record left by the trap routine.
+///
+/// # Safety
+/// Must be called right after a trampoline returned the trap status, on the
+/// same thread, with `bound_sp` the stack pointer of the host frame that
+/// called it.
+unsafe fn build_trap(store: &mut StoreOpaque, bound_sp: usize) -> Trap {
+    let (pc, fp, stored) = (store.vm.trap_pc, store.vm.trap_fp, store.vm.trap_code);
+    store.vm.trap_code = 0;
+    let host_error = store.pending_error.take();
+    let mut trap = Trap::new(TrapCode::from_u32(stored).unwrap_or(TrapCode::HostError));
+    trap.host_error = host_error;
+    if let Some((module, off)) = find_code(store, pc) {
+        let meta = &module.inner.artifact.metadata;
+        if let Some(site) = meta.trap_site(off) {
+            if let Some(code) = site.code {
+                trap.code = code;
+            }
+            trap.func_index = Some(site.func_index);
+            trap.func_name = meta.module.func_name(site.func_index).map(str::to_string);
+            if site.func_index >= meta.module.imported_funcs {
+                trap.wasm_offset = Some(site.wasm_offset);
+                trap.backtrace.push(frame(&module, site.func_index));
+            }
+        }
+    }
+    // Walk the frame-pointer chain through wasm frames.
+    let mut fp = fp;
+    for _ in 0..10_000 {
+        if fp == 0 || fp % 8 != 0 || fp >= bound_sp {
+            break;
+        }
+        // SAFETY: `fp` is a frame of this call, between the trapping frame
+        // and the host frame (`bound_sp`); each saved its caller's rbp at
+        // [fp] and its return address at [fp+8].
+        let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        let Some((module, off)) = find_code(store, ret) else { break };
+        match module.inner.artifact.metadata.function_at(off) {
+            Some(r) if r.func_index >= module.info().imported_funcs => {
+                trap.backtrace.push(frame(&module, r.func_index))
+            }
+            Some(_) => {}
+            None => break,
+        }
+        if next <= fp {
+            break;
+        }
+        fp = next;
+    }
+    trap
+}
+
+fn frame(module: &Module, func_index: u32) -> FrameInfo {
+    let info = module.info();
+    FrameInfo {
+        func_index,
+        func_name: info.func_name(func_index).map(str::to_string),
+        module_name: info.name.clone(),
+    }
+}

@@ -1,0 +1,491 @@
+//! Instances: building a `VMContext`, linking imports, initialising
+//! memories, tables and globals, running segments and the start function.
+//!
+//! **Sandbox-critical.** Every field generated code reads is written here,
+//! at the offsets of `contract::vmctx`.
+
+use super::builtins::BUILTIN_TABLE;
+use super::externs::{Extern, Global, Memory, Table as TableHandle};
+use super::func::Func;
+use super::memory::LinearMemory;
+use super::store::{AsStore, Store, StoreOpaque};
+use super::table::Table;
+use super::trap::{Trap, TrapCode};
+use super::values::ValRaw;
+use crate::contract::vmctx::*;
+use crate::error::{Error, Result};
+use crate::info::{ConstExpr, ConstOp, DataMode, ElemMode, ExternKind, ImportType};
+use crate::module::Module;
+use crate::types::Limits;
+
+/// How wasm reaches a host function it imports.
+pub(crate) struct HostImport {
+    /// Monomorphised caller of the host function (see `func.rs`).
+    pub shim: super::func::HostShim,
+    /// Index of the host function in its store.
+    pub index: u32,
+}
+
+/// The runtime side of one instance. Boxed and owned by its store; the
+/// vmctx's `instance` field points here.
+pub(crate) struct InstanceData {
+    pub module: Module,
+    /// Position in the store's instance list.
+    pub index: usize,
+    pub offsets: VMOffsets,
+    /// The `VMContext`, 16-byte aligned.
+    pub vmctx: Box<[u128]>,
+    pub store: *mut StoreOpaque,
+    /// Store index of each memory (imports first).
+    pub memories: Vec<usize>,
+    /// Store index of each table (imports first).
+    pub tables: Vec<usize>,
+    /// Storage of each global (imports first).
+    pub globals: Vec<*mut VMGlobalDefinition>,
+    /// Host functions behind imported functions (None: a wasm import).
+    pub host_imports: Vec<Option<HostImport>>,
+    /// Element segments still available to `table.init`.
+    pub elems: Vec<Option<Vec<u64>>>,
+    /// Data segments not yet dropped.
+    pub datas_live: Vec<bool>,
+}
+
+/// A handle to an instance in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instance {
+    pub(crate) store_id: u64,
+    pub(crate) index: usize,
+}
+
+impl InstanceData {
+    pub fn vmctx_ptr(&self) -> *mut u8 {
+        self.vmctx.as_ptr() as *mut u8
+    }
+
+    /// A pointer to a field of the vmctx at byte `offset`.
+    pub fn field<F>(&self, offset: u32) -> *mut F {
+        debug_assert!(offset as usize + std::mem::size_of::<F>() <= self.offsets.size() as usize);
+        // SAFETY: within the vmctx allocation (checked above in debug builds;
+        // offsets come from `VMOffsets`, which sizes the allocation).
+        unsafe { self.vmctx_ptr().add(offset as usize) as *mut F }
+    }
+
+    /// The `VMFuncRef` of function `index`.
+    pub fn funcref(&self, index: u32) -> *mut VMFuncRef {
+        self.field(self.offsets.funcref(index))
+    }
+
+    /// The instance owning a vmctx.
+    ///
+    /// # Safety
+    /// `vmctx` must be the vmctx of a live instance.
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
+        // SAFETY: the header's `instance` field was set at instantiation to
+        // the boxed InstanceData, which lives as long as its store.
+        unsafe { &mut *(*(vmctx as *mut VMContextHeader)).instance.cast::<InstanceData>() }
+    }
+
+    fn store(&self) -> &mut StoreOpaque {
+        // SAFETY: the store outlives its instances; callers hold the only
+        // active access path to it (we are inside a call on that store).
+        unsafe { &mut *self.store }
+    }
+
+    pub fn memory(&self, index: u32) -> &mut LinearMemory {
+        let i = self.memories[index as usize];
+        &mut self.store().memories[i]
+    }
+
+    pub fn table(&self, index: u32) -> &mut Table {
+        let i = self.tables[index as usize];
+        &mut self.store().tables[i]
+    }
+
+    /// Evaluates a constant expression.
+    pub fn eval(&self, expr: &ConstExpr) -> ValRaw {
+        let mut stack: Vec<u64> = Vec::with_capacity(2);
+        for op in &expr.0 {
+            let v = match *op {
+                ConstOp::I32Const(v) => v as u32 as u64,
+                ConstOp::I64Const(v) => v as u64,
+                ConstOp::F32Const(b) => b as u64,
+                ConstOp::F64Const(b) => b,
+                ConstOp::RefNull(_) => 0,
+                ConstOp::RefFunc(f) => self.funcref(f) as u64,
+                ConstOp::GlobalGet(g) => {
+                    // SAFETY: global storage lives in this or an exporting
+                    // instance of the same store.
+                    let bytes = unsafe { (*self.globals[g as usize]).bytes };
+                    u64::from_le_bytes(bytes[..8].try_into().unwrap())
+                }
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                    let (b, a) = (stack.pop().unwrap() as u32, stack.pop().unwrap() as u32);
+                    (match op {
+                        ConstOp::I32Add => a.wrapping_add(b),
+                        ConstOp::I32Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    }) as u64
+                }
+                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let (b, a) = (stack.pop().unwrap(), stack.pop().unwrap());
+                    match op {
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    }
+                }
+            };
+            stack.push(v);
+        }
+        ValRaw::from_u64(stack.pop().expect("validated constant expression"))
+    }
+}
+
+fn limits_match(actual: Limits, declared: Limits) -> bool {
+    actual.min >= declared.min
+        && match declared.max {
+            None => true,
+            Some(dm) => actual.max.is_some_and(|am| am <= dm),
+        }
+}
+
+impl Instance {
+    /// Instantiates `module` in `store`, with imports given in the order of
+    /// [`Module::imports`].
+    pub fn new<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let opaque = &mut store.inner.opaque as *mut StoreOpaque;
+        // SAFETY: `opaque` comes from the exclusive borrow of `store`.
+        unsafe { instantiate(opaque, module, imports) }
+    }
+
+    fn data<'a>(&self, store: &'a StoreOpaque) -> &'a InstanceData {
+        &store.instances[self.index]
+    }
+
+    /// The module it was instantiated from.
+    pub fn module(&self, store: &impl AsStore) -> Module {
+        self.data(store.inner().opaque()).module.clone()
+    }
+
+    /// The export called `name`.
+    pub fn get_export(&self, store: &impl AsStore, name: &str) -> Option<Extern> {
+        let opaque = store.inner().opaque();
+        opaque.check(self.store_id).ok()?;
+        let data = self.data(opaque);
+        let export = data.module.info().export(name)?;
+        Some(export_extern(opaque, self.index, export.kind, export.index))
+    }
+
+    /// All exports, in order, with their names.
+    pub fn exports(&self, store: &impl AsStore) -> Vec<(String, Extern)> {
+        let opaque = store.inner().opaque();
+        let data = self.data(opaque);
+        data.module
+            .info()
+            .exports
+            .iter()
+            .map(|e| (e.name.clone(), export_extern(opaque, self.index, e.kind, e.index)))
+            .collect()
+    }
+
+    /// The exported function `name`.
+    pub fn get_func(&self, store: &impl AsStore, name: &str) -> Option<Func> {
+        match self.get_export(store, name)? {
+            Extern::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The exported memory `name`.
+    pub fn get_memory(&self, store: &impl AsStore, name: &str) -> Option<Memory> {
+        match self.get_export(store, name)? {
+            Extern::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The exported global `name`.
+    pub fn get_global(&self, store: &impl AsStore, name: &str) -> Option<Global> {
+        match self.get_export(store, name)? {
+            Extern::Global(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The exported table `name`.
+    pub fn get_table(&self, store: &impl AsStore, name: &str) -> Option<TableHandle> {
+        match self.get_export(store, name)? {
+            Extern::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The exported function `name` with a checked static signature.
+    pub fn get_typed_func<P, R>(
+        &self,
+        store: &impl AsStore,
+        name: &str,
+    ) -> Result<super::func::TypedFunc<P, R>>
+    where
+        P: super::values::WasmParams,
+        R: super::values::WasmResults,
+    {
+        let f = self
+            .get_func(store, name)
+            .ok_or_else(|| Error::Link(format!("no exported function named `{name}`")))?;
+        f.typed::<P, R>(store)
+    }
+}
+
+fn export_extern(store: &StoreOpaque, instance: usize, kind: ExternKind, index: u32) -> Extern {
+    let data = &store.instances[instance];
+    match kind {
+        ExternKind::Func => Extern::Func(Func::from_funcref(store.id, data.funcref(index))),
+        ExternKind::Memory => Extern::Memory(Memory { store_id: store.id, index: data.memories[index as usize] }),
+        ExternKind::Table => Extern::Table(TableHandle { store_id: store.id, index: data.tables[index as usize] }),
+        ExternKind::Global => Extern::Global(Global {
+            store_id: store.id,
+            def: data.globals[index as usize] as usize,
+            ty: data.module.info().globals[index as usize],
+        }),
+    }
+}
+
+/// Instantiates `module` into the store.
+///
+/// # Safety
+/// `store` must be valid and exclusively accessible for the duration.
+pub(crate) unsafe fn instantiate(store: *mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    // SAFETY: caller guarantees exclusive access.
+    let s = unsafe { &mut *store };
+    if !module.engine().same(&s.engine) {
+        return Err(Error::Usage("module was compiled by another engine".into()));
+    }
+    let info = module.info();
+    if imports.len() != info.imports.len() {
+        return Err(Error::Link(format!(
+            "module expects {} imports, {} given",
+            info.imports.len(),
+            imports.len()
+        )));
+    }
+    let offsets = VMOffsets::new(info.vm_counts());
+    let words = (offsets.size() as usize).div_ceil(16);
+    let mut data = Box::new(InstanceData {
+        module: module.clone(),
+        index: s.instances.len(),
+        offsets,
+        vmctx: vec![0u128; words.max(1)].into_boxed_slice(),
+        store,
+        memories: Vec::new(),
+        tables: Vec::new(),
+        globals: Vec::new(),
+        host_imports: Vec::new(),
+        elems: Vec::new(),
+        datas_live: vec![true; info.datas.len()],
+    });
+    let artifact = &module.inner.artifact;
+    let meta = &artifact.metadata;
+    let vmctx = data.vmctx_ptr();
+    // SAFETY (block): all writes below go to fields of this instance's own
+    // vmctx, at offsets computed by `VMOffsets` for this module, or to
+    // store-owned objects that outlive it.
+    unsafe {
+        let header = vmctx as *mut VMContextHeader;
+        (*header).store = &mut *s.vm;
+        (*header).builtins = &BUILTIN_TABLE as *const _ as *const usize;
+        (*header).instance = &mut *data as *mut InstanceData as *mut u8;
+        for (i, &id) in module.inner.type_ids.iter().enumerate() {
+            *data.field::<u32>(offsets.type_id(i as u32)) = id;
+        }
+    }
+
+    // Imports.
+    let mut func_import = 0u32;
+    for (i, (import, ext)) in info.imports.iter().zip(imports).enumerate() {
+        let what = || format!("import #{i} `{}::{}`", import.module, import.name);
+        match (&import.ty, ext) {
+            (ImportType::Func(t), Extern::Func(f)) => {
+                s.check(f.store_id())?;
+                let expected = module.inner.type_ids[*t as usize];
+                let actual = f.type_id(s);
+                if actual != expected {
+                    return Err(Error::Link(format!(
+                        "{}: expected a function of type {}, got {}",
+                        what(),
+                        s.engine.type_of(expected),
+                        s.engine.type_of(actual)
+                    )));
+                }
+                let idx = func_import;
+                func_import += 1;
+                let own_funcref = data.funcref(idx);
+                // SAFETY: writes to this instance's vmctx (see above).
+                unsafe {
+                    match f.wasm_funcref() {
+                        Some(fr) => {
+                            *data.field::<VMFunctionImport>(offsets.func_import(idx)) =
+                                VMFunctionImport { wasm_call: (*fr).wasm_call, vmctx: (*fr).vmctx };
+                            *own_funcref = *fr;
+                            data.host_imports.push(None);
+                        }
+                        None => {
+                            let adapter = artifact.code(meta.host_adapters[idx as usize]);
+                            *data.field::<VMFunctionImport>(offsets.func_import(idx)) =
+                                VMFunctionImport { wasm_call: adapter, vmctx };
+                            *own_funcref = VMFuncRef {
+                                wasm_call: adapter,
+                                array_call: artifact.code(meta.trampolines[*t as usize]),
+                                vmctx,
+                                type_id: expected,
+                                _reserved: 0,
+                            };
+                            let (shim, index) = f.host_parts().expect("host function");
+                            data.host_imports.push(Some(HostImport { shim, index }));
+                        }
+                    }
+                }
+            }
+            (ImportType::Memory(ty), Extern::Memory(m)) => {
+                s.check(m.store_id)?;
+                let mem = &s.memories[m.index];
+                let actual = Limits { min: mem.pages(), max: mem.ty.limits.max };
+                if !limits_match(actual, ty.limits) {
+                    return Err(Error::Link(format!("{}: incompatible memory limits", what())));
+                }
+                // SAFETY: vmctx field write.
+                unsafe { *data.field::<*mut VMMemoryDefinition>(offsets.memory_import(data.memories.len() as u32)) = mem.def };
+                data.memories.push(m.index);
+            }
+            (ImportType::Table(ty), Extern::Table(t)) => {
+                s.check(t.store_id)?;
+                let table = &s.tables[t.index];
+                let actual = Limits { min: table.len(), max: table.ty.limits.max };
+                if table.ty.element != ty.element || !limits_match(actual, ty.limits) {
+                    return Err(Error::Link(format!("{}: incompatible table type", what())));
+                }
+                // SAFETY: vmctx field write.
+                unsafe { *data.field::<*mut VMTableDefinition>(offsets.table_import(data.tables.len() as u32)) = table.def };
+                data.tables.push(t.index);
+            }
+            (ImportType::Global(ty), Extern::Global(g)) => {
+                s.check(g.store_id)?;
+                if g.ty != *ty {
+                    return Err(Error::Link(format!("{}: incompatible global type", what())));
+                }
+                let def = g.def as *mut VMGlobalDefinition;
+                // SAFETY: vmctx field write.
+                unsafe { *data.field::<*mut VMGlobalDefinition>(offsets.global_import(data.globals.len() as u32)) = def };
+                data.globals.push(def);
+            }
+            (ty, ext) => {
+                return Err(Error::Link(format!(
+                    "{}: expected a {}, got a {}",
+                    what(),
+                    ty.kind(),
+                    ext.kind()
+                )));
+            }
+        }
+    }
+
+    // Defined memories.
+    for (d, ty) in info.memories[info.imported_memories as usize..].iter().enumerate() {
+        let mut mem = Box::new(LinearMemory::new(*ty, s.limits.max_memory_bytes).map_err(Error::Limit)?);
+        let def = data.field::<VMMemoryDefinition>(offsets.memory(d as u32));
+        // SAFETY: vmctx field write; the memory keeps pointing at it.
+        unsafe { *def = mem.initial_definition() };
+        mem.def = def;
+        data.memories.push(s.memories.len());
+        s.memories.push(mem);
+    }
+    if let Some(&m0) = data.memories.first() {
+        // SAFETY: vmctx header write.
+        unsafe { (*(vmctx as *mut VMContextHeader)).heap_base = s.memories[m0].base() };
+    }
+
+    // Defined functions' funcrefs (before tables and globals, which may refer to them).
+    for (d, &off) in meta.func_offsets.iter().enumerate() {
+        let f = info.imported_funcs + d as u32;
+        let t = info.funcs[f as usize];
+        // SAFETY: vmctx field write.
+        unsafe {
+            *data.funcref(f) = VMFuncRef {
+                wasm_call: artifact.code(off),
+                array_call: artifact.code(meta.trampolines[t as usize]),
+                vmctx,
+                type_id: module.inner.type_ids[t as usize],
+                _reserved: 0,
+            };
+        }
+    }
+
+    // Defined globals.
+    for (d, g) in info.global_defs.iter().enumerate() {
+        let value = data.eval(&g.init);
+        let def = data.field::<VMGlobalDefinition>(offsets.global(d as u32));
+        // SAFETY: vmctx field write.
+        unsafe {
+            (*def).bytes = [0; 16];
+            (&mut (*def).bytes)[..8].copy_from_slice(&value.u64().to_le_bytes());
+        }
+        data.globals.push(def);
+    }
+
+    // Defined tables.
+    for (d, t) in info.table_defs.iter().enumerate() {
+        let init = t.init.as_ref().map_or(0, |e| data.eval(e).u64());
+        let mut table = Box::new(Table::new(t.ty, init, s.limits.max_table_elements).map_err(Error::Limit)?);
+        table.def = data.field::<VMTableDefinition>(offsets.table(d as u32));
+        table.sync();
+        data.tables.push(s.tables.len());
+        s.tables.push(table);
+    }
+
+    // Element segments are evaluated now; passive ones stay for table.init.
+    data.elems = info.elems.iter().map(|e| Some(e.items.iter().map(|x| data.eval(x).u64()).collect())).collect();
+
+    // From here on the instance may be referenced from shared tables even if
+    // initialisation traps, so it joins the store first.
+    let index = s.instances.len();
+    s.instances.push(data);
+    let instance = Instance { store_id: s.id, index };
+    let data = &mut s.instances[index];
+
+    for (i, seg) in info.elems.iter().enumerate() {
+        match &seg.mode {
+            ElemMode::Active { table, offset } => {
+                let dst = data.eval(offset).u32() as u64;
+                let items = data.elems[i].take().unwrap_or_default();
+                let t = data.table(*table);
+                let end = dst.checked_add(items.len() as u64).filter(|&e| e <= t.len());
+                match end {
+                    Some(_) => t.elements_mut()[dst as usize..dst as usize + items.len()].copy_from_slice(&items),
+                    None => return Err(Error::Trap(Trap::new(TrapCode::TableOutOfBounds))),
+                }
+            }
+            ElemMode::Declared => data.elems[i] = None,
+            ElemMode::Passive => {}
+        }
+    }
+    for (i, seg) in info.datas.iter().enumerate() {
+        if let DataMode::Active { memory, offset } = &seg.mode {
+            let dst = data.eval(offset).u32() as u64;
+            data.datas_live[i] = false;
+            let mem = data.memory(*memory);
+            let end = dst.checked_add(seg.bytes.len() as u64).filter(|&e| e <= mem.len() as u64);
+            match end {
+                Some(_) => mem.data_mut()[dst as usize..dst as usize + seg.bytes.len()].copy_from_slice(&seg.bytes),
+                None => return Err(Error::Trap(Trap::new(TrapCode::MemoryOutOfBounds))),
+            }
+        }
+    }
+
+    if let Some(start) = info.start {
+        let funcref = data.funcref(start);
+        let mut slots = [ValRaw::default(); 1];
+        // SAFETY: the funcref is initialised and takes no parameters.
+        unsafe { super::call::invoke(store, funcref, slots.as_mut_ptr()) }.map_err(Error::Trap)?;
+    }
+    Ok(instance)
+}

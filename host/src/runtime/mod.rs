@@ -1,0 +1,16 @@
+//! The runtime: stores, instances, memories, tables, calls and traps.
+//!
+//! Imports `contract` (the layouts generated code expects) and artifact
+//! loading, never the compiler.
+
+pub mod builtins;
+pub mod call;
+pub mod externs;
+pub mod func;
+pub mod instance;
+pub mod linker;
+pub mod memory;
+pub mod store;
+pub mod table;
+pub mod trap;
+pub mod values;

@@ -1,0 +1,69 @@
+//! Traps as the host sees them: what happened and where.
+
+pub use crate::contract::trap::TrapCode;
+use std::fmt;
+
+/// One wasm frame of a trap backtrace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Function index in its module.
+    pub func_index: u32,
+    /// Function name from the name section, if any.
+    pub func_name: Option<String>,
+    /// Name of the module, if it has one.
+    pub module_name: Option<String>,
+}
+
+/// A wasm execution stopped abnormally.
+#[derive(Debug)]
+pub struct Trap {
+    /// What happened.
+    pub code: TrapCode,
+    /// Index of the wasm function that trapped, when known.
+    pub func_index: Option<u32>,
+    /// Its name from the name section.
+    pub func_name: Option<String>,
+    /// Byte offset of the trapping instruction in the wasm module.
+    pub wasm_offset: Option<u32>,
+    /// Wasm frames, innermost first.
+    pub backtrace: Vec<FrameInfo>,
+    /// For [`TrapCode::HostError`]: the host function's error or panic message.
+    pub host_error: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Trap {
+    /// A trap without location (e.g. raised during instantiation).
+    pub fn new(code: TrapCode) -> Trap {
+        Trap { code, func_index: None, func_name: None, wasm_offset: None, backtrace: vec![], host_error: None }
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "trap: {}", self.code)?;
+        if let Some(e) = &self.host_error {
+            write!(f, ": {e}")?;
+        }
+        if let Some(i) = self.func_index {
+            write!(f, " in function {i}")?;
+            if let Some(n) = &self.func_name {
+                write!(f, " ({n})")?;
+            }
+        }
+        if let Some(o) = self.wasm_offset {
+            write!(f, " at wasm offset {o:#x}")?;
+        }
+        if self.backtrace.len() > 1 {
+            f.write_str("\nwasm backtrace:")?;
+            for (i, fr) in self.backtrace.iter().enumerate() {
+                write!(f, "\n  {i}: function {}", fr.func_index)?;
+                if let Some(n) = &fr.func_name {
+                    write!(f, " ({n})")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Trap {}
