@@ -1,6 +1,6 @@
-//! End-to-end tests of the foundation: WAT -> .so -> load -> run.
+//! End-to-end tests of the foundation: WAT -> .so on disk -> load -> run.
 
-use scion::{Config, Engine, Instance, Module, Store, TrapCode};
+use scion::{Config, Engine, Error, Instance, Module, Store, TrapCode};
 
 fn engine() -> Engine {
     let dir = std::env::temp_dir().join(format!("scion-test-cache-{}", std::process::id()));
@@ -14,11 +14,206 @@ fn instantiate(engine: &Engine, wat: &str) -> (Store<()>, Instance) {
     (store, instance)
 }
 
+fn trap_code(r: Result<impl std::fmt::Debug, Error>) -> TrapCode {
+    match r {
+        Err(Error::Trap(t)) => t.code,
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
 #[test]
 fn add() {
     let e = engine();
-    let (mut store, inst) = instantiate(&e, r#"(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"#);
+    let (mut store, inst) = instantiate(
+        &e,
+        r#"(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"#,
+    );
     let add = inst.get_typed_func::<(i32, i32), i32>(&store, "add").unwrap();
     assert_eq!(add.call(&mut store, (1, 2)).unwrap(), 3);
     assert_eq!(add.call(&mut store, (i32::MAX, 1)).unwrap(), i32::MIN);
+}
+
+const FIB: &str = r#"
+(module
+  (func $fib (export "fib") (param $n i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                     (call $fib (i32.sub (local.get $n) (i32.const 2))))))))
+"#;
+
+#[test]
+fn recursive_fib() {
+    let e = engine();
+    let (mut store, inst) = instantiate(&e, FIB);
+    let fib = inst.get_typed_func::<i32, i32>(&store, "fib").unwrap();
+    assert_eq!(fib.call(&mut store, 30).unwrap(), 832040);
+}
+
+#[test]
+fn loop_sums_data_segment() {
+    let e = engine();
+    let (mut store, inst) = instantiate(
+        &e,
+        r#"(module
+          (memory 1)
+          (data (i32.const 100) "\01\02\03\04\05\06\07\08\09\0a\ff")
+          (func (export "sum") (param $p i32) (param $n i32) (result i32) (local $s i32)
+            (block $done
+              (loop $l
+                (br_if $done (i32.eqz (local.get $n)))
+                (local.set $s (i32.add (local.get $s) (i32.load8_u (local.get $p))))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                (br $l)))
+            (local.get $s)))"#,
+    );
+    let sum = inst.get_typed_func::<(i32, i32), i32>(&store, "sum").unwrap();
+    assert_eq!(sum.call(&mut store, (100, 11)).unwrap(), 55 + 255);
+    assert_eq!(sum.call(&mut store, (100, 0)).unwrap(), 0);
+}
+
+#[test]
+fn store_load_round_trip_every_width() {
+    let e = engine();
+    let (mut store, inst) = instantiate(
+        &e,
+        r#"(module (memory 1)
+          (func (export "i32") (param i32) (result i32) (i32.store (i32.const 8) (local.get 0)) (i32.load (i32.const 8)))
+          (func (export "i64") (param i64) (result i64) (i64.store (i32.const 16) (local.get 0)) (i64.load (i32.const 16)))
+          (func (export "i32_8s") (param i32) (result i32) (i32.store8 (i32.const 1) (local.get 0)) (i32.load8_s (i32.const 1)))
+          (func (export "i32_8u") (param i32) (result i32) (i32.store8 (i32.const 1) (local.get 0)) (i32.load8_u (i32.const 1)))
+          (func (export "i32_16s") (param i32) (result i32) (i32.store16 (i32.const 2) (local.get 0)) (i32.load16_s (i32.const 2)))
+          (func (export "i32_16u") (param i32) (result i32) (i32.store16 (i32.const 2) (local.get 0)) (i32.load16_u (i32.const 2)))
+          (func (export "i64_8s") (param i64) (result i64) (i64.store8 (i32.const 3) (local.get 0)) (i64.load8_s (i32.const 3)))
+          (func (export "i64_8u") (param i64) (result i64) (i64.store8 (i32.const 3) (local.get 0)) (i64.load8_u (i32.const 3)))
+          (func (export "i64_16s") (param i64) (result i64) (i64.store16 (i32.const 4) (local.get 0)) (i64.load16_s (i32.const 4)))
+          (func (export "i64_16u") (param i64) (result i64) (i64.store16 (i32.const 4) (local.get 0)) (i64.load16_u (i32.const 4)))
+          (func (export "i64_32s") (param i64) (result i64) (i64.store32 (i32.const 24) (local.get 0)) (i64.load32_s (i32.const 24)))
+          (func (export "i64_32u") (param i64) (result i64) (i64.store32 (i32.const 24) (local.get 0)) (i64.load32_u (i32.const 24)))
+          (func (export "f32") (param f32) (result f32) (f32.store (i32.const 32) (local.get 0)) (f32.load (i32.const 32)))
+          (func (export "f64") (param f64) (result f64) (f64.store (i32.const 40) (local.get 0)) (f64.load (i32.const 40)))
+          (func (export "unaligned") (param i64) (result i64) (i64.store (i32.const 65527) (local.get 0)) (i64.load offset=1 (i32.const 65526))))"#,
+    );
+    let f32s = |s: &mut Store<()>, n, v| inst.get_typed_func::<i32, i32>(&*s, n).unwrap().call(s, v).unwrap();
+    assert_eq!(f32s(&mut store, "i32", -123456789), -123456789);
+    assert_eq!(f32s(&mut store, "i32_8s", 0x1ff), -1);
+    assert_eq!(f32s(&mut store, "i32_8u", 0x1ff), 0xff);
+    assert_eq!(f32s(&mut store, "i32_16s", 0x18000), -32768);
+    assert_eq!(f32s(&mut store, "i32_16u", 0x18000), 0x8000);
+    let f64s = |s: &mut Store<()>, n, v| inst.get_typed_func::<i64, i64>(&*s, n).unwrap().call(s, v).unwrap();
+    assert_eq!(f64s(&mut store, "i64", 0x0123_4567_89ab_cdef), 0x0123_4567_89ab_cdef);
+    assert_eq!(f64s(&mut store, "i64_8s", 0x80), -128);
+    assert_eq!(f64s(&mut store, "i64_8u", 0x80), 128);
+    assert_eq!(f64s(&mut store, "i64_16s", 0xffff), -1);
+    assert_eq!(f64s(&mut store, "i64_16u", 0xffff), 0xffff);
+    assert_eq!(f64s(&mut store, "i64_32s", 0xffff_ffff), -1);
+    assert_eq!(f64s(&mut store, "i64_32u", 0xffff_ffff), 0xffff_ffff);
+    assert_eq!(f64s(&mut store, "unaligned", -2), -2);
+    let f = inst.get_typed_func::<f32, f32>(&store, "f32").unwrap();
+    assert_eq!(f.call(&mut store, 1.5).unwrap(), 1.5);
+    let f = inst.get_typed_func::<f64, f64>(&store, "f64").unwrap();
+    assert_eq!(f.call(&mut store, -2.25e300).unwrap(), -2.25e300);
+}
+
+#[test]
+fn out_of_bounds_load_traps_and_fresh_instance_works() {
+    let e = engine();
+    let wat = r#"(module (memory 1)
+        (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+        (func (export "load_off") (param i32) (result i32) (i32.load offset=4294967295 (local.get 0))))"#;
+    let (mut store, inst) = instantiate(&e, wat);
+    let load = inst.get_typed_func::<i32, i32>(&store, "load").unwrap();
+    assert_eq!(load.call(&mut store, 65532).unwrap(), 0);
+    let err = load.call(&mut store, 65533).unwrap_err();
+    let trap = err.as_trap().expect("a trap");
+    assert_eq!(trap.code, TrapCode::MemoryOutOfBounds);
+    assert!(trap.wasm_offset.is_some() && trap.func_index == Some(0), "{trap}");
+    assert_eq!(trap_code(load.call(&mut store, -1)), TrapCode::MemoryOutOfBounds);
+    let load_off = inst.get_typed_func::<i32, i32>(&store, "load_off").unwrap();
+    assert_eq!(trap_code(load_off.call(&mut store, 0)), TrapCode::MemoryOutOfBounds);
+    let (mut store2, inst2) = instantiate(&e, wat);
+    let load2 = inst2.get_typed_func::<i32, i32>(&store2, "load").unwrap();
+    assert_eq!(load2.call(&mut store2, 0).unwrap(), 0);
+    // The trapped instance keeps working too.
+    assert_eq!(load.call(&mut store, 4).unwrap(), 0);
+}
+
+#[test]
+fn division_traps() {
+    let e = engine();
+    let (mut store, inst) = instantiate(
+        &e,
+        r#"(module
+          (func (export "div_s") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+          (func (export "rem_s") (param i32 i32) (result i32) (i32.rem_s (local.get 0) (local.get 1)))
+          (func (export "div_u") (param i32 i32) (result i32) (i32.div_u (local.get 0) (local.get 1)))
+          (func (export "div_s64") (param i64 i64) (result i64) (i64.div_s (local.get 0) (local.get 1)))
+          (func (export "rem_s64") (param i64 i64) (result i64) (i64.rem_s (local.get 0) (local.get 1))))"#,
+    );
+    let div_s = inst.get_typed_func::<(i32, i32), i32>(&store, "div_s").unwrap();
+    assert_eq!(div_s.call(&mut store, (-7, 2)).unwrap(), -3);
+    assert_eq!(trap_code(div_s.call(&mut store, (1, 0))), TrapCode::IntegerDivisionByZero);
+    assert_eq!(trap_code(div_s.call(&mut store, (i32::MIN, -1))), TrapCode::IntegerOverflow);
+    let rem_s = inst.get_typed_func::<(i32, i32), i32>(&store, "rem_s").unwrap();
+    assert_eq!(rem_s.call(&mut store, (i32::MIN, -1)).unwrap(), 0);
+    assert_eq!(rem_s.call(&mut store, (-7, 2)).unwrap(), -1);
+    assert_eq!(trap_code(rem_s.call(&mut store, (1, 0))), TrapCode::IntegerDivisionByZero);
+    let div_u = inst.get_typed_func::<(i32, i32), i32>(&store, "div_u").unwrap();
+    assert_eq!(div_u.call(&mut store, (-1, 2)).unwrap(), 0x7fff_ffff);
+    let div_s64 = inst.get_typed_func::<(i64, i64), i64>(&store, "div_s64").unwrap();
+    assert_eq!(trap_code(div_s64.call(&mut store, (i64::MIN, -1))), TrapCode::IntegerOverflow);
+    let rem_s64 = inst.get_typed_func::<(i64, i64), i64>(&store, "rem_s64").unwrap();
+    assert_eq!(rem_s64.call(&mut store, (i64::MIN, -1)).unwrap(), 0);
+}
+
+#[test]
+fn unbounded_recursion_traps_stack_overflow() {
+    let e = engine();
+    let (mut store, inst) = instantiate(
+        &e,
+        r#"(module (func $f (export "f") (param i32) (result i32) (i32.add (call $f (local.get 0)) (i32.const 1))))"#,
+    );
+    let f = inst.get_typed_func::<i32, i32>(&store, "f").unwrap();
+    let err = f.call(&mut store, 0).unwrap_err();
+    assert_eq!(err.as_trap().unwrap().code, TrapCode::StackOverflow);
+    // And again: the store is usable after an overflow.
+    assert_eq!(trap_code(f.call(&mut store, 0)), TrapCode::StackOverflow);
+}
+
+#[test]
+fn globals_br_table_and_memory_grow() {
+    let e = engine();
+    let (mut store, inst) = instantiate(
+        &e,
+        r#"(module (memory 1 3)
+          (global $g (mut i64) (i64.const 40))
+          (func (export "bump") (result i64) (global.set $g (i64.add (global.get $g) (i64.const 2))) (global.get $g))
+          (func (export "classify") (param i32) (result i32)
+            (block $c (block $b (block $a (br_table $a $b $c (local.get 0))) (return (i32.const 10))) (return (i32.const 20)))
+            (i32.const 30))
+          (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+          (func (export "size") (result i32) (memory.size)))"#,
+    );
+    let bump = inst.get_typed_func::<(), i64>(&store, "bump").unwrap();
+    assert_eq!(bump.call(&mut store, ()).unwrap(), 42);
+    assert_eq!(bump.call(&mut store, ()).unwrap(), 44);
+    let classify = inst.get_typed_func::<i32, i32>(&store, "classify").unwrap();
+    let got: Vec<i32> = [0, 1, 2, 3, -1].iter().map(|&i| classify.call(&mut store, i).unwrap()).collect();
+    assert_eq!(got, [10, 20, 30, 30, 30]);
+    let grow = inst.get_typed_func::<i32, i32>(&store, "grow").unwrap();
+    let size = inst.get_typed_func::<(), i32>(&store, "size").unwrap();
+    assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
+    assert_eq!(size.call(&mut store, ()).unwrap(), 2);
+    assert_eq!(grow.call(&mut store, 2).unwrap(), -1);
+    assert_eq!(grow.call(&mut store, 1).unwrap(), 2);
+    assert_eq!(size.call(&mut store, ()).unwrap(), 3);
+}
+
+#[test]
+fn unreachable_traps() {
+    let e = engine();
+    let (mut store, inst) = instantiate(&e, r#"(module (func (export "u") unreachable))"#);
+    let u = inst.get_typed_func::<(), ()>(&store, "u").unwrap();
+    assert_eq!(trap_code(u.call(&mut store, ())), TrapCode::Unreachable);
 }

@@ -34,6 +34,7 @@ pub mod info;
 pub mod module;
 pub mod runtime;
 pub mod types;
+pub mod wast;
 
 pub use config::Config;
 pub use engine::Engine;

@@ -32,11 +32,13 @@ pub struct DecodedModule<'a> {
     pub bodies: Vec<PendingBody<'a>>,
 }
 
-/// The WebAssembly features the compiler implements: 2.0 without SIMD.
+/// The WebAssembly features the compiler implements: 2.0 without SIMD,
+/// plus multi-memory.
 pub fn features() -> WasmFeatures {
     WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
         | WasmFeatures::BULK_MEMORY_OPT
         | WasmFeatures::CALL_INDIRECT_OVERLONG
+        | WasmFeatures::MULTI_MEMORY
 }
 
 fn err(e: wasmparser::BinaryReaderError) -> CompileError {

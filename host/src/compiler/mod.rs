@@ -107,6 +107,15 @@ pub fn compile(wasm: &[u8], config: &CodegenConfig) -> Result<CompiledModule, Co
         }
         let vcode = lower::lower(&ctx, &func);
         let alloc = regalloc::allocate(&vcode);
+        if let Some(what) = std::env::var_os("SCION_DUMP") {
+            let what = what.to_string_lossy();
+            if what.contains("ir") {
+                eprintln!("{func}");
+            }
+            if what.contains("vcode") {
+                eprintln!("{}", vcode.display(Some(&alloc)));
+            }
+        }
         text.emit_function(&vcode, &alloc);
     }
     let trampolines = info.types.iter().map(|t| text.emit_entry_trampoline(t)).collect();

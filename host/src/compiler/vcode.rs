@@ -552,8 +552,12 @@ pub struct VCode {
     pub insts: Vec<MInst>,
     /// Wasm byte offset per instruction (for diagnostics and traps).
     pub srclocs: Vec<u32>,
-    /// Blocks in emission order; block 0 is the entry.
+    /// Blocks by id; block 0 is the entry. Ids are not in layout order:
+    /// edge blocks get ids after all IR blocks but are laid out right after
+    /// their source block.
     pub blocks: Vec<VBlockData>,
+    /// Block ids in layout order (increasing instruction positions).
+    pub order: Vec<VBlock>,
     /// Class of each virtual register.
     pub vreg_classes: Vec<RegClass>,
     /// Move hints: pairs of registers that would like the same location.
@@ -584,5 +588,28 @@ impl VCode {
             return vec![];
         }
         self.insts[blk.end as usize - 1].successors()
+    }
+}
+
+impl VCode {
+    /// A listing of the blocks and instructions, with allocated locations
+    /// when an allocation is given (for debugging and golden tests).
+    pub fn display(&self, alloc: Option<&super::regalloc::Allocation>) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(out, "vcode f{}:", self.func_index);
+        for &VBlock(b) in &self.order {
+            let blk = &self.blocks[b as usize];
+            let _ = writeln!(out, "vblock{b} (depth {}) params {:?}:", blk.loop_depth, blk.params);
+            for i in blk.start..blk.end {
+                let _ = writeln!(out, "  {i:4}: {:?}", self.insts[i as usize]);
+            }
+        }
+        if let Some(a) = alloc {
+            for (v, loc) in a.locs.iter().enumerate() {
+                let _ = writeln!(out, "  r{v} -> {loc:?}");
+            }
+        }
+        out
     }
 }

@@ -1,1 +1,50 @@
-fn main() {}
+//! The `scion` command-line tool.
+//!
+//! ```text
+//! scion compile IN.wasm|IN.wat -o OUT.so
+//! scion run IN.wasm --invoke NAME [ARGS...]
+//! scion wast FILE...
+//! ```
+
+mod compile;
+mod run;
+mod wast;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage:
+  scion compile IN.wasm|IN.wat -o OUT.so     compile to a shared object
+  scion run IN.wasm --invoke NAME [ARGS...]   call an export, print results
+  scion wast FILE...                          run spec-test scripts
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match cmd.as_str() {
+        "compile" => compile::main(rest),
+        "run" => run::main(rest),
+        "wast" => wast::main(rest),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        other => Err(format!("unknown command `{other}`\n{USAGE}")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The engine the tool uses (default configuration, default cache).
+fn engine() -> Result<scion::Engine, String> {
+    scion::Engine::new(scion::Config::default()).map_err(|e| e.to_string())
+}

@@ -54,6 +54,19 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The base of memory `mem`: pinned in a register for memory 0, loaded
+    /// from its definition otherwise (bases never move).
+    fn memory_base(&mut self, mem: u32) -> Reg {
+        if mem == 0 {
+            return Reg::gpr(Gpr(HEAP_BASE_REG));
+        }
+        let mut def = self.memory_definition(mem);
+        def.disp += field::MEMORY_BASE as i32;
+        let base = self.vreg(RegClass::Int);
+        self.emit(MInst::Load { kind: LoadKind::U64, dst: base, addr: def });
+        base
+    }
+
     fn memory_length(&mut self, mem: u32) -> MemAddr {
         let mut def = self.memory_definition(mem);
         def.disp += field::MEMORY_LENGTH as i32;
@@ -63,8 +76,7 @@ impl Lowerer<'_> {
     /// Traps unless `[addr + offset, addr + offset + bytes)` is in bounds,
     /// and returns the address operand of the access.
     fn checked_address(&mut self, mem: u32, addr: Value, offset: u64, bytes: u8) -> MemAddr {
-        assert_eq!(mem, 0, "multi-memory is rejected by validation");
-        let heap = Reg::gpr(Gpr(HEAP_BASE_REG));
+        let heap = self.memory_base(mem);
         let end = offset + bytes as u64;
         let srcloc = self.srcloc;
         if let Some(c) = self.const_of(addr) {

@@ -83,6 +83,9 @@ pub fn lower(ctx: &LowerContext<'_>, func: &Function) -> VCode {
     for (i, &b) in func.layout.iter().enumerate() {
         l.lower_block(b, i == 0);
     }
+    let mut order: Vec<VBlock> = (0..l.vcode.blocks.len() as u32).map(VBlock).collect();
+    order.sort_by_key(|b| l.vcode.blocks[b.0 as usize].start);
+    l.vcode.order = order;
     l.vcode
 }
 

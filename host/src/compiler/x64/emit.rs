@@ -250,8 +250,8 @@ impl TextBuilder {
         self.asm.bind(label);
         let mut f = FuncEmitter::new(self, vcode, alloc);
         f.prologue();
-        for b in 0..vcode.blocks.len() {
-            f.block(b);
+        for (pos, b) in vcode.order.iter().enumerate() {
+            f.block(b.0 as usize, vcode.order.get(pos + 1).map(|n| n.0 as usize));
         }
         f.out_of_line();
         let len = self.asm.offset() - start;
@@ -289,8 +289,8 @@ struct FuncEmitter<'a> {
     pending_fstores: Vec<(Loc, Xmm)>,
     gpr_scratch_used: usize,
     xmm_scratch_used: usize,
-    /// The block being emitted (for fallthrough decisions).
-    current_block: usize,
+    /// The block laid out after the one being emitted (fallthrough target).
+    next_block: Option<usize>,
 }
 
 impl<'a> FuncEmitter<'a> {
@@ -313,7 +313,7 @@ impl<'a> FuncEmitter<'a> {
             pending_fstores: Vec::new(),
             gpr_scratch_used: 0,
             xmm_scratch_used: 0,
-            current_block: 0,
+            next_block: None,
         }
     }
 
@@ -542,8 +542,8 @@ impl<'a> FuncEmitter<'a> {
 
     // ---- blocks and instructions ----
 
-    fn block(&mut self, b: usize) {
-        self.current_block = b;
+    fn block(&mut self, b: usize, next: Option<usize>) {
+        self.next_block = next;
         let l = self.block_labels[b];
         self.tb.asm.bind(l);
         let blk = &self.vcode.blocks[b];
@@ -555,7 +555,7 @@ impl<'a> FuncEmitter<'a> {
     }
 
     fn next_block(&self) -> Option<usize> {
-        (self.current_block + 1 < self.vcode.blocks.len()).then_some(self.current_block + 1)
+        self.next_block
     }
 
     fn jump_to(&mut self, target: VBlock) {

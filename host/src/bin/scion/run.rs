@@ -1,0 +1,82 @@
+//! `scion run IN --invoke NAME [ARGS...]`
+
+use scion::{Instance, Module, Store, Val, ValType};
+use std::process::ExitCode;
+
+fn parse_arg(text: &str, ty: ValType) -> Result<Val, String> {
+    let bad = || format!("`{text}` is not a valid {ty}");
+    let int = |t: &str| -> Option<i128> {
+        let (neg, t) = t.strip_prefix('-').map_or((false, t), |r| (true, r));
+        let v = match t.strip_prefix("0x") {
+            Some(h) => i128::from_str_radix(&h.replace('_', ""), 16).ok()?,
+            None => t.replace('_', "").parse::<i128>().ok()?,
+        };
+        Some(if neg { -v } else { v })
+    };
+    Ok(match ty {
+        ValType::I32 => {
+            let v = int(text).filter(|v| *v >= i32::MIN as i128 && *v <= u32::MAX as i128).ok_or_else(bad)?;
+            Val::I32(v as i64 as i32)
+        }
+        ValType::I64 => {
+            let v = int(text).filter(|v| *v >= i64::MIN as i128 && *v <= u64::MAX as i128).ok_or_else(bad)?;
+            Val::I64(v as i64)
+        }
+        ValType::F32 => Val::f32(text.parse().map_err(|_| bad())?),
+        ValType::F64 => Val::f64(text.parse().map_err(|_| bad())?),
+        ValType::FuncRef if text == "null" => Val::FuncRef(None),
+        ValType::ExternRef if text == "null" => Val::ExternRef(None),
+        _ => return Err(bad()),
+    })
+}
+
+pub fn main(args: &[String]) -> Result<ExitCode, String> {
+    let mut input = None;
+    let mut invoke = None;
+    let mut call_args = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--invoke" => {
+                invoke = Some(it.next().ok_or("--invoke needs a function name")?.clone());
+                call_args.extend(it.by_ref().cloned());
+            }
+            _ if input.is_none() => input = Some(a.clone()),
+            _ => return Err(format!("unexpected argument `{a}`")),
+        }
+    }
+    let input = input.ok_or("run needs an input file")?;
+    let engine = super::engine()?;
+    let module = Module::from_file(&engine, &input).map_err(|e| e.to_string())?;
+    let mut store = Store::new(&engine, ());
+    let instance = match Instance::new(&mut store, &module, &[]) {
+        Ok(i) => i,
+        Err(scion::Error::Trap(t)) => {
+            eprintln!("{t}");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let Some(name) = invoke else { return Ok(ExitCode::SUCCESS) };
+    let func = instance.get_func(&store, &name).ok_or_else(|| format!("no exported function `{name}`"))?;
+    let ty = func.ty(&store);
+    if call_args.len() != ty.params.len() {
+        return Err(format!("`{name}` has type {ty}; {} arguments given", call_args.len()));
+    }
+    let params =
+        call_args.iter().zip(&ty.params).map(|(a, &t)| parse_arg(a, t)).collect::<Result<Vec<_>, _>>()?;
+    let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
+    match func.call(&mut store, &params, &mut results) {
+        Ok(()) => {
+            for r in results {
+                println!("{r}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(scion::Error::Trap(t)) => {
+            eprintln!("{t}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
