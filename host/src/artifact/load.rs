@@ -30,7 +30,12 @@ pub struct ArtifactError {
 
 impl std::fmt::Display for ArtifactError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "unusable artifact {}: {}", self.path.display(), self.reason)
+        write!(
+            f,
+            "unusable artifact {}: {}",
+            self.path.display(),
+            self.reason
+        )
     }
 }
 
@@ -67,7 +72,10 @@ unsafe impl Sync for LoadedArtifact {}
 
 impl std::fmt::Debug for LoadedArtifact {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedArtifact").field("path", &self.path).field("text_len", &self.text_len).finish()
+        f.debug_struct("LoadedArtifact")
+            .field("path", &self.path)
+            .field("text_len", &self.text_len)
+            .finish()
     }
 }
 
@@ -82,7 +90,10 @@ struct Segment {
 /// Checks that loading the file with `dlopen` runs no code and pulls in
 /// no other library; returns its loadable segments.
 fn precheck(path: &Path, bytes: &[u8]) -> Result<Vec<Segment>, ArtifactError> {
-    let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
+    let fail = |reason: String| ArtifactError {
+        path: path.to_path_buf(),
+        reason,
+    };
     let file = ElfFile64::<object::Endianness>::parse(bytes)
         .map_err(|e| fail(format!("not an ELF file: {e}")))?;
     let endian = file.endian();
@@ -106,8 +117,9 @@ fn precheck(path: &Path, bytes: &[u8]) -> Result<Vec<Segment>, ArtifactError> {
                 flags: ph.p_flags(endian),
             });
         }
-        let Some(dynamic) =
-            ph.dynamic(endian, bytes).map_err(|e| fail(format!("bad dynamic segment: {e}")))?
+        let Some(dynamic) = ph
+            .dynamic(endian, bytes)
+            .map_err(|e| fail(format!("bad dynamic segment: {e}")))?
         else {
             continue;
         };
@@ -117,8 +129,19 @@ fn precheck(path: &Path, bytes: &[u8]) -> Result<Vec<Segment>, ArtifactError> {
             use object::elf::*;
             const DT_RELR: u32 = 36;
             let forbidden = [
-                DT_NEEDED, DT_INIT, DT_FINI, DT_INIT_ARRAY, DT_FINI_ARRAY, DT_PREINIT_ARRAY,
-                DT_RELA, DT_REL, DT_JMPREL, DT_TEXTREL, DT_AUXILIARY, DT_FILTER, DT_RELR,
+                DT_NEEDED,
+                DT_INIT,
+                DT_FINI,
+                DT_INIT_ARRAY,
+                DT_FINI_ARRAY,
+                DT_PREINIT_ARRAY,
+                DT_RELA,
+                DT_REL,
+                DT_JMPREL,
+                DT_TEXTREL,
+                DT_AUXILIARY,
+                DT_FILTER,
+                DT_RELR,
             ];
             if forbidden.contains(&tag) {
                 return Err(fail(format!("dynamic section has forbidden tag {tag:#x}")));
@@ -135,16 +158,19 @@ fn precheck(path: &Path, bytes: &[u8]) -> Result<Vec<Segment>, ArtifactError> {
 /// segment with exactly the permission flags `flags`.
 fn in_segment(segments: &[Segment], start: i128, len: u64, flags: u32) -> bool {
     let end = start + len as i128;
-    segments.iter().any(|s| {
-        s.flags == flags && start >= s.vaddr as i128 && end <= (s.vaddr + s.memsz) as i128
-    })
+    segments
+        .iter()
+        .any(|s| s.flags == flags && start >= s.vaddr as i128 && end <= (s.vaddr + s.memsz) as i128)
 }
 
 impl LoadedArtifact {
     /// Loads and verifies the artifact at `path`.
     pub fn load(path: &Path, expected: Expected) -> Result<LoadedArtifact, ArtifactError> {
         use object::elf::{PF_R, PF_X};
-        let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
+        let fail = |reason: String| ArtifactError {
+            path: path.to_path_buf(),
+            reason,
+        };
         let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
         let segments = precheck(path, &bytes)?;
         // SAFETY: `precheck` established that loading runs no initializer and
@@ -168,8 +194,7 @@ impl LoadedArtifact {
         }
         // SAFETY: the descriptor lies in a mapped read-only segment (checked
         // just above); reading it unaligned is always allowed.
-        let desc: Descriptor =
-            unsafe { std::ptr::read_unaligned(desc_ptr as *const Descriptor) };
+        let desc: Descriptor = unsafe { std::ptr::read_unaligned(desc_ptr as *const Descriptor) };
         if desc.magic != MAGIC {
             return Err(fail("bad magic".into()));
         }
@@ -210,9 +235,12 @@ impl LoadedArtifact {
                 metadata.compiler_version
             )));
         }
-        if metadata.wasm_sha256 != expected.wasm_sha256 || metadata.config_hash != expected.config_hash
+        if metadata.wasm_sha256 != expected.wasm_sha256
+            || metadata.config_hash != expected.config_hash
         {
-            return Err(fail("compiled from other wasm or with another configuration".into()));
+            return Err(fail(
+                "compiled from other wasm or with another configuration".into(),
+            ));
         }
         if !metadata.isa.runs_on(IsaFlags::host()) {
             return Err(fail("needs CPU features this machine lacks".into()));
@@ -229,7 +257,10 @@ impl LoadedArtifact {
 
     /// Address of a text offset.
     pub fn code(&self, offset: u32) -> *const u8 {
-        assert!((offset as usize) < self.text_len, "code offset out of range");
+        assert!(
+            (offset as usize) < self.text_len,
+            "code offset out of range"
+        );
         // SAFETY: in bounds of the text mapping (asserted).
         unsafe { self.text.add(offset as usize) }
     }
@@ -253,13 +284,20 @@ fn load_base(p: *const u8) -> Option<usize> {
 /// Every code offset in the metadata must lie inside the text section.
 fn verify_offsets(m: &ArtifactMetadata, text_len: usize) -> Result<(), String> {
     let ok = |o: u32| (o as usize) < text_len;
-    let counts_match = m.func_offsets.len() + m.module.imported_funcs as usize == m.module.funcs.len()
+    let counts_match = m.func_offsets.len() + m.module.imported_funcs as usize
+        == m.module.funcs.len()
         && m.trampolines.len() == m.module.types.len()
         && m.host_adapters.len() == m.module.imported_funcs as usize;
     if !counts_match {
         return Err("metadata tables do not match the module".into());
     }
-    if !m.func_offsets.iter().chain(&m.trampolines).chain(&m.host_adapters).all(|&o| ok(o)) {
+    if !m
+        .func_offsets
+        .iter()
+        .chain(&m.trampolines)
+        .chain(&m.host_adapters)
+        .all(|&o| ok(o))
+    {
         return Err("code offset outside the text section".into());
     }
     Ok(())

@@ -14,7 +14,11 @@ use elf::{DescriptorAddrs, SharedObjectInput, TextSymbol};
 use metadata::ArtifactMetadata;
 
 /// Serializes a compiled module into a shared object.
-pub fn write_artifact(compiled: &CompiledModule, wasm_sha256: [u8; 32], config_hash: u64) -> Vec<u8> {
+pub fn write_artifact(
+    compiled: &CompiledModule,
+    wasm_sha256: [u8; 32],
+    config_hash: u64,
+) -> Vec<u8> {
     let meta = ArtifactMetadata::new(compiled, wasm_sha256, config_hash);
     let rodata = postcard::to_allocvec(&meta).expect("metadata serializes");
     let checksum = checksum64(&[&rodata, &compiled.text]);
@@ -24,7 +28,12 @@ pub fn write_artifact(compiled: &CompiledModule, wasm_sha256: [u8; 32], config_h
         .map(|f| {
             let base = compiled.info.func_name(f.func_index).map(str::to_string);
             if f.func_index < compiled.info.imported_funcs {
-                let import = compiled.info.imports.iter().filter(|i| i.ty.kind() == crate::info::ExternKind::Func).nth(f.func_index as usize);
+                let import = compiled
+                    .info
+                    .imports
+                    .iter()
+                    .filter(|i| i.ty.kind() == crate::info::ExternKind::Func)
+                    .nth(f.func_index as usize);
                 match import {
                     Some(i) => format!("host_adapter<{}::{}>", i.module, i.name),
                     None => format!("host_adapter<{}>", f.func_index),
@@ -38,7 +47,11 @@ pub fn write_artifact(compiled: &CompiledModule, wasm_sha256: [u8; 32], config_h
         .functions
         .iter()
         .zip(&names)
-        .map(|(f, name)| TextSymbol { name, offset: f.start, size: f.len })
+        .map(|(f, name)| TextSymbol {
+            name,
+            offset: f.start,
+            size: f.len,
+        })
         .collect();
     let make_descriptor = |addrs: DescriptorAddrs| {
         Descriptor {

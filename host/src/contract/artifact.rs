@@ -18,7 +18,8 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// Version of the compiler: the package version and a hash of the sources
 /// that determine generated code (see `build.rs`); part of every cache key.
-pub const COMPILER_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("SCION_COMPILER_HASH"));
+pub const COMPILER_VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), "+", env!("SCION_COMPILER_HASH"));
 
 /// The descriptor at [`DESCRIPTOR_SYMBOL`].
 #[repr(C)]

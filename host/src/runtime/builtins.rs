@@ -62,7 +62,9 @@ fn fits(start: u32, len: u32, size: u64) -> bool {
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
     // SAFETY: called by generated code of a live instance.
     let inst = unsafe { instance(vmctx) };
-    inst.memory(mem).grow(delta as u64).map_or(u32::MAX, |old| old as u32)
+    inst.memory(mem)
+        .grow(delta as u64)
+        .map_or(u32::MAX, |old| old as u32)
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
@@ -75,7 +77,14 @@ unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u32, val: u32, l
     0
 }
 
-unsafe extern "C" fn memory_copy(vmctx: *mut u8, dmem: u32, smem: u32, dst: u32, src: u32, len: u32) -> u32 {
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut u8,
+    dmem: u32,
+    smem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: as above.
     let inst = unsafe { instance(vmctx) };
     let (d, s) = (inst.memory(dmem), inst.memory(smem));
@@ -84,20 +93,38 @@ unsafe extern "C" fn memory_copy(vmctx: *mut u8, dmem: u32, smem: u32, dst: u32,
     }
     // SAFETY: both ranges are in bounds of committed memory (checked above);
     // `ptr::copy` allows overlap (same memory).
-    unsafe { std::ptr::copy(s.base().add(src as usize), d.base().add(dst as usize), len as usize) };
+    unsafe {
+        std::ptr::copy(
+            s.base().add(src as usize),
+            d.base().add(dst as usize),
+            len as usize,
+        )
+    };
     0
 }
 
-unsafe extern "C" fn memory_init(vmctx: *mut u8, mem: u32, data: u32, dst: u32, src: u32, len: u32) -> u32 {
+unsafe extern "C" fn memory_init(
+    vmctx: *mut u8,
+    mem: u32,
+    data: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: as above.
     let inst = unsafe { instance(vmctx) };
     let module = inst.module.clone();
-    let bytes: &[u8] = if inst.datas_live[data as usize] { &module.info().datas[data as usize].bytes } else { &[] };
+    let bytes: &[u8] = if inst.datas_live[data as usize] {
+        &module.info().datas[data as usize].bytes
+    } else {
+        &[]
+    };
     let m = inst.memory(mem);
     if !fits(src, len, bytes.len() as u64) || !fits(dst, len, m.len() as u64) {
         return trap(vmctx, TrapCode::MemoryOutOfBounds);
     }
-    m.data_mut()[dst as usize..(dst + len) as usize].copy_from_slice(&bytes[src as usize..(src + len) as usize]);
+    m.data_mut()[dst as usize..(dst + len) as usize]
+        .copy_from_slice(&bytes[src as usize..(src + len) as usize]);
     0
 }
 
@@ -109,7 +136,8 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: u64, delta: u32) -> u32 {
     // SAFETY: as above.
     let t = unsafe { instance(vmctx) }.table(table);
-    t.grow(delta as u64, init).map_or(u32::MAX, |old| old as u32)
+    t.grow(delta as u64, init)
+        .map_or(u32::MAX, |old| old as u32)
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: u64, len: u32) -> u32 {
@@ -122,7 +150,14 @@ unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: u64, 
     0
 }
 
-unsafe extern "C" fn table_copy(vmctx: *mut u8, dtab: u32, stab: u32, dst: u32, src: u32, len: u32) -> u32 {
+unsafe extern "C" fn table_copy(
+    vmctx: *mut u8,
+    dtab: u32,
+    stab: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: as above.
     let inst = unsafe { instance(vmctx) };
     let (dl, sl) = (inst.table(dtab).len(), inst.table(stab).len());
@@ -131,15 +166,25 @@ unsafe extern "C" fn table_copy(vmctx: *mut u8, dtab: u32, stab: u32, dst: u32, 
     }
     let (d, s) = (inst.tables[dtab as usize], inst.tables[stab as usize]);
     if d == s {
-        inst.table(dtab).elements_mut().copy_within(src as usize..(src + len) as usize, dst as usize);
+        inst.table(dtab)
+            .elements_mut()
+            .copy_within(src as usize..(src + len) as usize, dst as usize);
     } else {
-        let items: Vec<u64> = inst.table(stab).elements()[src as usize..(src + len) as usize].to_vec();
+        let items: Vec<u64> =
+            inst.table(stab).elements()[src as usize..(src + len) as usize].to_vec();
         inst.table(dtab).elements_mut()[dst as usize..(dst + len) as usize].copy_from_slice(&items);
     }
     0
 }
 
-unsafe extern "C" fn table_init(vmctx: *mut u8, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> u32 {
+unsafe extern "C" fn table_init(
+    vmctx: *mut u8,
+    table: u32,
+    elem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: as above.
     let inst = unsafe { instance(vmctx) };
     let items: Vec<u64> = inst.elems[elem as usize].clone().unwrap_or_default();
@@ -147,7 +192,8 @@ unsafe extern "C" fn table_init(vmctx: *mut u8, table: u32, elem: u32, dst: u32,
     if !fits(src, len, items.len() as u64) || !fits(dst, len, t.len()) {
         return trap(vmctx, TrapCode::TableOutOfBounds);
     }
-    t.elements_mut()[dst as usize..(dst + len) as usize].copy_from_slice(&items[src as usize..(src + len) as usize]);
+    t.elements_mut()[dst as usize..(dst + len) as usize]
+        .copy_from_slice(&items[src as usize..(src + len) as usize]);
     0
 }
 

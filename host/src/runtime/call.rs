@@ -59,7 +59,11 @@ fn stack_limit(sp: usize, budget: usize) -> usize {
 /// `funcref` must be a live funcref of `store`, and `slots` must hold the
 /// arguments and have room for the results, each in the type the
 /// function's signature gives.
-pub(crate) unsafe fn invoke(store: *mut StoreOpaque, funcref: *const VMFuncRef, slots: *mut ValRaw) -> Result<(), Trap> {
+pub(crate) unsafe fn invoke(
+    store: *mut StoreOpaque,
+    funcref: *const VMFuncRef,
+    slots: *mut ValRaw,
+) -> Result<(), Trap> {
     let sp = current_sp();
     // SAFETY: the caller guarantees `store` is valid; only plain fields are
     // touched while no wasm runs on this store.
@@ -69,7 +73,11 @@ pub(crate) unsafe fn invoke(store: *mut StoreOpaque, funcref: *const VMFuncRef, 
             s.vm.stack_limit = stack_limit(sp, s.engine.config().max_wasm_stack);
         }
         let fr = &*funcref;
-        (std::mem::transmute::<*const u8, EntryFn>(fr.array_call), fr.vmctx, fr.wasm_call)
+        (
+            std::mem::transmute::<*const u8, EntryFn>(fr.array_call),
+            fr.vmctx,
+            fr.wasm_call,
+        )
     };
     // SAFETY: the trampoline follows `EntryFn`; traps come back as a status.
     let status = unsafe { entry(vmctx, callee, slots as *mut u8) };
@@ -124,7 +132,9 @@ unsafe fn build_trap(store: &mut StoreOpaque, bound_sp: usize) -> Trap {
         // and the host frame (`bound_sp`); each saved its caller's rbp at
         // [fp] and its return address at [fp+8].
         let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
-        let Some((module, off)) = find_code(store, ret) else { break };
+        let Some((module, off)) = find_code(store, ret) else {
+            break;
+        };
         match module.inner.artifact.metadata.function_at(off) {
             Some(r) if r.func_index >= module.info().imported_funcs => {
                 trap.backtrace.push(frame(&module, r.func_index))

@@ -29,7 +29,11 @@ enum FuncKind {
     /// A `*const VMFuncRef` (as an integer so the handle is `Send`).
     Wasm(usize),
     /// A host function of the store.
-    Host { index: u32, type_id: u32, shim: HostShim },
+    Host {
+        index: u32,
+        type_id: u32,
+        shim: HostShim,
+    },
 }
 
 impl PartialEq for FuncKind {
@@ -71,7 +75,10 @@ impl<T> Caller<'_, T> {
     /// An export of the calling instance (none when called from the host).
     pub fn get_export(&self, name: &str) -> Option<super::externs::Extern> {
         let index = self.instance?;
-        let inst = Instance { store_id: self.inner.0.opaque.id, index };
+        let inst = Instance {
+            store_id: self.inner.0.opaque.id,
+            index,
+        };
         inst.get_export(self, name)
     }
 
@@ -114,7 +121,12 @@ impl<R: WasmResults> HostResult<R> for Result<R> {
     }
 }
 
-unsafe fn host_shim<T>(store: *mut u8, index: u32, values: *mut ValRaw, caller: usize) -> Result<()> {
+unsafe fn host_shim<T>(
+    store: *mut u8,
+    index: u32,
+    values: *mut ValRaw,
+    caller: usize,
+) -> Result<()> {
     // SAFETY: `store` is the `StoreInner<T>` the shim was created for; the
     // wasm call in progress does not touch Rust-visible store state.
     let inner = unsafe { &mut *(store as *mut StoreInner<T>) };
@@ -126,16 +138,26 @@ unsafe fn host_shim<T>(store: *mut u8, index: u32, values: *mut ValRaw, caller: 
     let n = ty.params.len().max(ty.results.len());
     // SAFETY: the adapter passes at least max(params, results) slots.
     let slots = unsafe { std::slice::from_raw_parts_mut(values, n) };
-    let params: Vec<Val> =
-        ty.params.iter().zip(slots.iter()).map(|(&t, &r)| Val::from_raw(r, t, store_id)).collect();
+    let params: Vec<Val> = ty
+        .params
+        .iter()
+        .zip(slots.iter())
+        .map(|(&t, &r)| Val::from_raw(r, t, store_id))
+        .collect();
     let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
     // SAFETY: repr(transparent).
     let handle = unsafe { &mut *(inner as *mut StoreInner<T> as *mut StoreInnerHandle<T>) };
-    let caller = Caller { inner: handle, instance: (caller != usize::MAX).then_some(caller) };
+    let caller = Caller {
+        inner: handle,
+        instance: (caller != usize::MAX).then_some(caller),
+    };
     func(caller, &params, &mut results)?;
     for ((slot, v), &t) in slots.iter_mut().zip(&results).zip(&ty.results) {
         if v.ty() != t {
-            return Err(Error::Usage(format!("host function returned {} where {t} was declared", v.ty())));
+            return Err(Error::Usage(format!(
+                "host function returned {} where {t} was declared",
+                v.ty()
+            )));
         }
         *slot = v.to_raw();
     }
@@ -151,9 +173,19 @@ impl Func {
     ) -> Func {
         let type_id = store.engine().type_id(&ty);
         let inner = &mut store.inner;
-        inner.host_funcs.push(HostFunc { ty, func: Arc::new(func) });
+        inner.host_funcs.push(HostFunc {
+            ty,
+            func: Arc::new(func),
+        });
         let index = inner.host_funcs.len() as u32 - 1;
-        Func { store_id: inner.opaque.id, kind: FuncKind::Host { index, type_id, shim: host_shim::<T> } }
+        Func {
+            store_id: inner.opaque.id,
+            kind: FuncKind::Host {
+                index,
+                type_id,
+                shim: host_shim::<T>,
+            },
+        }
     }
 
     /// A host function with a static signature, e.g.
@@ -185,11 +217,17 @@ impl Func {
     }
 
     pub(crate) fn from_funcref(store_id: u64, funcref: *mut VMFuncRef) -> Func {
-        Func { store_id, kind: FuncKind::Wasm(funcref as usize) }
+        Func {
+            store_id,
+            kind: FuncKind::Wasm(funcref as usize),
+        }
     }
 
     pub(crate) fn from_raw_funcref(store_id: u64, raw: u64) -> Option<Func> {
-        (raw != 0).then(|| Func { store_id, kind: FuncKind::Wasm(raw as usize) })
+        (raw != 0).then(|| Func {
+            store_id,
+            kind: FuncKind::Wasm(raw as usize),
+        })
     }
 
     /// The pointer stored in tables and passed as a funcref (0 for host
@@ -234,7 +272,12 @@ impl Func {
     }
 
     /// Calls the function with dynamically typed arguments.
-    pub fn call(&self, store: &mut impl AsStore, params: &[Val], results: &mut [Val]) -> Result<()> {
+    pub fn call(
+        &self,
+        store: &mut impl AsStore,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
         let opaque = store.inner().opaque();
         opaque.check(self.store_id)?;
         let ty = self.ty(store);
@@ -264,7 +307,8 @@ impl Func {
                 let opaque = store.inner_mut().opaque_mut() as *mut StoreOpaque;
                 // SAFETY: the funcref is live, its signature was checked by
                 // the caller and `slots` has room for params and results.
-                unsafe { invoke(opaque, p as *const VMFuncRef, slots.as_mut_ptr()) }.map_err(Error::Trap)
+                unsafe { invoke(opaque, p as *const VMFuncRef, slots.as_mut_ptr()) }
+                    .map_err(Error::Trap)
             }
             FuncKind::Host { index, shim, .. } => {
                 let outer = store.inner_mut().opaque_mut().outer;
@@ -275,7 +319,10 @@ impl Func {
     }
 
     /// A statically typed view, checked against the signature.
-    pub fn typed<P: WasmParams, R: WasmResults>(&self, store: &impl AsStore) -> Result<TypedFunc<P, R>> {
+    pub fn typed<P: WasmParams, R: WasmResults>(
+        &self,
+        store: &impl AsStore,
+    ) -> Result<TypedFunc<P, R>> {
         store.inner().opaque().check(self.store_id)?;
         let ty = self.ty(store);
         let (p, r) = (P::types(), R::types());
@@ -285,27 +332,39 @@ impl Func {
                 FuncType::new(p, r)
             )));
         }
-        Ok(TypedFunc { func: *self, slots: ty.params.len().max(ty.results.len()).max(1), _marker: PhantomData })
+        Ok(TypedFunc {
+            func: *self,
+            slots: ty.params.len().max(ty.results.len()).max(1),
+            _marker: PhantomData,
+        })
     }
 }
 
 fn check_vals(types: &[ValType], vals: &[Val], what: &str, store_id: u64) -> Result<()> {
     if types.len() != vals.len() {
-        return Err(Error::Usage(format!("expected {} {what}s, got {}", types.len(), vals.len())));
+        return Err(Error::Usage(format!(
+            "expected {} {what}s, got {}",
+            types.len(),
+            vals.len()
+        )));
     }
     for (i, (t, v)) in types.iter().zip(vals).enumerate() {
         if v.ty() != *t {
-            return Err(Error::Usage(format!("{what} {i} should be {t}, got {}", v.ty())));
+            return Err(Error::Usage(format!(
+                "{what} {i} should be {t}, got {}",
+                v.ty()
+            )));
         }
         if let Val::FuncRef(Some(f)) = v {
             if f.store_id != store_id {
-                return Err(Error::Usage(format!("{what} {i} is a function of another store")));
+                return Err(Error::Usage(format!(
+                    "{what} {i} is a function of another store"
+                )));
             }
         }
     }
     Ok(())
 }
-
 
 /// A function with a static signature: `P` parameters, `R` results.
 pub struct TypedFunc<P, R> {

@@ -82,7 +82,11 @@ impl InstanceData {
     pub unsafe fn from_vmctx<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
         // SAFETY: the header's `instance` field was set at instantiation to
         // the boxed InstanceData, which lives as long as its store.
-        unsafe { &mut *(*(vmctx as *mut VMContextHeader)).instance.cast::<InstanceData>() }
+        unsafe {
+            &mut *(*(vmctx as *mut VMContextHeader))
+                .instance
+                .cast::<InstanceData>()
+        }
     }
 
     fn store(&self) -> &mut StoreOpaque {
@@ -184,7 +188,12 @@ impl Instance {
             .info()
             .exports
             .iter()
-            .map(|e| (e.name.clone(), export_extern(opaque, self.index, e.kind, e.index)))
+            .map(|e| {
+                (
+                    e.name.clone(),
+                    export_extern(opaque, self.index, e.kind, e.index),
+                )
+            })
             .collect()
     }
 
@@ -241,8 +250,14 @@ fn export_extern(store: &StoreOpaque, instance: usize, kind: ExternKind, index: 
     let data = &store.instances[instance];
     match kind {
         ExternKind::Func => Extern::Func(Func::from_funcref(store.id, data.funcref(index))),
-        ExternKind::Memory => Extern::Memory(Memory { store_id: store.id, index: data.memories[index as usize] }),
-        ExternKind::Table => Extern::Table(TableHandle { store_id: store.id, index: data.tables[index as usize] }),
+        ExternKind::Memory => Extern::Memory(Memory {
+            store_id: store.id,
+            index: data.memories[index as usize],
+        }),
+        ExternKind::Table => Extern::Table(TableHandle {
+            store_id: store.id,
+            index: data.tables[index as usize],
+        }),
         ExternKind::Global => Extern::Global(Global {
             store_id: store.id,
             def: data.globals[index as usize] as usize,
@@ -255,7 +270,11 @@ fn export_extern(store: &StoreOpaque, instance: usize, kind: ExternKind, index: 
 ///
 /// # Safety
 /// `store` must be valid and exclusively accessible for the duration.
-pub(crate) unsafe fn instantiate(store: *mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<Instance> {
+pub(crate) unsafe fn instantiate(
+    store: *mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance> {
     // SAFETY: caller guarantees exclusive access.
     let s = unsafe { &mut *store };
     if !module.engine().same(&s.engine) {
@@ -325,14 +344,20 @@ pub(crate) unsafe fn instantiate(store: *mut StoreOpaque, module: &Module, impor
                     match f.wasm_funcref() {
                         Some(fr) => {
                             *data.field::<VMFunctionImport>(offsets.func_import(idx)) =
-                                VMFunctionImport { wasm_call: (*fr).wasm_call, vmctx: (*fr).vmctx };
+                                VMFunctionImport {
+                                    wasm_call: (*fr).wasm_call,
+                                    vmctx: (*fr).vmctx,
+                                };
                             *own_funcref = *fr;
                             data.host_imports.push(None);
                         }
                         None => {
                             let adapter = artifact.code(meta.host_adapters[idx as usize]);
                             *data.field::<VMFunctionImport>(offsets.func_import(idx)) =
-                                VMFunctionImport { wasm_call: adapter, vmctx };
+                                VMFunctionImport {
+                                    wasm_call: adapter,
+                                    vmctx,
+                                };
                             *own_funcref = VMFuncRef {
                                 wasm_call: adapter,
                                 array_call: artifact.code(meta.trampolines[*t as usize]),
@@ -349,23 +374,40 @@ pub(crate) unsafe fn instantiate(store: *mut StoreOpaque, module: &Module, impor
             (ImportType::Memory(ty), Extern::Memory(m)) => {
                 s.check(m.store_id)?;
                 let mem = &s.memories[m.index];
-                let actual = Limits { min: mem.pages(), max: mem.ty.limits.max };
+                let actual = Limits {
+                    min: mem.pages(),
+                    max: mem.ty.limits.max,
+                };
                 if !limits_match(actual, ty.limits) {
-                    return Err(Error::Link(format!("{}: incompatible memory limits", what())));
+                    return Err(Error::Link(format!(
+                        "{}: incompatible memory limits",
+                        what()
+                    )));
                 }
                 // SAFETY: vmctx field write.
-                unsafe { *data.field::<*mut VMMemoryDefinition>(offsets.memory_import(data.memories.len() as u32)) = mem.def };
+                unsafe {
+                    *data.field::<*mut VMMemoryDefinition>(
+                        offsets.memory_import(data.memories.len() as u32),
+                    ) = mem.def
+                };
                 data.memories.push(m.index);
             }
             (ImportType::Table(ty), Extern::Table(t)) => {
                 s.check(t.store_id)?;
                 let table = &s.tables[t.index];
-                let actual = Limits { min: table.len(), max: table.ty.limits.max };
+                let actual = Limits {
+                    min: table.len(),
+                    max: table.ty.limits.max,
+                };
                 if table.ty.element != ty.element || !limits_match(actual, ty.limits) {
                     return Err(Error::Link(format!("{}: incompatible table type", what())));
                 }
                 // SAFETY: vmctx field write.
-                unsafe { *data.field::<*mut VMTableDefinition>(offsets.table_import(data.tables.len() as u32)) = table.def };
+                unsafe {
+                    *data.field::<*mut VMTableDefinition>(
+                        offsets.table_import(data.tables.len() as u32),
+                    ) = table.def
+                };
                 data.tables.push(t.index);
             }
             (ImportType::Global(ty), Extern::Global(g)) => {
@@ -375,7 +417,11 @@ pub(crate) unsafe fn instantiate(store: *mut StoreOpaque, module: &Module, impor
                 }
                 let def = g.def as *mut VMGlobalDefinition;
                 // SAFETY: vmctx field write.
-                unsafe { *data.field::<*mut VMGlobalDefinition>(offsets.global_import(data.globals.len() as u32)) = def };
+                unsafe {
+                    *data.field::<*mut VMGlobalDefinition>(
+                        offsets.global_import(data.globals.len() as u32),
+                    ) = def
+                };
                 data.globals.push(def);
             }
             (ty, ext) => {
@@ -390,8 +436,12 @@ pub(crate) unsafe fn instantiate(store: *mut StoreOpaque, module: &Module, impor
     }
 
     // Defined memories.
-    for (d, ty) in info.memories[info.imported_memories as usize..].iter().enumerate() {
-        let mut mem = Box::new(LinearMemory::new(*ty, s.limits.max_memory_bytes).map_err(Error::Limit)?);
+    for (d, ty) in info.memories[info.imported_memories as usize..]
+        .iter()
+        .enumerate()
+    {
+        let mut mem =
+            Box::new(LinearMemory::new(*ty, s.limits.max_memory_bytes).map_err(Error::Limit)?);
         let def = data.field::<VMMemoryDefinition>(offsets.memory(d as u32));
         // SAFETY: vmctx field write; the memory keeps pointing at it.
         unsafe { *def = mem.initial_definition() };
@@ -435,7 +485,8 @@ pub(crate) unsafe fn instantiate(store: *mut StoreOpaque, module: &Module, impor
     // Defined tables.
     for (d, t) in info.table_defs.iter().enumerate() {
         let init = t.init.as_ref().map_or(0, |e| data.eval(e).u64());
-        let mut table = Box::new(Table::new(t.ty, init, s.limits.max_table_elements).map_err(Error::Limit)?);
+        let mut table =
+            Box::new(Table::new(t.ty, init, s.limits.max_table_elements).map_err(Error::Limit)?);
         table.def = data.field::<VMTableDefinition>(offsets.table(d as u32));
         table.sync();
         data.tables.push(s.tables.len());
@@ -443,13 +494,20 @@ pub(crate) unsafe fn instantiate(store: *mut StoreOpaque, module: &Module, impor
     }
 
     // Element segments are evaluated now; passive ones stay for table.init.
-    data.elems = info.elems.iter().map(|e| Some(e.items.iter().map(|x| data.eval(x).u64()).collect())).collect();
+    data.elems = info
+        .elems
+        .iter()
+        .map(|e| Some(e.items.iter().map(|x| data.eval(x).u64()).collect()))
+        .collect();
 
     // From here on the instance may be referenced from shared tables even if
     // initialisation traps, so it joins the store first.
     let index = s.instances.len();
     s.instances.push(data);
-    let instance = Instance { store_id: s.id, index };
+    let instance = Instance {
+        store_id: s.id,
+        index,
+    };
     let data = &mut s.instances[index];
 
     for (i, seg) in info.elems.iter().enumerate() {
@@ -458,9 +516,12 @@ pub(crate) unsafe fn instantiate(store: *mut StoreOpaque, module: &Module, impor
                 let dst = data.eval(offset).u32() as u64;
                 let items = data.elems[i].take().unwrap_or_default();
                 let t = data.table(*table);
-                let end = dst.checked_add(items.len() as u64).filter(|&e| e <= t.len());
+                let end = dst
+                    .checked_add(items.len() as u64)
+                    .filter(|&e| e <= t.len());
                 match end {
-                    Some(_) => t.elements_mut()[dst as usize..dst as usize + items.len()].copy_from_slice(&items),
+                    Some(_) => t.elements_mut()[dst as usize..dst as usize + items.len()]
+                        .copy_from_slice(&items),
                     None => return Err(Error::Trap(Trap::new(TrapCode::TableOutOfBounds))),
                 }
             }
@@ -473,9 +534,12 @@ pub(crate) unsafe fn instantiate(store: *mut StoreOpaque, module: &Module, impor
             let dst = data.eval(offset).u32() as u64;
             data.datas_live[i] = false;
             let mem = data.memory(*memory);
-            let end = dst.checked_add(seg.bytes.len() as u64).filter(|&e| e <= mem.len() as u64);
+            let end = dst
+                .checked_add(seg.bytes.len() as u64)
+                .filter(|&e| e <= mem.len() as u64);
             match end {
-                Some(_) => mem.data_mut()[dst as usize..dst as usize + seg.bytes.len()].copy_from_slice(&seg.bytes),
+                Some(_) => mem.data_mut()[dst as usize..dst as usize + seg.bytes.len()]
+                    .copy_from_slice(&seg.bytes),
                 None => return Err(Error::Trap(Trap::new(TrapCode::MemoryOutOfBounds))),
             }
         }

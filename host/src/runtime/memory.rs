@@ -41,7 +41,9 @@ impl LinearMemory {
     pub fn new(ty: MemoryType, limit_bytes: u64) -> Result<LinearMemory, String> {
         let limit_pages = limit_bytes / WASM_PAGE_SIZE;
         let declared_max = ty.limits.max.unwrap_or(crate::types::MAX_WASM_PAGES);
-        let max_pages = declared_max.min(limit_pages).min(crate::types::MAX_WASM_PAGES);
+        let max_pages = declared_max
+            .min(limit_pages)
+            .min(crate::types::MAX_WASM_PAGES);
         if ty.limits.min > max_pages {
             return Err(format!(
                 "memory needs {} bytes initially but the limit is {} bytes",
@@ -63,7 +65,9 @@ impl LinearMemory {
             )
         };
         if base == libc::MAP_FAILED {
-            return Err(format!("cannot reserve {reserved} bytes of address space for a memory"));
+            return Err(format!(
+                "cannot reserve {reserved} bytes of address space for a memory"
+            ));
         }
         let mut mem = LinearMemory {
             base: base as *mut u8,
@@ -82,7 +86,11 @@ impl LinearMemory {
             // SAFETY: [from, to) lies inside our reservation (callers keep
             // `to <= max_pages * page size <= reserved`).
             let r = unsafe {
-                libc::mprotect(self.base.add(from) as *mut _, to - from, libc::PROT_READ | libc::PROT_WRITE)
+                libc::mprotect(
+                    self.base.add(from) as *mut _,
+                    to - from,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
             };
             if r != 0 {
                 return Err("cannot commit memory".into());
@@ -120,7 +128,10 @@ impl LinearMemory {
         if new > self.max_pages {
             return None;
         }
-        let (from, to) = ((old * WASM_PAGE_SIZE) as usize, (new * WASM_PAGE_SIZE) as usize);
+        let (from, to) = (
+            (old * WASM_PAGE_SIZE) as usize,
+            (new * WASM_PAGE_SIZE) as usize,
+        );
         self.commit(from, to).ok()?;
         // SAFETY: see `len`.
         unsafe { (*self.def).length = to };
@@ -141,7 +152,10 @@ impl LinearMemory {
 
     /// The definition describing this memory's initial state.
     pub fn initial_definition(&self) -> VMMemoryDefinition {
-        VMMemoryDefinition { base: self.base, length: (self.ty.limits.min * WASM_PAGE_SIZE) as usize }
+        VMMemoryDefinition {
+            base: self.base,
+            length: (self.ty.limits.min * WASM_PAGE_SIZE) as usize,
+        }
     }
 }
 

@@ -27,7 +27,10 @@ pub struct StoreLimits {
 
 impl Default for StoreLimits {
     fn default() -> StoreLimits {
-        StoreLimits { max_memory_bytes: 1 << 32, max_table_elements: 10_000_000 }
+        StoreLimits {
+            max_memory_bytes: 1 << 32,
+            max_table_elements: 10_000_000,
+        }
     }
 }
 
@@ -125,7 +128,9 @@ impl StoreOpaque {
         if id == self.id {
             Ok(())
         } else {
-            Err(crate::Error::Usage("object used with a store it does not belong to".into()))
+            Err(crate::Error::Usage(
+                "object used with a store it does not belong to".into(),
+            ))
         }
     }
 }

@@ -34,7 +34,14 @@ pub struct Trap {
 impl Trap {
     /// A trap without location (e.g. raised during instantiation).
     pub fn new(code: TrapCode) -> Trap {
-        Trap { code, func_index: None, func_name: None, wasm_offset: None, backtrace: vec![], host_error: None }
+        Trap {
+            code,
+            func_index: None,
+            func_name: None,
+            wasm_offset: None,
+            backtrace: vec![],
+            host_error: None,
+        }
     }
 }
 

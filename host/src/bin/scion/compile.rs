@@ -19,7 +19,9 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
     let bytes = std::fs::read(&input).map_err(|e| format!("{}: {e}", input.display()))?;
     let engine = super::engine()?;
     scion::Module::compile_to_file(&engine, &bytes, &output).map_err(|e| match e {
-        scion::Error::Compile { error, .. } => format!("invalid module {}: {error}", input.display()),
+        scion::Error::Compile { error, .. } => {
+            format!("invalid module {}: {error}", input.display())
+        }
         e => e.to_string(),
     })?;
     Ok(ExitCode::SUCCESS)

@@ -15,11 +15,15 @@ fn parse_arg(text: &str, ty: ValType) -> Result<Val, String> {
     };
     Ok(match ty {
         ValType::I32 => {
-            let v = int(text).filter(|v| *v >= i32::MIN as i128 && *v <= u32::MAX as i128).ok_or_else(bad)?;
+            let v = int(text)
+                .filter(|v| *v >= i32::MIN as i128 && *v <= u32::MAX as i128)
+                .ok_or_else(bad)?;
             Val::I32(v as i64 as i32)
         }
         ValType::I64 => {
-            let v = int(text).filter(|v| *v >= i64::MIN as i128 && *v <= u64::MAX as i128).ok_or_else(bad)?;
+            let v = int(text)
+                .filter(|v| *v >= i64::MIN as i128 && *v <= u64::MAX as i128)
+                .ok_or_else(bad)?;
             Val::I64(v as i64)
         }
         ValType::F32 => Val::f32(text.parse().map_err(|_| bad())?),
@@ -57,14 +61,24 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
         }
         Err(e) => return Err(e.to_string()),
     };
-    let Some(name) = invoke else { return Ok(ExitCode::SUCCESS) };
-    let func = instance.get_func(&store, &name).ok_or_else(|| format!("no exported function `{name}`"))?;
+    let Some(name) = invoke else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let func = instance
+        .get_func(&store, &name)
+        .ok_or_else(|| format!("no exported function `{name}`"))?;
     let ty = func.ty(&store);
     if call_args.len() != ty.params.len() {
-        return Err(format!("`{name}` has type {ty}; {} arguments given", call_args.len()));
+        return Err(format!(
+            "`{name}` has type {ty}; {} arguments given",
+            call_args.len()
+        ));
     }
-    let params =
-        call_args.iter().zip(&ty.params).map(|(a, &t)| parse_arg(a, t)).collect::<Result<Vec<_>, _>>()?;
+    let params = call_args
+        .iter()
+        .zip(&ty.params)
+        .map(|(a, &t)| parse_arg(a, t))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
     match func.call(&mut store, &params, &mut results) {
         Ok(()) => {

@@ -14,10 +14,21 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
         for f in &report.failures {
             println!("  {f}");
         }
-        println!("{}: {} passed, {} failed", file, report.passed, report.failed);
+        if report.unsupported > 0 {
+            println!(
+                "{file}: {} passed, {} failed ({} need unsupported features)",
+                report.passed, report.failed, report.unsupported
+            );
+        } else {
+            println!("{file}: {} passed, {} failed", report.passed, report.failed);
+        }
         passed += report.passed;
         failed += report.failed;
     }
     println!("{passed} passed, {failed} failed");
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -12,9 +12,9 @@
 //!   simpler "defined in the function and not an alias");
 //! - branch arguments match the target's parameter count and types.
 
+pub mod display;
 mod function;
 mod inst;
-pub mod display;
 pub mod verify;
 
 pub use function::*;

@@ -45,8 +45,9 @@ pub fn translate_function(
     body: PendingBody<'_>,
     allocs: FuncValidatorAllocations,
 ) -> Result<(Function, FuncValidatorAllocations), CompileError> {
-    let wasm_err =
-        |e: wasmparser::BinaryReaderError| CompileError::new(Some(e.offset() as usize), e.message().into());
+    let wasm_err = |e: wasmparser::BinaryReaderError| {
+        CompileError::new(Some(e.offset() as usize), e.message().into())
+    };
     let mut validator = body.validator.into_validator(allocs);
     let sig = info.func_type(body.func_index);
     let mut var_types: Vec<Type> = sig.params.iter().map(|&t| Type::of(t)).collect();
@@ -58,7 +59,9 @@ pub fn translate_function(
         let offset = reader.original_position();
         let count = reader.read_var_u32().map_err(wasm_err)?;
         let ty = reader.read().map_err(wasm_err)?;
-        validator.define_locals(offset, count, ty).map_err(wasm_err)?;
+        validator
+            .define_locals(offset, count, ty)
+            .map_err(wasm_err)?;
         locals.push((count, ty));
     }
     for &(count, ty) in &locals {
@@ -138,7 +141,10 @@ impl<'m> FuncTranslator<'m> {
         if handled {
             Ok(())
         } else {
-            Err(CompileError::new(Some(offset), format!("unsupported operator {op:?}")))
+            Err(CompileError::new(
+                Some(offset),
+                format!("unsupported operator {op:?}"),
+            ))
         }
     }
 
@@ -156,7 +162,9 @@ impl<'m> FuncTranslator<'m> {
     }
 
     fn pop(&mut self) -> Value {
-        self.stack.pop().expect("validated: operand stack underflow")
+        self.stack
+            .pop()
+            .expect("validated: operand stack underflow")
     }
 
     fn pop2(&mut self) -> (Value, Value) {
@@ -176,7 +184,8 @@ impl<'m> FuncTranslator<'m> {
 
     /// Appends a non-terminator instruction to the current block.
     fn ins(&mut self, kind: InstKind, results: &[Type]) -> Inst {
-        self.func.push_inst(self.current, kind, results, self.srcloc)
+        self.func
+            .push_inst(self.current, kind, results, self.srcloc)
     }
 
     /// Appends an instruction with one result and returns it.
@@ -192,7 +201,11 @@ impl<'m> FuncTranslator<'m> {
     }
 
     fn iconst(&mut self, ty: Type, imm: u64) -> Value {
-        let imm = if ty == Type::I32 { imm & 0xffff_ffff } else { imm };
+        let imm = if ty == Type::I32 {
+            imm & 0xffff_ffff
+        } else {
+            imm
+        };
         self.ins1(InstKind::Iconst { imm }, ty)
     }
 
@@ -215,7 +228,9 @@ impl<'m> FuncTranslator<'m> {
     }
 
     fn jump(&mut self, block: Block, args: Vec<Value>) {
-        self.terminate(InstKind::Jump { dest: BlockCall { block, args } });
+        self.terminate(InstKind::Jump {
+            dest: BlockCall { block, args },
+        });
     }
 
     fn num_vars(&self) -> u32 {

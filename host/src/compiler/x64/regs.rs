@@ -53,8 +53,8 @@ impl Xmm {
 }
 
 const GPR_NAMES: [&str; 16] = [
-    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
-    "r13", "r14", "r15",
+    "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13",
+    "r14", "r15",
 ];
 
 impl fmt::Debug for Gpr {
@@ -133,11 +133,19 @@ pub struct Amode {
 impl Amode {
     /// `[base + disp]`.
     pub fn base_disp(base: Gpr, disp: i32) -> Amode {
-        Amode { base, index: None, disp }
+        Amode {
+            base,
+            index: None,
+            disp,
+        }
     }
     /// `[base + index*scale + disp]`.
     pub fn indexed(base: Gpr, index: Gpr, scale: Scale, disp: i32) -> Amode {
-        Amode { base, index: Some((index, scale)), disp }
+        Amode {
+            base,
+            index: Some((index, scale)),
+            disp,
+        }
     }
 }
 
