@@ -268,3 +268,36 @@ fn unreachable_traps() {
     let u = inst.get_typed_func::<(), ()>(&store, "u").unwrap();
     assert_eq!(trap_code(u.call(&mut store, ())), TrapCode::Unreachable);
 }
+
+/// Regression (differential seed 1544): the entry trampoline copied stack
+/// results through rax while rax still held a register result.
+#[test]
+fn many_results_mixing_registers_and_stack() {
+    let e = engine();
+    let (mut store, inst) = instantiate(
+        &e,
+        r#"(module
+          (func (export "g") (result f32 f64 f64 f32 i32) f32.const 1 f64.const 2 f64.const 3 f32.const 4 i32.const 5)
+          (func (export "h") (result i64 i64 i64 i32 i64) i64.const 1 i64.const 2 i64.const 3 i32.const 4 i64.const 5)
+          (func $m (result i32 i64 f32 f64 i32 i64 f32 f64)
+            i32.const 1 i64.const 2 f32.const 3 f64.const 4 i32.const 5 i64.const 6 f32.const 7 f64.const 8)
+          (func (export "sum") (result f64)
+            (local i32 i64 f32 f64 i32 i64 f32 f64)
+            call $m
+            local.set 7 local.set 6 local.set 5 local.set 4 local.set 3 local.set 2 local.set 1 local.set 0
+            (f64.add (f64.convert_i32_s (i32.add (local.get 0) (local.get 4)))
+              (f64.add (f64.convert_i64_s (i64.add (local.get 1) (local.get 5)))
+                (f64.add (f64.promote_f32 (f32.add (local.get 2) (local.get 6)))
+                  (f64.add (local.get 3) (local.get 7)))))))"#,
+    );
+    let g = inst
+        .get_typed_func::<(), (f32, f64, f64, f32, i32)>(&store, "g")
+        .unwrap();
+    assert_eq!(g.call(&mut store, ()).unwrap(), (1.0, 2.0, 3.0, 4.0, 5));
+    let h = inst
+        .get_typed_func::<(), (i64, i64, i64, i32, i64)>(&store, "h")
+        .unwrap();
+    assert_eq!(h.call(&mut store, ()).unwrap(), (1, 2, 3, 4, 5));
+    let sum = inst.get_typed_func::<(), f64>(&store, "sum").unwrap();
+    assert_eq!(sum.call(&mut store, ()).unwrap(), 36.0);
+}

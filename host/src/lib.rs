@@ -48,3 +48,9 @@ pub use runtime::store::{AsStore, Store, StoreLimits};
 pub use runtime::trap::{FrameInfo, Trap, TrapCode};
 pub use runtime::values::{ExternRef, Val, ValRaw, WasmList, WasmParams, WasmResults, WasmTy};
 pub use types::{FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
+
+/// The README's code blocks, compiled and run as doc tests so that they
+/// keep working when copied.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

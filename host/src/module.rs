@@ -32,19 +32,29 @@ impl std::fmt::Debug for Module {
     }
 }
 
-/// Turns WebAssembly text into binary; binary input passes through.
+/// Whether input looks like WebAssembly text: UTF-8 starting (after
+/// whitespace) with `(` or a `;;` comment.
+fn looks_like_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|s| {
+        let t = s.trim_start();
+        t.starts_with('(') || t.starts_with(";;")
+    })
+}
+
+/// Turns WebAssembly text into binary; anything else is taken as binary
+/// (and gets the binary decoder's diagnosis).
 fn to_binary(bytes: &[u8], path: Option<&Path>) -> Result<Vec<u8>> {
-    if bytes.starts_with(b"\0asm") {
+    let text_ext = path
+        .and_then(Path::extension)
+        .is_some_and(|e| e == "wat" || e == "wast");
+    if bytes.starts_with(b"\0asm") || !(text_ext || looks_like_text(bytes)) {
         return Ok(bytes.to_vec());
     }
     wat::parse_bytes(bytes)
         .map(|b| b.into_owned())
         .map_err(|e| Error::Compile {
             path: path.map(Path::to_path_buf),
-            error: compiler::CompileError::new(
-                None,
-                format!("not a wasm binary, and not valid wasm text: {e}"),
-            ),
+            error: compiler::CompileError::new(None, format!("invalid wasm text: {e}")),
         })
 }
 

@@ -52,6 +52,16 @@ pub fn write_artifact(
             offset: f.start,
             size: f.len,
         })
+        .chain(
+            compiled
+                .runtime_symbols
+                .iter()
+                .map(|(name, offset, size)| TextSymbol {
+                    name,
+                    offset: *offset,
+                    size: *size,
+                }),
+        )
         .collect();
     let make_descriptor = |addrs: DescriptorAddrs| {
         Descriptor {

@@ -83,6 +83,8 @@ pub struct CompiledModule {
     pub host_adapters: Vec<u32>,
     /// Trap sites sorted by code offset.
     pub trap_sites: Vec<TrapSite>,
+    /// Named runtime code (trap routine, trampolines): name, offset, length.
+    pub runtime_symbols: Vec<(String, u32, u32)>,
     /// Extensions the code uses.
     pub isa: IsaFlags,
 }
@@ -143,6 +145,7 @@ pub fn compile(wasm: &[u8], config: &CodegenConfig) -> Result<CompiledModule, Co
     let mut trap_sites = std::mem::take(&mut text.trap_sites);
     trap_sites.sort_by_key(|s| s.code_offset);
     let functions = std::mem::take(&mut text.functions);
+    let runtime_symbols = std::mem::take(&mut text.runtime_symbols);
     Ok(CompiledModule {
         info,
         text: text.finish(),
@@ -151,6 +154,7 @@ pub fn compile(wasm: &[u8], config: &CodegenConfig) -> Result<CompiledModule, Co
         trampolines,
         host_adapters,
         trap_sites,
+        runtime_symbols,
         isa: config.isa,
     })
 }

@@ -52,6 +52,8 @@ pub struct TextBuilder {
     pub trap_sites: Vec<TrapSite>,
     /// Every emitted function.
     pub functions: Vec<FunctionRange>,
+    /// Other named code (trap routine, trampolines), for symbol tables.
+    pub runtime_symbols: Vec<(String, u32, u32)>,
 }
 
 impl TextBuilder {
@@ -68,6 +70,7 @@ impl TextBuilder {
             offsets,
             trap_sites: Vec::new(),
             functions: Vec::new(),
+            runtime_symbols: Vec::new(),
         }
     }
 
@@ -97,6 +100,7 @@ impl TextBuilder {
     /// unwinds to the innermost entry trampoline (layout in `contract::abi`).
     pub fn emit_trap_common(&mut self) {
         self.align(16);
+        let start = self.asm.offset();
         self.asm.bind(self.trap_common);
         let a = &mut self.asm;
         a.pop(Gpr::RAX);
@@ -135,6 +139,8 @@ impl TextBuilder {
         a.pop(Gpr::RBP);
         a.mov_ri(Size::S32, Gpr::RAX, abi::TRAP_STATUS as u64);
         a.ret();
+        let len = self.asm.offset() - start;
+        self.runtime_symbols.push(("scion_trap".into(), start, len));
     }
 
     /// Emits the entry trampoline for a signature and returns its offset.
@@ -195,12 +201,10 @@ impl TextBuilder {
                 ArgLoc::Gpr(g) => a.store(Size::S64, slot(i), Gpr(g)),
                 ArgLoc::Xmm(x) => a.store_f(ty == ValType::F64, slot(i), Xmm(x)),
                 ArgLoc::Stack(off) => {
-                    a.load(
-                        LoadKind::U64,
-                        Gpr::RAX,
-                        Amode::base_disp(Gpr::RSP, off as i32),
-                    );
-                    a.store(Size::S64, slot(i), Gpr::RAX);
+                    // r11, not rax: rax may hold a register result.
+                    let at = Amode::base_disp(Gpr::RSP, off as i32);
+                    a.load(LoadKind::U64, Gpr::R11, at);
+                    a.store(Size::S64, slot(i), Gpr::R11);
                 }
             }
         }
@@ -230,6 +234,9 @@ impl TextBuilder {
         a.pop(Gpr::RBP);
         a.mov_ri(Size::S32, Gpr::RAX, abi::OK_STATUS as u64);
         a.ret();
+        let len = self.asm.offset() - start;
+        self.runtime_symbols
+            .push((format!("scion_entry {sig}"), start, len));
         start
     }
 
@@ -371,6 +378,10 @@ struct FuncEmitter<'a> {
     pending_fstores: Vec<(Loc, Xmm)>,
     gpr_scratch_used: usize,
     xmm_scratch_used: usize,
+    /// Scratch registers holding spilled operands that are only read; a
+    /// def written after all reads may reuse them.
+    gpr_use_scratch: Vec<Gpr>,
+    xmm_use_scratch: Vec<Xmm>,
     /// The block laid out after the one being emitted (fallthrough target).
     next_block: Option<usize>,
 }
@@ -401,6 +412,8 @@ impl<'a> FuncEmitter<'a> {
             pending_fstores: Vec::new(),
             gpr_scratch_used: 0,
             xmm_scratch_used: 0,
+            gpr_use_scratch: Vec::new(),
+            xmm_use_scratch: Vec::new(),
             next_block: None,
         }
     }
@@ -524,16 +537,42 @@ impl<'a> FuncEmitter<'a> {
 
     // ---- operand resolution ----
 
-    fn scratch_gpr(&mut self) -> Gpr {
-        let g = SCRATCH_GPRS[self.gpr_scratch_used];
-        self.gpr_scratch_used += 1;
-        g
+    /// A fresh scratch GPR; with `reuse`, one holding a read-only operand
+    /// when none is free (only for defs written after every read).
+    fn scratch_gpr(&mut self, reuse: bool) -> Gpr {
+        if self.gpr_scratch_used < SCRATCH_GPRS.len() {
+            self.gpr_scratch_used += 1;
+            return SCRATCH_GPRS[self.gpr_scratch_used - 1];
+        }
+        match self.gpr_use_scratch.pop() {
+            Some(g) if reuse => g,
+            _ => panic!("instruction needs more than two spilled GPR operands in registers"),
+        }
     }
 
-    fn scratch_xmm(&mut self) -> Xmm {
-        let x = SCRATCH_XMMS[self.xmm_scratch_used];
-        self.xmm_scratch_used += 1;
-        x
+    fn scratch_xmm(&mut self, reuse: bool) -> Xmm {
+        if self.xmm_scratch_used < SCRATCH_XMMS.len() {
+            self.xmm_scratch_used += 1;
+            return SCRATCH_XMMS[self.xmm_scratch_used - 1];
+        }
+        match self.xmm_use_scratch.pop() {
+            Some(x) if reuse => x,
+            _ => panic!("instruction needs more than two spilled XMM operands in registers"),
+        }
+    }
+
+    fn reload_gpr(&mut self, n: u32) -> Gpr {
+        let s = self.scratch_gpr(false);
+        let m = self.slot(n);
+        self.asm().load(LoadKind::U64, s, m);
+        s
+    }
+
+    fn reload_xmm(&mut self, n: u32) -> Xmm {
+        let s = self.scratch_xmm(false);
+        let m = self.slot(n);
+        self.asm().load_f(true, s, m);
+        s
     }
 
     /// A GPR holding `r`'s value (reloaded into scratch when spilled).
@@ -541,21 +580,30 @@ impl<'a> FuncEmitter<'a> {
         match self.alloc.loc(r) {
             Loc::Reg(p) => p.as_gpr().expect("GPR operand"),
             Loc::Stack(n) => {
-                let s = self.scratch_gpr();
-                let m = self.slot(n);
-                self.asm().load(LoadKind::U64, s, m);
+                let s = self.reload_gpr(n);
+                self.gpr_use_scratch.push(s);
                 s
             }
             Loc::None => panic!("{r:?} has no location"),
         }
     }
 
-    /// A GPR to write `r` into (stored back after the instruction when spilled).
+    /// A GPR to write `r` into after all operands are read (stored back
+    /// after the instruction when spilled).
     fn def_gpr(&mut self, r: Reg) -> Gpr {
+        self.def_gpr_at(r, true)
+    }
+
+    /// A GPR written before the operands are read (an `EarlyDef`).
+    fn early_def_gpr(&mut self, r: Reg) -> Gpr {
+        self.def_gpr_at(r, false)
+    }
+
+    fn def_gpr_at(&mut self, r: Reg, late: bool) -> Gpr {
         match self.alloc.loc(r) {
             Loc::Reg(p) => p.as_gpr().expect("GPR operand"),
             loc => {
-                let s = self.scratch_gpr();
+                let s = self.scratch_gpr(late);
                 self.pending_stores.push((loc, s));
                 s
             }
@@ -564,20 +612,22 @@ impl<'a> FuncEmitter<'a> {
 
     /// A GPR that is read and written.
     fn mod_gpr(&mut self, r: Reg) -> Gpr {
-        let g = self.use_gpr(r);
-        if let loc @ Loc::Stack(_) = self.alloc.loc(r) {
-            self.pending_stores.push((loc, g));
+        match self.alloc.loc(r) {
+            Loc::Stack(n) => {
+                let g = self.reload_gpr(n);
+                self.pending_stores.push((Loc::Stack(n), g));
+                g
+            }
+            _ => self.use_gpr(r),
         }
-        g
     }
 
     fn use_xmm(&mut self, r: Reg) -> Xmm {
         match self.alloc.loc(r) {
             Loc::Reg(p) => p.as_xmm().expect("XMM operand"),
             Loc::Stack(n) => {
-                let s = self.scratch_xmm();
-                let m = self.slot(n);
-                self.asm().load_f(true, s, m);
+                let s = self.reload_xmm(n);
+                self.xmm_use_scratch.push(s);
                 s
             }
             Loc::None => panic!("{r:?} has no location"),
@@ -585,10 +635,18 @@ impl<'a> FuncEmitter<'a> {
     }
 
     fn def_xmm(&mut self, r: Reg) -> Xmm {
+        self.def_xmm_at(r, true)
+    }
+
+    fn early_def_xmm(&mut self, r: Reg) -> Xmm {
+        self.def_xmm_at(r, false)
+    }
+
+    fn def_xmm_at(&mut self, r: Reg, late: bool) -> Xmm {
         match self.alloc.loc(r) {
             Loc::Reg(p) => p.as_xmm().expect("XMM operand"),
             loc => {
-                let s = self.scratch_xmm();
+                let s = self.scratch_xmm(late);
                 self.pending_fstores.push((loc, s));
                 s
             }
@@ -596,11 +654,14 @@ impl<'a> FuncEmitter<'a> {
     }
 
     fn mod_xmm(&mut self, r: Reg) -> Xmm {
-        let x = self.use_xmm(r);
-        if let loc @ Loc::Stack(_) = self.alloc.loc(r) {
-            self.pending_fstores.push((loc, x));
+        match self.alloc.loc(r) {
+            Loc::Stack(n) => {
+                let x = self.reload_xmm(n);
+                self.pending_fstores.push((Loc::Stack(n), x));
+                x
+            }
+            _ => self.use_xmm(r),
         }
-        x
     }
 
     fn amode(&mut self, m: &MemAddr) -> Amode {
@@ -629,6 +690,8 @@ impl<'a> FuncEmitter<'a> {
         }
         self.gpr_scratch_used = 0;
         self.xmm_scratch_used = 0;
+        self.gpr_use_scratch.clear();
+        self.xmm_use_scratch.clear();
     }
 
     /// The source operand of an ALU instruction; spilled registers become
@@ -803,7 +866,7 @@ impl<'a> FuncEmitter<'a> {
                 a.extend_rr(ExtendKind::U8To32, d, d);
             }
             MInst::SetFloatEq { negate, dst, tmp } => {
-                let t = self.def_gpr(tmp);
+                let t = self.early_def_gpr(tmp);
                 let d = self.def_gpr(dst);
                 let a = self.asm();
                 if negate {
@@ -951,7 +1014,7 @@ impl<'a> FuncEmitter<'a> {
                 tmp,
             } => {
                 let s = self.use_xmm(src);
-                let t = self.def_xmm(tmp);
+                let t = self.early_def_xmm(tmp);
                 let d = self.mod_xmm(dst);
                 let (sign, magnitude) = if double {
                     (1u64 << 63, !(1u64 << 63))
@@ -1050,7 +1113,7 @@ impl<'a> FuncEmitter<'a> {
                 default,
             } => {
                 let i = self.use_gpr(index);
-                let t = self.def_gpr(tmp);
+                let t = self.early_def_gpr(tmp);
                 let table = self.tb.asm.new_label();
                 let labels: Vec<Label> = targets
                     .iter()
@@ -1269,14 +1332,14 @@ impl<'a> FuncEmitter<'a> {
         tmps: Option<(Reg, Reg)>,
     ) {
         let s = self.use_gpr(src);
-        let d = self.def_xmm(dst);
+        let d = self.early_def_xmm(dst);
         let Some((t1, t2)) = tmps else {
             let a = self.asm();
             a.sse_rr(SseOp::Xorps, d, d);
             a.cvt_int_to_float(double, int_size, d, s);
             return;
         };
-        let (t1, t2) = (self.def_gpr(t1), self.def_gpr(t2));
+        let (t1, t2) = (self.early_def_gpr(t1), self.early_def_gpr(t2));
         let a = self.asm();
         let (big, done) = (a.new_label(), a.new_label());
         a.sse_rr(SseOp::Xorps, d, d);
@@ -1309,8 +1372,8 @@ impl<'a> FuncEmitter<'a> {
         srcloc: u32,
     ) {
         let s = self.use_xmm(src);
-        let t = self.def_xmm(tmp);
-        let d = self.def_gpr(dst);
+        let t = self.early_def_xmm(tmp);
+        let d = self.early_def_gpr(dst);
         let ucomis = if double {
             SseOp::Ucomisd
         } else {

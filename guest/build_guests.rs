@@ -1,0 +1,86 @@
+// Builds the plugins of `guest/` for wasm32-unknown-unknown; shared by the
+// build scripts of the crates that need them (`#[path]`-included, so it is
+// plain std Rust with no dependencies).
+//
+// The wasm32 target is installed with rustup when it is missing. The
+// plugins are built in release mode into `guest/target`, and the path of
+// each `<name>.wasm` is exported to the including crate as the environment
+// variable `SCION_GUEST_<NAME>` (uppercase, `-` -> `_`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-unknown-unknown";
+
+fn target_installed() -> bool {
+    Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .is_some_and(|sysroot| {
+            Path::new(sysroot.trim())
+                .join("lib/rustlib")
+                .join(TARGET)
+                .exists()
+        })
+}
+
+fn ensure_target() {
+    if target_installed() {
+        return;
+    }
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        other => panic!(
+            "the {TARGET} target is missing and `rustup target add {TARGET}` failed ({other:?}); \
+             install it and rebuild"
+        ),
+    }
+}
+
+/// Builds the guest workspace and returns the directory holding the `.wasm` files.
+pub fn build_guests(guest_dir: &Path, packages: &[&str]) -> PathBuf {
+    ensure_target();
+    println!(
+        "cargo:rerun-if-changed={}",
+        guest_dir.join("Cargo.toml").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        guest_dir.join("Cargo.lock").display()
+    );
+    for p in packages {
+        println!("cargo:rerun-if-changed={}", guest_dir.join(p).display());
+    }
+    let target_dir = guest_dir.join("target");
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(guest_dir)
+        .args(["build", "--release", "--target", TARGET, "--target-dir"])
+        .arg(&target_dir);
+    for p in packages {
+        cmd.args(["-p", p]);
+    }
+    // The outer build's settings must not leak into the wasm build.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().expect("running cargo for the guest plugins");
+    assert!(status.success(), "building the guest plugins failed");
+    let out = target_dir.join(TARGET).join("release");
+    for p in packages {
+        let file = out.join(format!("{}.wasm", p.replace('-', "_")));
+        assert!(file.exists(), "{} was not produced", file.display());
+        let var = format!("SCION_GUEST_{}", p.to_uppercase().replace('-', "_"));
+        println!("cargo:rustc-env={var}={}", file.display());
+    }
+    out
+}

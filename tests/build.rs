@@ -1,0 +1,10 @@
+//! Builds the guest plugins the tests load (installing the wasm32 target
+//! when it is missing).
+
+#[path = "../guest/build_guests.rs"]
+mod build_guests;
+
+fn main() {
+    let guest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest");
+    build_guests::build_guests(&guest, &["demo-plugin"]);
+}
