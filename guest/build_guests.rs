@@ -18,21 +18,14 @@ fn target_installed() -> bool {
         .output()
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())
-        .is_some_and(|sysroot| {
-            Path::new(sysroot.trim())
-                .join("lib/rustlib")
-                .join(TARGET)
-                .exists()
-        })
+        .is_some_and(|sysroot| Path::new(sysroot.trim()).join("lib/rustlib").join(TARGET).exists())
 }
 
 fn ensure_target() {
     if target_installed() {
         return;
     }
-    let status = Command::new("rustup")
-        .args(["target", "add", TARGET])
-        .status();
+    let status = Command::new("rustup").args(["target", "add", TARGET]).status();
     match status {
         Ok(s) if s.success() => {}
         other => panic!(
@@ -45,14 +38,8 @@ fn ensure_target() {
 /// Builds the guest workspace and returns the directory holding the `.wasm` files.
 pub fn build_guests(guest_dir: &Path, packages: &[&str]) -> PathBuf {
     ensure_target();
-    println!(
-        "cargo:rerun-if-changed={}",
-        guest_dir.join("Cargo.toml").display()
-    );
-    println!(
-        "cargo:rerun-if-changed={}",
-        guest_dir.join("Cargo.lock").display()
-    );
+    println!("cargo:rerun-if-changed={}", guest_dir.join("Cargo.toml").display());
+    println!("cargo:rerun-if-changed={}", guest_dir.join("Cargo.lock").display());
     for p in packages {
         println!("cargo:rerun-if-changed={}", guest_dir.join(p).display());
     }
@@ -65,12 +52,7 @@ pub fn build_guests(guest_dir: &Path, packages: &[&str]) -> PathBuf {
         cmd.args(["-p", p]);
     }
     // The outer build's settings must not leak into the wasm build.
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_TARGET",
-        "CARGO_TARGET_DIR",
-    ] {
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR"] {
         cmd.env_remove(var);
     }
     let status = cmd.status().expect("running cargo for the guest plugins");

@@ -33,10 +33,7 @@ fn elf_structure() {
         let flags = ph.p_flags(e);
         match ph.p_type(e) {
             elf::PT_LOAD => {
-                assert!(
-                    !(flags & elf::PF_W != 0 && flags & elf::PF_X != 0),
-                    "W+X segment"
-                );
+                assert!(!(flags & elf::PF_W != 0 && flags & elf::PF_X != 0), "W+X segment");
                 saw_exec |= flags & elf::PF_X != 0;
             }
             elf::PT_GNU_STACK => {
@@ -64,31 +61,21 @@ fn elf_structure() {
 #[test]
 fn readelf_agrees() {
     let path = artifact();
-    let Ok(out) = std::process::Command::new("readelf")
-        .args(["-W", "-h", "-l", "-d"])
-        .arg(&path)
-        .output()
+    let Ok(out) =
+        std::process::Command::new("readelf").args(["-W", "-h", "-l", "-d"]).arg(&path).output()
     else {
         eprintln!("readelf is not installed; skipped");
         return;
     };
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && err.trim().is_empty(),
-        "readelf complained: {err}"
-    );
+    assert!(out.status.success() && err.trim().is_empty(), "readelf complained: {err}");
     assert!(text.contains("DYN (Shared object file)"), "{text}");
     assert!(!text.contains("(NEEDED)"), "{text}");
     assert!(!text.contains("TEXTREL"), "{text}");
-    let stack = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("GNU_STACK"))
-        .expect("GNU_STACK line");
-    assert!(
-        stack.trim_end().ends_with("RW  0x10") || !stack.contains('E'),
-        "{stack}"
-    );
+    let stack =
+        text.lines().find(|l| l.trim_start().starts_with("GNU_STACK")).expect("GNU_STACK line");
+    assert!(stack.trim_end().ends_with("RW  0x10") || !stack.contains('E'), "{stack}");
     for l in text.lines().filter(|l| l.trim_start().starts_with("LOAD")) {
         let flags: String = l.split_whitespace().skip(6).take(2).collect();
         assert!(!(flags.contains('W') && flags.contains('E')), "W+X: {l}");

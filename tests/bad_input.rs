@@ -41,11 +41,7 @@ fn truncated_module() {
         let shown = Module::new(&engine, &wasm[..cut]).unwrap_err().to_string();
         assert!(shown.contains("byte offset"), "{shown}");
     }
-    assert!(
-        cache_files(&dir).is_empty(),
-        "cache not empty: {:?}",
-        cache_files(&dir)
-    );
+    assert!(cache_files(&dir).is_empty(), "cache not empty: {:?}", cache_files(&dir));
 }
 
 #[test]
@@ -60,10 +56,7 @@ fn not_wasm() {
     std::fs::write(&file, "hello, this is plain text").unwrap();
     let err = Module::from_file(&engine, &file).unwrap_err();
     let shown = err.to_string();
-    assert!(
-        shown.contains("notes.wasm") && shown.contains("offset 0x0"),
-        "{shown}"
-    );
+    assert!(shown.contains("notes.wasm") && shown.contains("offset 0x0"), "{shown}");
     std::fs::remove_file(&file).unwrap();
     assert!(cache_files(&dir).is_empty());
 }

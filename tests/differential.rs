@@ -20,24 +20,19 @@ use std::path::Path;
 
 fn seeds() -> Vec<u64> {
     if let Some(list) = std::env::var("SCION_DIFF_SEED_LIST").ok() {
-        return list
-            .split(',')
-            .filter_map(|s| s.trim().parse().ok())
-            .collect();
+        return list.split(',').filter_map(|s| s.trim().parse().ok()).collect();
     }
-    let n: u64 = std::env::var("SCION_DIFF_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2000);
+    let n: u64 =
+        std::env::var("SCION_DIFF_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
     if std::env::var_os("SCION_DIFF_RANDOM").is_some() {
-        let base = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
+        let now = || {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+                as u64
+        };
+        let base = std::env::var("SCION_DIFF_BASE").ok().and_then(|s| s.parse().ok());
+        let base = base.unwrap_or_else(now);
         eprintln!("random seeds starting at {base}");
-        (0..n)
-            .map(|i| base.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
-            .collect()
+        (0..n).map(|i| base.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15))).collect()
     } else {
         (0..n).collect()
     }
@@ -52,13 +47,20 @@ fn scion_agrees_with_wasmtime() {
     let (mut agreed, mut skipped) = (0, 0);
     let (mut calls, mut traps, mut memory) = (0, 0, 0);
     let mut divergences = Vec::new();
-    for seed in seeds() {
+    let rss_mb = || {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+        statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).unwrap_or(0) * 4096
+            >> 20
+    };
+    for (i, seed) in seeds().into_iter().enumerate() {
+        if std::env::var_os("SCION_DIFF_TRACE").is_some() {
+            eprintln!("running seed {seed}");
+        }
+        if i % 500 == 0 && std::env::var_os("SCION_DIFF_VERBOSE").is_some() {
+            eprintln!("{i} seeds done, RSS {} MiB", rss_mb());
+        }
         match run_seed(&engine, &wasmtime, seed) {
-            DiffOutcome::Agree {
-                calls: c,
-                traps: t,
-                memory_bytes: m,
-            } => {
+            DiffOutcome::Agree { calls: c, traps: t, memory_bytes: m } => {
                 if std::env::var_os("SCION_DIFF_VERBOSE").is_some() {
                     eprintln!("seed {seed}: {c} calls, {t} traps, {m} memory bytes");
                 }

@@ -28,9 +28,7 @@ fn add() {
         &e,
         r#"(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"#,
     );
-    let add = inst
-        .get_typed_func::<(i32, i32), i32>(&store, "add")
-        .unwrap();
+    let add = inst.get_typed_func::<(i32, i32), i32>(&store, "add").unwrap();
     assert_eq!(add.call(&mut store, (1, 2)).unwrap(), 3);
     assert_eq!(add.call(&mut store, (i32::MAX, 1)).unwrap(), i32::MIN);
 }
@@ -70,9 +68,7 @@ fn loop_sums_data_segment() {
                 (br $l)))
             (local.get $s)))"#,
     );
-    let sum = inst
-        .get_typed_func::<(i32, i32), i32>(&store, "sum")
-        .unwrap();
+    let sum = inst.get_typed_func::<(i32, i32), i32>(&store, "sum").unwrap();
     assert_eq!(sum.call(&mut store, (100, 11)).unwrap(), 55 + 255);
     assert_eq!(sum.call(&mut store, (100, 0)).unwrap(), 0);
 }
@@ -100,10 +96,7 @@ fn store_load_round_trip_every_width() {
           (func (export "unaligned") (param i64) (result i64) (i64.store (i32.const 65527) (local.get 0)) (i64.load offset=1 (i32.const 65526))))"#,
     );
     let f32s = |s: &mut Store<()>, n, v| {
-        inst.get_typed_func::<i32, i32>(&*s, n)
-            .unwrap()
-            .call(s, v)
-            .unwrap()
+        inst.get_typed_func::<i32, i32>(&*s, n).unwrap().call(s, v).unwrap()
     };
     assert_eq!(f32s(&mut store, "i32", -123456789), -123456789);
     assert_eq!(f32s(&mut store, "i32_8s", 0x1ff), -1);
@@ -111,15 +104,9 @@ fn store_load_round_trip_every_width() {
     assert_eq!(f32s(&mut store, "i32_16s", 0x18000), -32768);
     assert_eq!(f32s(&mut store, "i32_16u", 0x18000), 0x8000);
     let f64s = |s: &mut Store<()>, n, v| {
-        inst.get_typed_func::<i64, i64>(&*s, n)
-            .unwrap()
-            .call(s, v)
-            .unwrap()
+        inst.get_typed_func::<i64, i64>(&*s, n).unwrap().call(s, v).unwrap()
     };
-    assert_eq!(
-        f64s(&mut store, "i64", 0x0123_4567_89ab_cdef),
-        0x0123_4567_89ab_cdef
-    );
+    assert_eq!(f64s(&mut store, "i64", 0x0123_4567_89ab_cdef), 0x0123_4567_89ab_cdef);
     assert_eq!(f64s(&mut store, "i64_8s", 0x80), -128);
     assert_eq!(f64s(&mut store, "i64_8u", 0x80), 128);
     assert_eq!(f64s(&mut store, "i64_16s", 0xffff), -1);
@@ -145,19 +132,10 @@ fn out_of_bounds_load_traps_and_fresh_instance_works() {
     let err = load.call(&mut store, 65533).unwrap_err();
     let trap = err.as_trap().expect("a trap");
     assert_eq!(trap.code, TrapCode::MemoryOutOfBounds);
-    assert!(
-        trap.wasm_offset.is_some() && trap.func_index == Some(0),
-        "{trap}"
-    );
-    assert_eq!(
-        trap_code(load.call(&mut store, -1)),
-        TrapCode::MemoryOutOfBounds
-    );
+    assert!(trap.wasm_offset.is_some() && trap.func_index == Some(0), "{trap}");
+    assert_eq!(trap_code(load.call(&mut store, -1)), TrapCode::MemoryOutOfBounds);
     let load_off = inst.get_typed_func::<i32, i32>(&store, "load_off").unwrap();
-    assert_eq!(
-        trap_code(load_off.call(&mut store, 0)),
-        TrapCode::MemoryOutOfBounds
-    );
+    assert_eq!(trap_code(load_off.call(&mut store, 0)), TrapCode::MemoryOutOfBounds);
     let (mut store2, inst2) = instantiate(&e, wat);
     let load2 = inst2.get_typed_func::<i32, i32>(&store2, "load").unwrap();
     assert_eq!(load2.call(&mut store2, 0).unwrap(), 0);
@@ -177,41 +155,19 @@ fn division_traps() {
           (func (export "div_s64") (param i64 i64) (result i64) (i64.div_s (local.get 0) (local.get 1)))
           (func (export "rem_s64") (param i64 i64) (result i64) (i64.rem_s (local.get 0) (local.get 1))))"#,
     );
-    let div_s = inst
-        .get_typed_func::<(i32, i32), i32>(&store, "div_s")
-        .unwrap();
+    let div_s = inst.get_typed_func::<(i32, i32), i32>(&store, "div_s").unwrap();
     assert_eq!(div_s.call(&mut store, (-7, 2)).unwrap(), -3);
-    assert_eq!(
-        trap_code(div_s.call(&mut store, (1, 0))),
-        TrapCode::IntegerDivisionByZero
-    );
-    assert_eq!(
-        trap_code(div_s.call(&mut store, (i32::MIN, -1))),
-        TrapCode::IntegerOverflow
-    );
-    let rem_s = inst
-        .get_typed_func::<(i32, i32), i32>(&store, "rem_s")
-        .unwrap();
+    assert_eq!(trap_code(div_s.call(&mut store, (1, 0))), TrapCode::IntegerDivisionByZero);
+    assert_eq!(trap_code(div_s.call(&mut store, (i32::MIN, -1))), TrapCode::IntegerOverflow);
+    let rem_s = inst.get_typed_func::<(i32, i32), i32>(&store, "rem_s").unwrap();
     assert_eq!(rem_s.call(&mut store, (i32::MIN, -1)).unwrap(), 0);
     assert_eq!(rem_s.call(&mut store, (-7, 2)).unwrap(), -1);
-    assert_eq!(
-        trap_code(rem_s.call(&mut store, (1, 0))),
-        TrapCode::IntegerDivisionByZero
-    );
-    let div_u = inst
-        .get_typed_func::<(i32, i32), i32>(&store, "div_u")
-        .unwrap();
+    assert_eq!(trap_code(rem_s.call(&mut store, (1, 0))), TrapCode::IntegerDivisionByZero);
+    let div_u = inst.get_typed_func::<(i32, i32), i32>(&store, "div_u").unwrap();
     assert_eq!(div_u.call(&mut store, (-1, 2)).unwrap(), 0x7fff_ffff);
-    let div_s64 = inst
-        .get_typed_func::<(i64, i64), i64>(&store, "div_s64")
-        .unwrap();
-    assert_eq!(
-        trap_code(div_s64.call(&mut store, (i64::MIN, -1))),
-        TrapCode::IntegerOverflow
-    );
-    let rem_s64 = inst
-        .get_typed_func::<(i64, i64), i64>(&store, "rem_s64")
-        .unwrap();
+    let div_s64 = inst.get_typed_func::<(i64, i64), i64>(&store, "div_s64").unwrap();
+    assert_eq!(trap_code(div_s64.call(&mut store, (i64::MIN, -1))), TrapCode::IntegerOverflow);
+    let rem_s64 = inst.get_typed_func::<(i64, i64), i64>(&store, "rem_s64").unwrap();
     assert_eq!(rem_s64.call(&mut store, (i64::MIN, -1)).unwrap(), 0);
 }
 
@@ -247,10 +203,8 @@ fn globals_br_table_and_memory_grow() {
     assert_eq!(bump.call(&mut store, ()).unwrap(), 42);
     assert_eq!(bump.call(&mut store, ()).unwrap(), 44);
     let classify = inst.get_typed_func::<i32, i32>(&store, "classify").unwrap();
-    let got: Vec<i32> = [0, 1, 2, 3, -1]
-        .iter()
-        .map(|&i| classify.call(&mut store, i).unwrap())
-        .collect();
+    let got: Vec<i32> =
+        [0, 1, 2, 3, -1].iter().map(|&i| classify.call(&mut store, i).unwrap()).collect();
     assert_eq!(got, [10, 20, 30, 30, 30]);
     let grow = inst.get_typed_func::<i32, i32>(&store, "grow").unwrap();
     let size = inst.get_typed_func::<(), i32>(&store, "size").unwrap();
@@ -290,13 +244,9 @@ fn many_results_mixing_registers_and_stack() {
                 (f64.add (f64.promote_f32 (f32.add (local.get 2) (local.get 6)))
                   (f64.add (local.get 3) (local.get 7)))))))"#,
     );
-    let g = inst
-        .get_typed_func::<(), (f32, f64, f64, f32, i32)>(&store, "g")
-        .unwrap();
+    let g = inst.get_typed_func::<(), (f32, f64, f64, f32, i32)>(&store, "g").unwrap();
     assert_eq!(g.call(&mut store, ()).unwrap(), (1.0, 2.0, 3.0, 4.0, 5));
-    let h = inst
-        .get_typed_func::<(), (i64, i64, i64, i32, i64)>(&store, "h")
-        .unwrap();
+    let h = inst.get_typed_func::<(), (i64, i64, i64, i32, i64)>(&store, "h").unwrap();
     assert_eq!(h.call(&mut store, ()).unwrap(), (1, 2, 3, 4, 5));
     let sum = inst.get_typed_func::<(), f64>(&store, "sum").unwrap();
     assert_eq!(sum.call(&mut store, ()).unwrap(), 36.0);

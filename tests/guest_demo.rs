@@ -13,11 +13,7 @@ fn setup() -> (Store<()>, Instance) {
 }
 
 fn fib(n: u32) -> u64 {
-    if n < 2 {
-        n as u64
-    } else {
-        fib(n - 1) + fib(n - 2)
-    }
+    if n < 2 { n as u64 } else { fib(n - 1) + fib(n - 2) }
 }
 
 fn prime_sum(n: u32) -> u64 {
@@ -44,15 +40,9 @@ fn compute_kernels_match_native() {
     for n in [0, 1, 2, 10, 25] {
         assert_eq!(f.call(&mut store, n).unwrap(), fib(n));
     }
-    let p = inst
-        .get_typed_func::<u32, u64>(&store, "prime_sum")
-        .unwrap();
+    let p = inst.get_typed_func::<u32, u64>(&store, "prime_sum").unwrap();
     for n in [0, 3, 100, 65_536, 2_000_000] {
-        assert_eq!(
-            p.call(&mut store, n).unwrap(),
-            prime_sum(n),
-            "prime_sum({n})"
-        );
+        assert_eq!(p.call(&mut store, n).unwrap(), prime_sum(n), "prime_sum({n})");
     }
 }
 
@@ -60,41 +50,27 @@ fn compute_kernels_match_native() {
 fn text_through_memory() {
     let (mut store, inst) = setup();
     let text = "one two  three\tfour\nfive Two TWO";
-    let alloc = inst
-        .get_typed_func::<u32, u32>(&store, "scion_alloc")
-        .unwrap();
+    let alloc = inst.get_typed_func::<u32, u32>(&store, "scion_alloc").unwrap();
     let mem = inst.get_memory(&store, "memory").unwrap();
     let ptr = alloc.call(&mut store, text.len() as u32).unwrap();
-    mem.write(&mut store, ptr as usize, text.as_bytes())
-        .unwrap();
-    let wc = inst
-        .get_typed_func::<(u32, u32), u32>(&store, "word_count")
-        .unwrap();
+    mem.write(&mut store, ptr as usize, text.as_bytes()).unwrap();
+    let wc = inst.get_typed_func::<(u32, u32), u32>(&store, "word_count").unwrap();
     assert_eq!(wc.call(&mut store, (ptr, text.len() as u32)).unwrap(), 7);
-    let top = inst
-        .get_typed_func::<(u32, u32, u32), u32>(&store, "top_words")
-        .unwrap();
+    let top = inst.get_typed_func::<(u32, u32, u32), u32>(&store, "top_words").unwrap();
     let len = top.call(&mut store, (ptr, text.len() as u32, 2)).unwrap();
-    let at = inst
-        .get_typed_func::<(), u32>(&store, "report_ptr")
-        .unwrap()
-        .call(&mut store, ())
-        .unwrap();
+    let at =
+        inst.get_typed_func::<(), u32>(&store, "report_ptr").unwrap().call(&mut store, ()).unwrap();
     let mut out = vec![0; len as usize];
     mem.read(&store, at as usize, &mut out).unwrap();
     assert_eq!(String::from_utf8(out).unwrap(), "two=3 five=1");
-    let free = inst
-        .get_typed_func::<(u32, u32), ()>(&store, "scion_free")
-        .unwrap();
+    let free = inst.get_typed_func::<(u32, u32), ()>(&store, "scion_free").unwrap();
     free.call(&mut store, (ptr, text.len() as u32)).unwrap();
 }
 
 #[test]
 fn plugin_panic_is_a_trap_and_the_plugin_survives() {
     let (mut store, inst) = setup();
-    let half = inst
-        .get_typed_func::<u32, u32>(&store, "checked_half")
-        .unwrap();
+    let half = inst.get_typed_func::<u32, u32>(&store, "checked_half").unwrap();
     let err = half.call(&mut store, 3).unwrap_err();
     let trap = err.as_trap().unwrap();
     assert_eq!(trap.code, TrapCode::Unreachable);

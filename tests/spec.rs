@@ -47,10 +47,7 @@ fn read_expectations() -> Expectations {
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            let n = |i: usize| {
-                f[i].parse::<usize>()
-                    .expect("number in spec-expectations.tsv")
-            };
+            let n = |i: usize| f[i].parse::<usize>().expect("number in spec-expectations.tsv");
             (f[1].to_string(), (n(2), n(3), n(4)))
         })
         .collect()
@@ -68,17 +65,10 @@ fn spec_suite() {
     let mut problems = Vec::new();
     let mut totals: BTreeMap<String, (usize, usize, usize, usize)> = BTreeMap::new();
     for (group, listed, path) in &groups {
-        let rel = path
-            .strip_prefix(&suite)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
+        let rel = path.strip_prefix(&suite).unwrap().to_string_lossy().replace('\\', "/");
         let report: WastReport = if group == "unparsed" {
             // Legacy exception-handling syntax the `wast` crate cannot read.
-            WastReport {
-                file: path.clone(),
-                ..Default::default()
-            }
+            WastReport { file: path.clone(), ..Default::default() }
         } else {
             run_file(&engine, path)
         };
@@ -94,10 +84,7 @@ fn spec_suite() {
         let (exp_pass, exp_fail, exp_unsup) = expectations.get(&rel).copied().unwrap_or((0, 0, 0));
         let genuine = report.genuine_failures();
         if group == "core2" && report.failed > 0 {
-            problems.push(format!(
-                "{rel} (core2, {listed} assertions): {} failed",
-                report.failed
-            ));
+            problems.push(format!("{rel} (core2, {listed} assertions): {} failed", report.failed));
         } else if report.passed < exp_pass || genuine > exp_fail - exp_unsup {
             problems.push(format!(
                 "{rel}: {} passed (expected {exp_pass}), {genuine} failures not explained by missing features (expected {})",
@@ -121,9 +108,5 @@ fn spec_suite() {
         eprintln!("wrote {EXPECTATIONS}");
         return;
     }
-    assert!(
-        problems.is_empty(),
-        "spec suite regressions:\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "spec suite regressions:\n{}", problems.join("\n"));
 }

@@ -36,11 +36,7 @@ impl CacheKey {
         h.update(COMPILER_VERSION.as_bytes());
         h.update(FORMAT_VERSION.to_le_bytes());
         h.update(config_hash.to_le_bytes());
-        CacheKey {
-            wasm_sha256,
-            config_hash,
-            key: h.finalize().into(),
-        }
+        CacheKey { wasm_sha256, config_hash, key: h.finalize().into() }
     }
 
     /// The file name of the artifact.
@@ -60,17 +56,12 @@ impl Cache {
     /// Opens (creating, owner-only) the cache directory.
     pub fn open(dir: &Path) -> std::io::Result<Cache> {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
         let meta = std::fs::metadata(dir)?;
         if meta.permissions().mode() & 0o077 != 0 {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
         }
-        Ok(Cache {
-            dir: dir.to_path_buf(),
-        })
+        Ok(Cache { dir: dir.to_path_buf() })
     }
 
     /// The directory.
@@ -96,11 +87,8 @@ impl Cache {
             key.file_name()
         ));
         let result = (|| {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
+            let mut f =
+                std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
             f.write_all(bytes)?;
             f.sync_data()?;
             std::fs::rename(&tmp, &path)

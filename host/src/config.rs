@@ -18,11 +18,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Config {
-        Config {
-            cache_dir: None,
-            optimize: true,
-            max_wasm_stack: 1 << 20,
-        }
+        Config { cache_dir: None, optimize: true, max_wasm_stack: 1 << 20 }
     }
 }
 

@@ -34,9 +34,7 @@ struct TypeRegistry {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("config", &self.inner.config)
-            .finish()
+        f.debug_struct("Engine").field("config", &self.inner.config).finish()
     }
 }
 
@@ -46,14 +44,8 @@ impl Engine {
     pub fn new(config: Config) -> Result<Engine> {
         IsaFlags::check_baseline().map_err(Error::Unsupported)?;
         let dir = config.resolved_cache_dir();
-        let cache = Cache::open(&dir).map_err(|source| Error::Io {
-            path: dir.clone(),
-            source,
-        })?;
-        let codegen = CodegenConfig {
-            isa: IsaFlags::host(),
-            optimize: config.optimize,
-        };
+        let cache = Cache::open(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+        let codegen = CodegenConfig { isa: IsaFlags::host(), optimize: config.optimize };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config,

@@ -50,20 +50,14 @@ impl Error {
     /// Whether the error happened while loading, compiling or linking (as
     /// opposed to while running the plugin).
     pub fn is_load_error(&self) -> bool {
-        matches!(
-            self,
-            Error::Compile { .. } | Error::Io { .. } | Error::Link(_) | Error::Limit(_)
-        )
+        matches!(self, Error::Compile { .. } | Error::Io { .. } | Error::Link(_) | Error::Limit(_))
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Compile {
-                path: Some(p),
-                error,
-            } => {
+            Error::Compile { path: Some(p), error } => {
                 write!(f, "invalid module {}: {error}", p.display())
             }
             Error::Compile { path: None, error } => write!(f, "invalid module: {error}"),
@@ -82,10 +76,9 @@ impl std::error::Error for Error {
         match self {
             Error::Io { source, .. } => Some(source),
             Error::Compile { error, .. } => Some(error),
-            Error::Trap(t) => t
-                .host_error
-                .as_deref()
-                .map(|e| e as &(dyn std::error::Error + 'static)),
+            Error::Trap(t) => {
+                t.host_error.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+            }
             _ => None,
         }
     }

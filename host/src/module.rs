@@ -26,9 +26,7 @@ pub(crate) struct ModuleInner {
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module")
-            .field("artifact", &self.inner.artifact.path)
-            .finish()
+        f.debug_struct("Module").field("artifact", &self.inner.artifact.path).finish()
     }
 }
 
@@ -44,18 +42,14 @@ fn looks_like_text(bytes: &[u8]) -> bool {
 /// Turns WebAssembly text into binary; anything else is taken as binary
 /// (and gets the binary decoder's diagnosis).
 fn to_binary(bytes: &[u8], path: Option<&Path>) -> Result<Vec<u8>> {
-    let text_ext = path
-        .and_then(Path::extension)
-        .is_some_and(|e| e == "wat" || e == "wast");
+    let text_ext = path.and_then(Path::extension).is_some_and(|e| e == "wat" || e == "wast");
     if bytes.starts_with(b"\0asm") || !(text_ext || looks_like_text(bytes)) {
         return Ok(bytes.to_vec());
     }
-    wat::parse_bytes(bytes)
-        .map(|b| b.into_owned())
-        .map_err(|e| Error::Compile {
-            path: path.map(Path::to_path_buf),
-            error: compiler::CompileError::new(None, format!("invalid wasm text: {e}")),
-        })
+    wat::parse_bytes(bytes).map(|b| b.into_owned()).map_err(|e| Error::Compile {
+        path: path.map(Path::to_path_buf),
+        error: compiler::CompileError::new(None, format!("invalid wasm text: {e}")),
+    })
 }
 
 impl Module {
@@ -68,10 +62,8 @@ impl Module {
     /// Compiles a module from a `.wasm` or `.wat` file.
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
         let wasm = to_binary(&bytes, Some(path))?;
         Module::from_binary_at(engine, &wasm, Some(path))
     }
@@ -86,10 +78,7 @@ impl Module {
         let key = CacheKey::new(wasm, &codegen);
         let cache = engine.cache();
         let file = cache.path(&key);
-        let expected = Expected {
-            wasm_sha256: key.wasm_sha256,
-            config_hash: key.config_hash,
-        };
+        let expected = Expected { wasm_sha256: key.wasm_sha256, config_hash: key.config_hash };
         if file.exists() {
             match LoadedArtifact::load(&file, expected) {
                 Ok(artifact) => return Ok(Module::wrap(engine, artifact)),
@@ -99,14 +88,10 @@ impl Module {
                 }
             }
         }
-        let bytes = compile_artifact(wasm, &codegen, &key).map_err(|error| Error::Compile {
-            path: path.map(Path::to_path_buf),
-            error,
-        })?;
-        let file = cache.store(&key, &bytes).map_err(|source| Error::Io {
-            path: file.clone(),
-            source,
-        })?;
+        let bytes = compile_artifact(wasm, &codegen, &key)
+            .map_err(|error| Error::Compile { path: path.map(Path::to_path_buf), error })?;
+        let file =
+            cache.store(&key, &bytes).map_err(|source| Error::Io { path: file.clone(), source })?;
         let artifact = LoadedArtifact::load(&file, expected).map_err(|e| {
             Error::Unsupported(format!("a freshly written artifact does not load: {e}"))
         })?;
@@ -114,20 +99,8 @@ impl Module {
     }
 
     fn wrap(engine: &Engine, artifact: LoadedArtifact) -> Module {
-        let type_ids = artifact
-            .metadata
-            .module
-            .types
-            .iter()
-            .map(|t| engine.type_id(t))
-            .collect();
-        Module {
-            inner: Arc::new(ModuleInner {
-                artifact,
-                engine: engine.clone(),
-                type_ids,
-            }),
-        }
+        let type_ids = artifact.metadata.module.types.iter().map(|t| engine.type_id(t)).collect();
+        Module { inner: Arc::new(ModuleInner { artifact, engine: engine.clone(), type_ids }) }
     }
 
     /// Compiles wasm (binary or text) to an artifact file at `out`, outside
@@ -137,10 +110,8 @@ impl Module {
         let key = CacheKey::new(&wasm, engine.codegen());
         let artifact = compile_artifact(&wasm, engine.codegen(), &key)
             .map_err(|error| Error::Compile { path: None, error })?;
-        std::fs::write(out, artifact).map_err(|source| Error::Io {
-            path: out.to_path_buf(),
-            source,
-        })
+        std::fs::write(out, artifact)
+            .map_err(|source| Error::Io { path: out.to_path_buf(), source })
     }
 
     /// Module information: types, imports, exports, segments.

@@ -56,10 +56,7 @@ pub struct FuncType {
 impl FuncType {
     /// A signature from parameter and result lists.
     pub fn new(params: impl Into<Vec<ValType>>, results: impl Into<Vec<ValType>>) -> Self {
-        FuncType {
-            params: params.into(),
-            results: results.into(),
-        }
+        FuncType { params: params.into(), results: results.into() }
     }
 }
 

@@ -34,10 +34,7 @@ pub struct WastReport {
 
 /// Runs a script file.
 pub fn run_file(engine: &Engine, path: &Path) -> WastReport {
-    let mut report = WastReport {
-        file: path.to_path_buf(),
-        ..Default::default()
-    };
+    let mut report = WastReport { file: path.to_path_buf(), ..Default::default() };
     match std::fs::read_to_string(path) {
         Ok(text) => run_script(engine, &text, &mut report),
         Err(e) => report.fail(0, format!("cannot read: {e}")),
@@ -47,10 +44,7 @@ pub fn run_file(engine: &Engine, path: &Path) -> WastReport {
 
 /// Runs a script given as text.
 pub fn run_str(engine: &Engine, name: &str, text: &str) -> WastReport {
-    let mut report = WastReport {
-        file: PathBuf::from(name),
-        ..Default::default()
-    };
+    let mut report = WastReport { file: PathBuf::from(name), ..Default::default() };
     run_script(engine, text, &mut report);
     report
 }
@@ -65,16 +59,10 @@ struct Failure {
 
 impl Failure {
     fn new(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            unsupported: false,
-        }
+        Failure { message: message.into(), unsupported: false }
     }
     fn unsupported(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            unsupported: true,
-        }
+        Failure { message: message.into(), unsupported: true }
     }
 }
 
@@ -87,8 +75,7 @@ impl From<String> for Failure {
 impl WastReport {
     fn fail(&mut self, line: usize, msg: String) {
         self.failed += 1;
-        self.failures
-            .push(format!("{}:{line}: {msg}", self.file.display()));
+        self.failures.push(format!("{}:{line}: {msg}", self.file.display()));
     }
     fn check(&mut self, line: usize, r: Result<(), Failure>) {
         match r {
@@ -173,15 +160,7 @@ fn spectest(store: &mut Store<()>, linker: &mut Linker<()>) {
         linker.define("spectest", name, f);
     }
     let global = |store: &mut Store<()>, ty, v| {
-        Global::new(
-            store,
-            GlobalType {
-                content: ty,
-                mutable: false,
-            },
-            v,
-        )
-        .expect("spectest global")
+        Global::new(store, GlobalType { content: ty, mutable: false }, v).expect("spectest global")
     };
     let g = global(store, I32, Val::I32(666));
     linker.define("spectest", "global_i32", g);
@@ -193,28 +172,14 @@ fn spectest(store: &mut Store<()>, linker: &mut Linker<()>) {
     linker.define("spectest", "global_f64", g);
     let table = Table::new(
         store,
-        TableType {
-            element: FuncRef,
-            limits: Limits {
-                min: 10,
-                max: Some(20),
-            },
-        },
+        TableType { element: FuncRef, limits: Limits { min: 10, max: Some(20) } },
         Val::FuncRef(None),
     )
     .expect("spectest table");
     linker.define("spectest", "table", table);
-    let memory = Memory::new(
-        store,
-        MemoryType {
-            limits: Limits {
-                min: 1,
-                max: Some(2),
-            },
-            shared: false,
-        },
-    )
-    .expect("spectest memory");
+    let memory =
+        Memory::new(store, MemoryType { limits: Limits { min: 1, max: Some(2) }, shared: false })
+            .expect("spectest memory");
     linker.define("spectest", "memory", memory);
 }
 
@@ -270,9 +235,7 @@ impl Context {
     }
 
     fn compile(&self, wat: &mut QuoteWat<'_>) -> Result<Module, Failure> {
-        let bytes = wat
-            .encode()
-            .map_err(|e| Failure::new(format!("wat: {e}")))?;
+        let bytes = wat.encode().map_err(|e| Failure::new(format!("wat: {e}")))?;
         self.compile_bytes(&bytes)
     }
 
@@ -289,11 +252,7 @@ impl Context {
         });
         self.linker.instantiate(&mut self.store, m).map_err(|e| {
             let msg = format!("instantiation failed: {e}");
-            if poisoned {
-                Failure::unsupported(msg)
-            } else {
-                Failure::new(msg)
-            }
+            if poisoned { Failure::unsupported(msg) } else { Failure::new(msg) }
         })
     }
 
@@ -309,9 +268,9 @@ impl Context {
             },
             None => match &self.current {
                 Ok(i) => Ok(*i),
-                Err(f) if f.unsupported => Err(Failure::unsupported(
-                    "the current module needs unsupported features",
-                )),
+                Err(f) if f.unsupported => {
+                    Err(Failure::unsupported("the current module needs unsupported features"))
+                }
                 Err(f) => Err(Failure::new(format!("no current module ({})", f.message))),
             },
         }
@@ -323,8 +282,7 @@ impl Context {
         r: Result<Instance, Failure>,
     ) -> Option<Outcome> {
         if let Some(n) = name {
-            self.named
-                .insert(n, r.as_ref().map(|i| *i).map_err(|f| f.unsupported));
+            self.named.insert(n, r.as_ref().map(|i| *i).map_err(|f| f.unsupported));
         }
         let outcome = match &r {
             Ok(_) => None,
@@ -356,9 +314,7 @@ impl Context {
                 self.last_definition = Some(entry);
                 r.err().map(Err)
             }
-            WastDirective::ModuleInstance {
-                instance, module, ..
-            } => {
+            WastDirective::ModuleInstance { instance, module, .. } => {
                 let m = match module {
                     Some(id) => self.definitions.get(id.name()).cloned(),
                     None => self.last_definition.clone(),
@@ -408,30 +364,29 @@ impl Context {
                     Ok(bytes) => self.compile_bytes(&bytes).map(|_| ()),
                 })
             }
-            WastDirective::AssertUnlinkable { mut module, .. } => Some(
-                self.compile_wat(&mut module)
-                    .and_then(|m| match self.instantiate(&m) {
-                        Ok(_) => Err(Failure::new("module was linked")),
-                        Err(f)
-                            if f.message.contains("link error")
-                                || f.message.contains("limit exceeded") =>
-                        {
-                            Ok(())
-                        }
-                        Err(f) => Err(Failure {
-                            message: format!("failed, but not to link: {}", f.message),
-                            ..f
-                        }),
+            WastDirective::AssertUnlinkable { mut module, .. } => {
+                Some(self.compile_wat(&mut module).and_then(|m| match self.instantiate(&m) {
+                    Ok(_) => Err(Failure::new("module was linked")),
+                    Err(f)
+                        if f.message.contains("link error")
+                            || f.message.contains("limit exceeded") =>
+                    {
+                        Ok(())
+                    }
+                    Err(f) => Err(Failure {
+                        message: format!("failed, but not to link: {}", f.message),
+                        ..f
                     }),
-            ),
+                }))
+            }
             WastDirective::AssertTrap { exec, message, .. } => {
                 Some(self.assert_trap(exec, message))
             }
             WastDirective::AssertExhaustion { call, message, .. } => {
                 Some(match self.invoke_raw(&call) {
-                    Ok(Ok(v)) => Err(Failure::new(format!(
-                        "expected exhaustion ({message}), got {v:?}"
-                    ))),
+                    Ok(Ok(v)) => {
+                        Err(Failure::new(format!("expected exhaustion ({message}), got {v:?}")))
+                    }
                     Ok(Err(Error::Trap(t))) if t.code == TrapCode::StackOverflow => Ok(()),
                     Ok(Err(e)) => Err(Failure::new(format!("expected exhaustion, got {e}"))),
                     Err(f) => Err(f),
@@ -461,24 +416,19 @@ impl Context {
         };
         match result {
             Err(Error::Trap(t)) if trap_matches(t.code, message) => Ok(()),
-            Err(Error::Trap(t)) => Err(Failure::new(format!(
-                "expected trap `{message}`, got `{}`",
-                t.code
-            ))),
-            Err(e) => Err(Failure::new(format!(
-                "expected trap `{message}`, got error {e}"
-            ))),
-            Ok(()) => Err(Failure::new(format!(
-                "expected trap `{message}`, returned normally"
-            ))),
+            Err(Error::Trap(t)) => {
+                Err(Failure::new(format!("expected trap `{message}`, got `{}`", t.code)))
+            }
+            Err(e) => Err(Failure::new(format!("expected trap `{message}`, got error {e}"))),
+            Ok(()) => Err(Failure::new(format!("expected trap `{message}`, returned normally"))),
         }
     }
 
     fn assert_return(&mut self, exec: WastExecute<'_>, expected: &[WastRet<'_>]) -> Outcome {
         let got = match exec {
-            WastExecute::Invoke(i) => self
-                .invoke_raw(&i)?
-                .map_err(|e| Failure::new(e.to_string()))?,
+            WastExecute::Invoke(i) => {
+                self.invoke_raw(&i)?.map_err(|e| Failure::new(e.to_string()))?
+            }
             WastExecute::Get { module, global, .. } => {
                 let inst = self.instance(module)?;
                 let g = inst
@@ -493,27 +443,21 @@ impl Context {
             }
         };
         if got.len() != expected.len() {
-            return Err(Failure::new(format!(
-                "expected {} results, got {got:?}",
-                expected.len()
-            )));
+            return Err(Failure::new(format!("expected {} results, got {got:?}", expected.len())));
         }
         for (i, (g, e)) in got.iter().zip(expected).enumerate() {
             let WastRet::Core(e) = e else {
                 return Err(Failure::unsupported("component result"));
             };
             if !ret_matches(g, e) {
-                return Err(Failure::new(format!(
-                    "result {i}: expected {e:?}, got {g:?}"
-                )));
+                return Err(Failure::new(format!("result {i}: expected {e:?}, got {g:?}")));
             }
         }
         Ok(())
     }
 
     fn invoke(&mut self, invoke: &wast::WastInvoke<'_>) -> Result<Vec<Val>, Failure> {
-        self.invoke_raw(invoke)?
-            .map_err(|e| Failure::new(e.to_string()))
+        self.invoke_raw(invoke)?.map_err(|e| Failure::new(e.to_string()))
     }
 
     /// Calls an export; the outer error is a setup failure (missing module
@@ -526,16 +470,10 @@ impl Context {
         let func = inst
             .get_func(&self.store, invoke.name)
             .ok_or_else(|| Failure::new(format!("no export {}", invoke.name)))?;
-        let args = invoke
-            .args
-            .iter()
-            .map(arg_val)
-            .collect::<Result<Vec<_>, _>>()?;
+        let args = invoke.args.iter().map(arg_val).collect::<Result<Vec<_>, _>>()?;
         let ty = func.ty(&self.store);
         let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
-        Ok(func
-            .call(&mut self.store, &args, &mut results)
-            .map(|()| results))
+        Ok(func.call(&mut self.store, &args, &mut results).map(|()| results))
     }
 }
 
@@ -555,9 +493,7 @@ fn arg_val(a: &WastArg<'_>) -> Result<Val, Failure> {
         WastArgCore::RefNull(_) => Val::ExternRef(None),
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(crate::ExternRef(*n))),
         other => {
-            return Err(Failure::unsupported(format!(
-                "unsupported argument {other:?}"
-            )));
+            return Err(Failure::unsupported(format!("unsupported argument {other:?}")));
         }
     })
 }

@@ -54,6 +54,18 @@ pub enum DTrap {
 
 pub type CallResult = Result<Vec<DVal>, DTrap>;
 
+/// Resource limits applied identically to both engines, so that growth
+/// fails at the same point in each.
+pub const MAX_MEMORY_BYTES: u64 = 1 << 24;
+/// See [`MAX_MEMORY_BYTES`].
+pub const MAX_TABLE_ELEMENTS: u64 = 100_000;
+
+/// Resource limits applied identically to both engines, so that growth
+/// fails at the same point in each.
+pub const MAX_MEMORY_BYTES: u64 = 1 << 24;
+/// See [`MAX_MEMORY_BYTES`].
+pub const MAX_TABLE_ELEMENTS: u64 = 100_000;
+
 /// Everything observable about running a module.
 #[derive(Debug, PartialEq)]
 pub struct Run {
@@ -189,12 +201,11 @@ fn wasmtime_val(v: &wasmtime::Val) -> DVal {
 pub fn run_scion(engine: &scion::Engine, wasm: &[u8]) -> Result<Run, String> {
     let module = Module::new(engine, wasm).map_err(|e| format!("scion rejects: {e}"))?;
     let mut store = Store::new(engine, ());
-    let mut run = Run {
-        instantiation: None,
-        calls: vec![],
-        memories: vec![],
-        globals: vec![],
-    };
+    store.set_limits(scion::StoreLimits {
+        max_memory_bytes: MAX_MEMORY_BYTES,
+        max_table_elements: MAX_TABLE_ELEMENTS,
+    });
+    let mut run = Run { instantiation: None, calls: vec![], memories: vec![], globals: vec![] };
     let instance = match Instance::new(&mut store, &module, &[]) {
         Ok(i) => i,
         Err(scion::Error::Trap(t)) => {
@@ -235,9 +246,7 @@ pub fn run_scion(engine: &scion::Engine, wasm: &[u8]) -> Result<Run, String> {
 /// Wasmtime configured for the same feature set.
 pub fn wasmtime_engine() -> wasmtime::Engine {
     let mut c = wasmtime::Config::new();
-    c.wasm_simd(false)
-        .wasm_relaxed_simd(false)
-        .wasm_multi_memory(true);
+    c.wasm_simd(false).wasm_relaxed_simd(false).wasm_multi_memory(true);
     wasmtime::Engine::new(&c).expect("wasmtime engine")
 }
 
@@ -245,13 +254,13 @@ pub fn wasmtime_engine() -> wasmtime::Engine {
 pub fn run_wasmtime(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Run, String> {
     let module =
         wasmtime::Module::new(engine, wasm).map_err(|e| format!("wasmtime rejects: {e:?}"))?;
-    let mut store = wasmtime::Store::new(engine, ());
-    let mut run = Run {
-        instantiation: None,
-        calls: vec![],
-        memories: vec![],
-        globals: vec![],
-    };
+    let limits = wasmtime::StoreLimitsBuilder::new()
+        .memory_size(MAX_MEMORY_BYTES as usize)
+        .table_elements(MAX_TABLE_ELEMENTS as usize)
+        .build();
+    let mut store = wasmtime::Store::new(engine, limits);
+    store.limiter(|l| l);
+    let mut run = Run { instantiation: None, calls: vec![], memories: vec![], globals: vec![] };
     let instance = match wasmtime::Instance::new(&mut store, &module, &[]) {
         Ok(i) => i,
         Err(e) => {
@@ -259,21 +268,15 @@ pub fn run_wasmtime(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Run, Strin
             return Ok(run);
         }
     };
-    let exports: Vec<(String, wasmtime::Extern)> = instance
-        .exports(&mut store)
-        .map(|e| (e.name().to_string(), e.into_extern()))
-        .collect();
+    let exports: Vec<(String, wasmtime::Extern)> =
+        instance.exports(&mut store).map(|e| (e.name().to_string(), e.into_extern())).collect();
     for (name, ext) in &exports {
         if let wasmtime::Extern::Func(f) = ext {
             let ty = f.ty(&store);
-            let args: Vec<wasmtime::Val> = ty
-                .params()
-                .map(|t| wasmtime::Val::default_for_ty(&t).unwrap())
-                .collect();
-            let mut results: Vec<wasmtime::Val> = ty
-                .results()
-                .map(|t| wasmtime::Val::default_for_ty(&t).unwrap())
-                .collect();
+            let args: Vec<wasmtime::Val> =
+                ty.params().map(|t| wasmtime::Val::default_for_ty(&t).unwrap()).collect();
+            let mut results: Vec<wasmtime::Val> =
+                ty.results().map(|t| wasmtime::Val::default_for_ty(&t).unwrap()).collect();
             let r = match f.call(&mut store, &args, &mut results) {
                 Ok(()) => Ok(results.iter().map(wasmtime_val).collect()),
                 Err(e) => Err(wasmtime_trap(&e)),
@@ -290,9 +293,9 @@ pub fn run_wasmtime(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Run, Strin
             wasmtime::Extern::Memory(m) => {
                 run.memories.push((name.clone(), m.data(&store).to_vec()))
             }
-            wasmtime::Extern::Global(g) => run
-                .globals
-                .push((name.clone(), wasmtime_val(&g.get(&mut store)))),
+            wasmtime::Extern::Global(g) => {
+                run.globals.push((name.clone(), wasmtime_val(&g.get(&mut store))))
+            }
             _ => {}
         }
     }
@@ -319,36 +322,22 @@ pub fn compare(a: &Run, b: &Run) -> Option<String> {
         }
     }
     if a.calls.len() != b.calls.len() {
-        let last_overflow = |r: &Run| {
-            r.calls
-                .last()
-                .is_some_and(|c| c.1 == Err(DTrap::StackOverflow))
-        };
+        let last_overflow =
+            |r: &Run| r.calls.last().is_some_and(|c| c.1 == Err(DTrap::StackOverflow));
         if last_overflow(a) || last_overflow(b) {
             return None;
         }
         return Some(format!("{} calls vs {}", a.calls.len(), b.calls.len()));
     }
     if a.globals != b.globals {
-        return Some(format!(
-            "globals: scion {:?}, wasmtime {:?}",
-            a.globals, b.globals
-        ));
+        return Some(format!("globals: scion {:?}, wasmtime {:?}", a.globals, b.globals));
     }
     for (x, y) in a.memories.iter().zip(&b.memories) {
         if x.1.len() != y.1.len() {
-            return Some(format!(
-                "memory {} size: {} vs {}",
-                x.0,
-                x.1.len(),
-                y.1.len()
-            ));
+            return Some(format!("memory {} size: {} vs {}", x.0, x.1.len(), y.1.len()));
         }
         if let Some(i) = x.1.iter().zip(&y.1).position(|(p, q)| p != q) {
-            return Some(format!(
-                "memory {} differs at byte {i}: {} vs {}",
-                x.0, x.1[i], y.1[i]
-            ));
+            return Some(format!("memory {} differs at byte {i}: {} vs {}", x.0, x.1[i], y.1[i]));
         }
     }
     None

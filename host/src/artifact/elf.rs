@@ -146,10 +146,7 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
         input.descriptor_symbol
     );
     if let Some(soname) = input.soname {
-        assert!(
-            !soname.contains('\0'),
-            "soname must not contain NUL: {soname:?}"
-        );
+        assert!(!soname.contains('\0'), "soname must not contain NUL: {soname:?}");
     }
     for sym in input.symbols {
         let end = u64::from(sym.offset) + u64::from(sym.size);
@@ -170,12 +167,7 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
         .map(|s| {
             let bytes = s.name.as_bytes();
             if bytes.contains(&0) {
-                Cow::Owned(
-                    bytes
-                        .iter()
-                        .map(|&b| if b == 0 { b'?' } else { b })
-                        .collect(),
-                )
+                Cow::Owned(bytes.iter().map(|&b| if b == 0 { b'?' } else { b }).collect())
             } else {
                 Cow::Borrowed(bytes)
             }
@@ -268,11 +260,8 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
     w.reserve_section_headers();
 
     // Every loaded byte has vaddr == file offset.
-    let addrs = DescriptorAddrs {
-        descriptor: descriptor_offset,
-        rodata: rodata_offset,
-        text: text_offset,
-    };
+    let addrs =
+        DescriptorAddrs { descriptor: descriptor_offset, rodata: rodata_offset, text: text_offset };
     let descriptor = (input.make_descriptor)(addrs);
     assert_eq!(
         descriptor.len(),
@@ -396,10 +385,7 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
     w.write_dynamic(elf::DT_STRTAB, dynstr_offset);
     w.write_dynamic(elf::DT_SYMTAB, dynsym_offset);
     w.write_dynamic(elf::DT_STRSZ, dynstr_len);
-    w.write_dynamic(
-        elf::DT_SYMENT,
-        std::mem::size_of::<elf::Sym64<Endianness>>() as u64,
-    );
+    w.write_dynamic(elf::DT_SYMENT, std::mem::size_of::<elf::Sym64<Endianness>>() as u64);
     if let Some(id) = soname_dynstr {
         w.write_dynamic_string(elf::DT_SONAME, id);
     }
@@ -522,22 +508,12 @@ mod tests {
     }
 
     const SYMS: [TextSymbol<'static>; 2] = [
-        TextSymbol {
-            name: "wasm_function_0",
-            offset: 0,
-            size: 6,
-        },
-        TextSymbol {
-            name: "wasm_function_1",
-            offset: 16,
-            size: 4,
-        },
+        TextSymbol { name: "wasm_function_0", offset: 0, size: 6 },
+        TextSymbol { name: "wasm_function_1", offset: 16, size: 4 },
     ];
 
     fn sample_rodata(seed: u8) -> Vec<u8> {
-        (0..100u8)
-            .map(|i| i.wrapping_mul(7).wrapping_add(seed))
-            .collect()
+        (0..100u8).map(|i| i.wrapping_mul(7).wrapping_add(seed)).collect()
     }
 
     fn build(
@@ -613,10 +589,7 @@ mod tests {
     fn mappings_of(path: &Path) -> Vec<String> {
         let canon = std::fs::canonicalize(path).unwrap();
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-        maps.lines()
-            .filter(|l| l.ends_with(canon.to_str().unwrap()))
-            .map(str::to_owned)
-            .collect()
+        maps.lines().filter(|l| l.ends_with(canon.to_str().unwrap())).map(str::to_owned).collect()
     }
 
     #[test]
@@ -656,19 +629,12 @@ mod tests {
         // and in particular none is writable and executable.
         for path in [&path_a, &path_b] {
             let maps = mappings_of(path);
-            assert!(
-                maps.len() >= 2,
-                "expected R, RX and RELRO mappings: {maps:?}"
-            );
+            assert!(maps.len() >= 2, "expected R, RX and RELRO mappings: {maps:?}");
             for line in &maps {
                 let perms = line.split_whitespace().nth(1).unwrap();
                 assert!(!perms.contains('w'), "writable mapping after load: {line}");
             }
-            assert_eq!(
-                maps.iter().filter(|l| l.contains(" r-xp ")).count(),
-                1,
-                "{maps:?}"
-            );
+            assert_eq!(maps.iter().filter(|l| l.contains(" r-xp ")).count(), 1, "{maps:?}");
         }
 
         drop(lib_a);
@@ -694,16 +660,8 @@ mod tests {
                 sample_rodata(4),
                 // A NUL inside a name and an empty name are both tolerated.
                 &[
-                    TextSymbol {
-                        name: "a\0b",
-                        offset: 0,
-                        size: 4096,
-                    },
-                    TextSymbol {
-                        name: "",
-                        offset: 1,
-                        size: 1,
-                    },
+                    TextSymbol { name: "a\0b", offset: 0, size: 4096 },
+                    TextSymbol { name: "", offset: 1, size: 1 },
                 ][..],
             ),
         ]
@@ -760,17 +718,11 @@ mod tests {
 
         // Segments.
         let phdrs = file.elf_program_headers();
-        let loads: Vec<_> = phdrs
-            .iter()
-            .filter(|p| p.p_type(e) == elf::PT_LOAD)
-            .collect();
+        let loads: Vec<_> = phdrs.iter().filter(|p| p.p_type(e) == elf::PT_LOAD).collect();
         assert_eq!(loads.len(), 3);
         for p in &loads {
             let flags = p.p_flags(e);
-            assert!(
-                !(flags & elf::PF_W != 0 && flags & elf::PF_X != 0),
-                "W+X segment"
-            );
+            assert!(!(flags & elf::PF_W != 0 && flags & elf::PF_X != 0), "W+X segment");
             assert_eq!(p.p_align(e), PAGE);
             assert_eq!(p.p_offset(e) % PAGE, p.p_vaddr(e) % PAGE);
             assert!(p.p_filesz(e) <= p.p_memsz(e));
@@ -784,19 +736,10 @@ mod tests {
         assert_eq!(loads[0].p_offset(e), 0, "headers are in the first segment");
         assert_eq!(loads[1].p_flags(e), elf::PF_R | elf::PF_X);
         assert_eq!(loads[2].p_flags(e), elf::PF_R | elf::PF_W);
-        let stack: Vec<_> = phdrs
-            .iter()
-            .filter(|p| p.p_type(e) == elf::PT_GNU_STACK)
-            .collect();
+        let stack: Vec<_> = phdrs.iter().filter(|p| p.p_type(e) == elf::PT_GNU_STACK).collect();
         assert_eq!(stack.len(), 1);
         assert_eq!(stack[0].p_flags(e) & elf::PF_X, 0);
-        assert_eq!(
-            phdrs
-                .iter()
-                .filter(|p| p.p_type(e) == elf::PT_DYNAMIC)
-                .count(),
-            1
-        );
+        assert_eq!(phdrs.iter().filter(|p| p.p_type(e) == elf::PT_DYNAMIC).count(), 1);
 
         // Sections live in the right segments.
         let segment_of = |addr: u64| {
@@ -805,32 +748,12 @@ mod tests {
                 .find(|p| p.p_vaddr(e) <= addr && addr < p.p_vaddr(e) + p.p_memsz(e))
                 .map(|p| p.p_flags(e))
         };
-        let section = |name: &str| {
-            file.section_by_name(name)
-                .unwrap_or_else(|| panic!("{name}"))
-        };
-        for name in [
-            ".hash",
-            ".gnu.hash",
-            ".dynsym",
-            ".dynstr",
-            DESCRIPTOR_SECTION,
-            ".rodata",
-        ] {
-            assert_eq!(
-                segment_of(section(name).address()),
-                Some(elf::PF_R),
-                "{name}"
-            );
+        let section = |name: &str| file.section_by_name(name).unwrap_or_else(|| panic!("{name}"));
+        for name in [".hash", ".gnu.hash", ".dynsym", ".dynstr", DESCRIPTOR_SECTION, ".rodata"] {
+            assert_eq!(segment_of(section(name).address()), Some(elf::PF_R), "{name}");
         }
-        assert_eq!(
-            segment_of(section(".text").address()),
-            Some(elf::PF_R | elf::PF_X)
-        );
-        assert_eq!(
-            segment_of(section(".dynamic").address()),
-            Some(elf::PF_R | elf::PF_W)
-        );
+        assert_eq!(segment_of(section(".text").address()), Some(elf::PF_R | elf::PF_X));
+        assert_eq!(segment_of(section(".dynamic").address()), Some(elf::PF_R | elf::PF_W));
         for name in [".symtab", ".strtab", ".shstrtab"] {
             assert_eq!(section(name).address(), 0, "{name} is not loaded");
         }
@@ -873,11 +796,7 @@ mod tests {
             assert!(!has(t), "unexpected dynamic tag {t}");
         }
         assert_eq!(tags.last(), Some(&(i64::from(elf::DT_NULL), 0)));
-        let soname_off = tags
-            .iter()
-            .find(|t| t.0 == i64::from(elf::DT_SONAME))
-            .unwrap()
-            .1;
+        let soname_off = tags.iter().find(|t| t.0 == i64::from(elf::DT_SONAME)).unwrap().1;
         let dynstr = section(".dynstr").data().unwrap();
         assert!(dynstr[soname_off as usize..].starts_with(b"libscion_test.so\0"));
         // No relocation sections at all.
@@ -904,35 +823,21 @@ mod tests {
 
         let sections = file.elf_section_table();
         let dynsym_table = sections.symbols(e, file.data(), elf::SHT_DYNSYM).unwrap();
-        let versions = sections
-            .versions(e, file.data())
-            .unwrap()
-            .unwrap_or_default();
+        let versions = sections.versions(e, file.data()).unwrap().unwrap_or_default();
         let name = DESC_SYM.as_bytes();
         let (hash, _) = sections.hash(e, file.data()).unwrap().expect(".hash");
         let (idx, _) = hash
             .find(e, name, elf::hash(name), None, &dynsym_table, &versions)
             .expect("found via DT_HASH");
         assert_eq!(idx.0, 1);
-        let (gnu, _) = sections
-            .gnu_hash(e, file.data())
-            .unwrap()
-            .expect(".gnu.hash");
+        let (gnu, _) = sections.gnu_hash(e, file.data()).unwrap().expect(".gnu.hash");
         let (idx, _) = gnu
             .find(e, name, elf::gnu_hash(name), None, &dynsym_table, &versions)
             .expect("found via DT_GNU_HASH");
         assert_eq!(idx.0, 1);
         // A name that is absent is not found.
         assert!(
-            gnu.find(
-                e,
-                b"nope",
-                elf::gnu_hash(b"nope"),
-                None,
-                &dynsym_table,
-                &versions
-            )
-            .is_none()
+            gnu.find(e, b"nope", elf::gnu_hash(b"nope"), None, &dynsym_table, &versions).is_none()
         );
 
         // Static symbols: the functions at text address + offset.
@@ -953,10 +858,7 @@ mod tests {
         assert_eq!(&desc_bytes[..8], MAGIC);
         let field = |i: usize| i64::from_le_bytes(desc_bytes[8 * i..8 * i + 8].try_into().unwrap());
         assert_eq!(desc_addr as i64 + field(1), text_addr as i64);
-        assert_eq!(
-            desc_addr as i64 + field(2),
-            section(".rodata").address() as i64
-        );
+        assert_eq!(desc_addr as i64 + field(2), section(".rodata").address() as i64);
     }
 
     #[test]
@@ -986,16 +888,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "extends past the end of .text")]
     fn symbol_out_of_range_panics() {
-        build(
-            &[0xc3],
-            &[],
-            &[TextSymbol {
-                name: "f",
-                offset: 0,
-                size: 2,
-            }],
-            None,
-        );
+        build(&[0xc3], &[], &[TextSymbol { name: "f", offset: 0, size: 2 }], None);
     }
 
     /// Cross-check with binutils when it is installed: readelf must print no
@@ -1022,12 +915,7 @@ mod tests {
         if readelf(&build(&[], &[], &[], None), "empty.so").is_none() {
             return;
         }
-        let bytes = build(
-            &sample_text(42),
-            &sample_rodata(1),
-            &SYMS,
-            Some("libscion_test.so"),
-        );
+        let bytes = build(&sample_text(42), &sample_rodata(1), &SYMS, Some("libscion_test.so"));
         let stdout = readelf(&bytes, "r.so").unwrap();
         assert!(stdout.contains("DYN (Shared object file)"), "{stdout}");
         assert!(stdout.contains("GNU_STACK"));

@@ -30,12 +30,7 @@ pub struct ArtifactError {
 
 impl std::fmt::Display for ArtifactError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "unusable artifact {}: {}",
-            self.path.display(),
-            self.reason
-        )
+        write!(f, "unusable artifact {}: {}", self.path.display(), self.reason)
     }
 }
 
@@ -90,10 +85,7 @@ struct Segment {
 /// Checks that loading the file with `dlopen` runs no code and pulls in
 /// no other library; returns its loadable segments.
 fn precheck(path: &Path, bytes: &[u8]) -> Result<Vec<Segment>, ArtifactError> {
-    let fail = |reason: String| ArtifactError {
-        path: path.to_path_buf(),
-        reason,
-    };
+    let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
     let file = ElfFile64::<object::Endianness>::parse(bytes)
         .map_err(|e| fail(format!("not an ELF file: {e}")))?;
     let endian = file.endian();
@@ -117,9 +109,8 @@ fn precheck(path: &Path, bytes: &[u8]) -> Result<Vec<Segment>, ArtifactError> {
                 flags: ph.p_flags(endian),
             });
         }
-        let Some(dynamic) = ph
-            .dynamic(endian, bytes)
-            .map_err(|e| fail(format!("bad dynamic segment: {e}")))?
+        let Some(dynamic) =
+            ph.dynamic(endian, bytes).map_err(|e| fail(format!("bad dynamic segment: {e}")))?
         else {
             continue;
         };
@@ -167,10 +158,7 @@ impl LoadedArtifact {
     /// Loads and verifies the artifact at `path`.
     pub fn load(path: &Path, expected: Expected) -> Result<LoadedArtifact, ArtifactError> {
         use object::elf::{PF_R, PF_X};
-        let fail = |reason: String| ArtifactError {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
         let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
         let segments = precheck(path, &bytes)?;
         // SAFETY: `precheck` established that loading runs no initializer and
@@ -238,9 +226,7 @@ impl LoadedArtifact {
         if metadata.wasm_sha256 != expected.wasm_sha256
             || metadata.config_hash != expected.config_hash
         {
-            return Err(fail(
-                "compiled from other wasm or with another configuration".into(),
-            ));
+            return Err(fail("compiled from other wasm or with another configuration".into()));
         }
         if !metadata.isa.runs_on(IsaFlags::host()) {
             return Err(fail("needs CPU features this machine lacks".into()));
@@ -257,10 +243,7 @@ impl LoadedArtifact {
 
     /// Address of a text offset.
     pub fn code(&self, offset: u32) -> *const u8 {
-        assert!(
-            (offset as usize) < self.text_len,
-            "code offset out of range"
-        );
+        assert!((offset as usize) < self.text_len, "code offset out of range");
         // SAFETY: in bounds of the text mapping (asserted).
         unsafe { self.text.add(offset as usize) }
     }
@@ -291,13 +274,7 @@ fn verify_offsets(m: &ArtifactMetadata, text_len: usize) -> Result<(), String> {
     if !counts_match {
         return Err("metadata tables do not match the module".into());
     }
-    if !m
-        .func_offsets
-        .iter()
-        .chain(&m.trampolines)
-        .chain(&m.host_adapters)
-        .all(|&o| ok(o))
-    {
+    if !m.func_offsets.iter().chain(&m.trampolines).chain(&m.host_adapters).all(|&o| ok(o)) {
         return Err("code offset outside the text section".into());
     }
     Ok(())

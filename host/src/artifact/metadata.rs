@@ -55,11 +55,7 @@ impl ArtifactMetadata {
             functions: compiled
                 .functions
                 .iter()
-                .map(|f| CodeRange {
-                    func_index: f.func_index,
-                    start: f.start,
-                    len: f.len,
-                })
+                .map(|f| CodeRange { func_index: f.func_index, start: f.start, len: f.len })
                 .collect(),
             trampolines: compiled.trampolines.clone(),
             host_adapters: compiled.host_adapters.clone(),
@@ -77,8 +73,6 @@ impl ArtifactMetadata {
 
     /// The defined function whose code contains `offset`.
     pub fn function_at(&self, offset: u32) -> Option<&CodeRange> {
-        self.functions
-            .iter()
-            .find(|f| f.start <= offset && offset < f.start + f.len)
+        self.functions.iter().find(|f| f.start <= offset && offset < f.start + f.len)
     }
 }

@@ -47,21 +47,12 @@ pub fn write_artifact(
         .functions
         .iter()
         .zip(&names)
-        .map(|(f, name)| TextSymbol {
+        .map(|(f, name)| TextSymbol { name, offset: f.start, size: f.len })
+        .chain(compiled.runtime_symbols.iter().map(|(name, offset, size)| TextSymbol {
             name,
-            offset: f.start,
-            size: f.len,
-        })
-        .chain(
-            compiled
-                .runtime_symbols
-                .iter()
-                .map(|(name, offset, size)| TextSymbol {
-                    name,
-                    offset: *offset,
-                    size: *size,
-                }),
-        )
+            offset: *offset,
+            size: *size,
+        }))
         .collect();
     let make_descriptor = |addrs: DescriptorAddrs| {
         Descriptor {

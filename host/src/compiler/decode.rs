@@ -45,13 +45,8 @@ pub fn features() -> WasmFeatures {
 /// Whether `wasm` is valid with every feature wasmparser knows but not with
 /// [`features`]: it needs a feature Scion does not implement yet.
 pub fn needs_unsupported_features(wasm: &[u8]) -> bool {
-    let ours = Validator::new_with_features(features())
-        .validate_all(wasm)
-        .is_ok();
-    !ours
-        && Validator::new_with_features(WasmFeatures::all())
-            .validate_all(wasm)
-            .is_ok()
+    let ours = Validator::new_with_features(features()).validate_all(wasm).is_ok();
+    !ours && Validator::new_with_features(WasmFeatures::all()).validate_all(wasm).is_ok()
 }
 
 fn err(e: wasmparser::BinaryReaderError) -> CompileError {
@@ -72,11 +67,7 @@ pub fn val_type(t: wasmparser::ValType) -> ValType {
 
 /// Maps a validated reference type (2.0 has only the two nullable ones).
 pub fn ref_type(r: wasmparser::RefType) -> ValType {
-    if r.is_func_ref() {
-        ValType::FuncRef
-    } else {
-        ValType::ExternRef
-    }
+    if r.is_func_ref() { ValType::FuncRef } else { ValType::ExternRef }
 }
 
 fn func_type(t: &wasmparser::FuncType) -> FuncType {
@@ -89,28 +80,16 @@ fn func_type(t: &wasmparser::FuncType) -> FuncType {
 fn table_type(t: &wasmparser::TableType) -> TableType {
     TableType {
         element: ref_type(t.element_type),
-        limits: Limits {
-            min: t.initial,
-            max: t.maximum,
-        },
+        limits: Limits { min: t.initial, max: t.maximum },
     }
 }
 
 fn memory_type(t: &wasmparser::MemoryType) -> MemoryType {
-    MemoryType {
-        limits: Limits {
-            min: t.initial,
-            max: t.maximum,
-        },
-        shared: t.shared,
-    }
+    MemoryType { limits: Limits { min: t.initial, max: t.maximum }, shared: t.shared }
 }
 
 fn global_type(t: &wasmparser::GlobalType) -> GlobalType {
-    GlobalType {
-        content: val_type(t.content_type),
-        mutable: t.mutable,
-    }
+    GlobalType { content: val_type(t.content_type), mutable: t.mutable }
 }
 
 /// Converts a validated constant expression.
@@ -127,8 +106,7 @@ pub fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileErr
             O::F64Const { value } => ConstOp::F64Const(value.bits()),
             O::RefNull { hty } => ConstOp::RefNull(match hty {
                 wasmparser::HeapType::Abstract {
-                    ty: wasmparser::AbstractHeapType::Func,
-                    ..
+                    ty: wasmparser::AbstractHeapType::Func, ..
                 } => ValType::FuncRef,
                 _ => ValType::ExternRef,
             }),
@@ -163,34 +141,21 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedModule<'_>, CompileError> {
         match validator.payload(&payload).map_err(err)? {
             ValidPayload::Func(validator, body) => {
                 let func_index = info.imported_funcs + bodies.len() as u32;
-                bodies.push(PendingBody {
-                    func_index,
-                    body,
-                    validator,
-                });
+                bodies.push(PendingBody { func_index, body, validator });
                 continue;
             }
             ValidPayload::End(_) => ended = true,
             ValidPayload::Parser(_) => {
-                return Err(CompileError::new(
-                    None,
-                    "components are not supported".into(),
-                ));
+                return Err(CompileError::new(None, "components are not supported".into()));
             }
             ValidPayload::Ok => {}
         }
         read_section(&mut info, payload)?;
     }
     if !ended {
-        return Err(CompileError::new(
-            Some(bytes.len()),
-            "unexpected end of module".into(),
-        ));
+        return Err(CompileError::new(Some(bytes.len()), "unexpected end of module".into()));
     }
-    debug_assert_eq!(
-        info.funcs.len(),
-        info.imported_funcs as usize + bodies.len()
-    );
+    debug_assert_eq!(info.funcs.len(), info.imported_funcs as usize + bodies.len());
     Ok(DecodedModule { info, bodies })
 }
 
@@ -249,10 +214,7 @@ fn read_section(info: &mut ModuleInfo, payload: Payload<'_>) -> Result<(), Compi
                     wasmparser::TableInit::Expr(e) => Some(const_expr(e)?),
                 };
                 info.tables.push(table_type(&t.ty));
-                info.table_defs.push(TableDef {
-                    ty: table_type(&t.ty),
-                    init,
-                });
+                info.table_defs.push(TableDef { ty: table_type(&t.ty), init });
             }
         }
         Payload::MemorySection(r) => {
@@ -264,10 +226,8 @@ fn read_section(info: &mut ModuleInfo, payload: Payload<'_>) -> Result<(), Compi
             for g in r {
                 let g = g.map_err(err)?;
                 info.globals.push(global_type(&g.ty));
-                info.global_defs.push(GlobalDef {
-                    ty: global_type(&g.ty),
-                    init: const_expr(&g.init_expr)?,
-                });
+                info.global_defs
+                    .push(GlobalDef { ty: global_type(&g.ty), init: const_expr(&g.init_expr)? });
             }
         }
         Payload::ExportSection(r) => {
@@ -284,11 +244,7 @@ fn read_section(info: &mut ModuleInfo, payload: Payload<'_>) -> Result<(), Compi
                         return Err(CompileError::new(None, "tags are not supported".into()));
                     }
                 };
-                info.exports.push(Export {
-                    name: e.name.to_string(),
-                    kind,
-                    index: e.index,
-                });
+                info.exports.push(Export { name: e.name.to_string(), kind, index: e.index });
             }
         }
         Payload::StartSection { func, .. } => info.start = Some(func),
@@ -302,26 +258,17 @@ fn read_section(info: &mut ModuleInfo, payload: Payload<'_>) -> Result<(), Compi
                 let d = d.map_err(err)?;
                 let mode = match d.kind {
                     wasmparser::DataKind::Passive => DataMode::Passive,
-                    wasmparser::DataKind::Active {
-                        memory_index,
-                        offset_expr,
-                    } => DataMode::Active {
-                        memory: memory_index,
-                        offset: const_expr(&offset_expr)?,
-                    },
+                    wasmparser::DataKind::Active { memory_index, offset_expr } => {
+                        DataMode::Active { memory: memory_index, offset: const_expr(&offset_expr)? }
+                    }
                 };
-                info.datas.push(DataSegment {
-                    mode,
-                    bytes: d.data.to_vec(),
-                });
+                info.datas.push(DataSegment { mode, bytes: d.data.to_vec() });
             }
         }
         Payload::CustomSection(c) => match c.as_known() {
             wasmparser::KnownCustom::Name(names) => read_names(info, names),
             _ if c.name().starts_with(".debug") => {}
-            _ => info
-                .custom_sections
-                .push((c.name().to_string(), c.data().to_vec())),
+            _ => info.custom_sections.push((c.name().to_string(), c.data().to_vec())),
         },
         _ => {}
     }
@@ -332,13 +279,9 @@ fn elem_segment(e: wasmparser::Element<'_>) -> Result<ElemSegment, CompileError>
     let mode = match e.kind {
         wasmparser::ElementKind::Passive => ElemMode::Passive,
         wasmparser::ElementKind::Declared => ElemMode::Declared,
-        wasmparser::ElementKind::Active {
-            table_index,
-            offset_expr,
-        } => ElemMode::Active {
-            table: table_index.unwrap_or(0),
-            offset: const_expr(&offset_expr)?,
-        },
+        wasmparser::ElementKind::Active { table_index, offset_expr } => {
+            ElemMode::Active { table: table_index.unwrap_or(0), offset: const_expr(&offset_expr)? }
+        }
     };
     let (ty, items) = match e.items {
         wasmparser::ElementItems::Functions(r) => {
@@ -367,8 +310,7 @@ fn read_names(info: &mut ModuleInfo, names: wasmparser::NameSectionReader<'_>) {
             Ok(wasmparser::Name::Module { name, .. }) => info.name = Some(name.to_string()),
             Ok(wasmparser::Name::Function(map)) => {
                 for naming in map.into_iter().flatten() {
-                    info.func_names
-                        .push((naming.index, naming.name.to_string()));
+                    info.func_names.push((naming.index, naming.name.to_string()));
                 }
             }
             Ok(_) => {}

@@ -97,11 +97,7 @@ pub fn compile(wasm: &[u8], config: &CodegenConfig) -> Result<CompiledModule, Co
     let defined = decoded.bodies.len() as u32;
     let mut text = TextBuilder::new(defined, info.imported_funcs, offsets);
     text.emit_trap_common();
-    let ctx = lower::LowerContext {
-        info: &info,
-        offsets: &offsets,
-        isa: config.isa,
-    };
+    let ctx = lower::LowerContext { info: &info, offsets: &offsets, isa: config.isa };
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
     for body in decoded.bodies {
         let (mut func, a) = translate::translate_function(&info, body, allocs)?;
@@ -124,21 +120,12 @@ pub fn compile(wasm: &[u8], config: &CodegenConfig) -> Result<CompiledModule, Co
         }
         text.emit_function(&vcode, &alloc);
     }
-    let trampolines = info
-        .types
-        .iter()
-        .map(|t| text.emit_entry_trampoline(t))
-        .collect();
+    let trampolines = info.types.iter().map(|t| text.emit_entry_trampoline(t)).collect();
     let mut host_adapters = Vec::new();
-    for (i, import) in info
-        .imports
-        .iter()
-        .filter(|i| matches!(i.ty, ImportType::Func(_)))
-        .enumerate()
+    for (i, import) in
+        info.imports.iter().filter(|i| matches!(i.ty, ImportType::Func(_))).enumerate()
     {
-        let ImportType::Func(t) = import.ty else {
-            unreachable!()
-        };
+        let ImportType::Func(t) = import.ty else { unreachable!() };
         host_adapters.push(text.emit_host_adapter(i as u32, &info.types[t as usize]));
     }
     let func_offsets = (0..defined).map(|i| text.function_offset(i)).collect();

@@ -61,11 +61,7 @@ impl Reg {
     }
     /// Class of a physical register.
     pub fn phys_class(self) -> RegClass {
-        if self.0 < 16 {
-            RegClass::Int
-        } else {
-            RegClass::Float
-        }
+        if self.0 < 16 { RegClass::Int } else { RegClass::Float }
     }
 }
 
@@ -95,11 +91,7 @@ pub struct MemAddr {
 impl MemAddr {
     /// `[base + disp]`.
     pub fn base_disp(base: Reg, disp: i32) -> MemAddr {
-        MemAddr {
-            base,
-            index: None,
-            disp,
-        }
+        MemAddr { base, index: None, disp }
     }
     /// `[vmctx + disp]`.
     pub fn vmctx(disp: u32) -> MemAddr {
@@ -189,36 +181,17 @@ pub enum MInst {
     /// XMM -> GPR bit move.
     MovFromXmm { size: Size, dst: Reg, src: Reg },
     /// `dst = dst op src` (`Cmp` writes flags only: `dst` is then a use).
-    Alu {
-        op: AluOp,
-        size: Size,
-        dst: Reg,
-        src: RegMemImm,
-    },
+    Alu { op: AluOp, size: Size, dst: Reg, src: RegMemImm },
     /// Flags from `a cmp src`.
     Cmp { size: Size, a: Reg, src: RegMemImm },
     /// Flags from `a test src`.
     Test { size: Size, a: Reg, src: Reg },
     /// `dst = dst * src`.
-    Imul {
-        size: Size,
-        dst: Reg,
-        src: RegMemImm,
-    },
+    Imul { size: Size, dst: Reg, src: RegMemImm },
     /// `dst = src * imm`.
-    ImulImm {
-        size: Size,
-        dst: Reg,
-        src: Reg,
-        imm: i32,
-    },
+    ImulImm { size: Size, dst: Reg, src: Reg, imm: i32 },
     /// Shift or rotate `dst` by `imm`, or by `cl` when `imm` is `None`.
-    Shift {
-        op: ShiftOp,
-        size: Size,
-        dst: Reg,
-        imm: Option<u8>,
-    },
+    Shift { op: ShiftOp, size: Size, dst: Reg, imm: Option<u8> },
     /// `neg dst`.
     Neg { size: Size, dst: Reg },
     /// `not dst`.
@@ -236,86 +209,40 @@ pub enum MInst {
         srcloc: u32,
     },
     /// Bit counting (`lzcnt`, `tzcnt`, `popcnt`, or `bsr`/`bsf` sequences).
-    BitCount {
-        op: BitCountOp,
-        size: Size,
-        dst: Reg,
-        src: Reg,
-    },
+    BitCount { op: BitCountOp, size: Size, dst: Reg, src: Reg },
     /// Zero or sign extension.
-    Extend {
-        kind: ExtendKind,
-        dst: Reg,
-        src: Reg,
-    },
+    Extend { kind: ExtendKind, dst: Reg, src: Reg },
     /// `dst = cond ? 1 : 0` (32-bit).
     Setcc { cond: Cond, dst: Reg },
     /// `dst = (ZF && !PF) ? 1 : 0` or its negation: float (in)equality.
     SetFloatEq { negate: bool, dst: Reg, tmp: Reg },
     /// `if cond { dst = src }`.
-    Cmov {
-        cond: Cond,
-        size: Size,
-        dst: Reg,
-        src: Reg,
-    },
+    Cmov { cond: Cond, size: Size, dst: Reg, src: Reg },
     /// `if cond { dst = src }` for XMM registers (a short branch).
     FCmov { cond: Cond, dst: Reg, src: Reg },
     /// Address computation.
     Lea { size: Size, dst: Reg, addr: MemAddr },
     /// Integer load (zero/sign-extending).
-    Load {
-        kind: LoadKind,
-        dst: Reg,
-        addr: MemAddr,
-    },
+    Load { kind: LoadKind, dst: Reg, addr: MemAddr },
     /// Integer store of the low `size` bytes.
     Store { size: Size, addr: MemAddr, src: Reg },
     /// Float load.
-    FLoad {
-        double: bool,
-        dst: Reg,
-        addr: MemAddr,
-    },
+    FLoad { double: bool, dst: Reg, addr: MemAddr },
     /// Float store.
-    FStore {
-        double: bool,
-        addr: MemAddr,
-        src: Reg,
-    },
+    FStore { double: bool, addr: MemAddr, src: Reg },
     /// `dst = dst op src` for SSE arithmetic, or `dst = op(src)` for the
     /// unary forms (sqrt, cvtss2sd, cvtsd2ss).
     Sse { op: SseOp, dst: Reg, src: Reg },
     /// `dst = dst op [constant]` for SSE logic with a constant mask.
-    SseConst {
-        op: SseOp,
-        dst: Reg,
-        constant: ConstId,
-    },
+    SseConst { op: SseOp, dst: Reg, constant: ConstId },
     /// Flags from `ucomiss`/`ucomisd a, b`.
     Ucomis { double: bool, a: Reg, b: Reg },
     /// Wasm `min`/`max`, `dst = dst minmax src`.
-    FMinMax {
-        is_max: bool,
-        double: bool,
-        dst: Reg,
-        src: Reg,
-    },
+    FMinMax { is_max: bool, double: bool, dst: Reg, src: Reg },
     /// `roundss`/`roundsd` with mode.
-    Round {
-        double: bool,
-        dst: Reg,
-        src: Reg,
-        mode: u8,
-    },
+    Round { double: bool, dst: Reg, src: Reg, mode: u8 },
     /// Int -> float; `tmps` (two GPRs) are present for unsigned 64-bit sources.
-    IntToFloat {
-        double: bool,
-        int_size: Size,
-        dst: Reg,
-        src: Reg,
-        tmps: Option<(Reg, Reg)>,
-    },
+    IntToFloat { double: bool, int_size: Size, dst: Reg, src: Reg, tmps: Option<(Reg, Reg)> },
     /// Float -> int with wasm semantics (traps or saturation inline).
     FloatToInt {
         kind: TruncKind,
@@ -327,18 +254,9 @@ pub enum MInst {
         srcloc: u32,
     },
     /// Copy the sign of `src` onto `dst`, using `tmp`.
-    FCopysign {
-        double: bool,
-        dst: Reg,
-        src: Reg,
-        tmp: Reg,
-    },
+    FCopysign { double: bool, dst: Reg, src: Reg, tmp: Reg },
     /// Traps with `code` if `cond` holds.
-    TrapIf {
-        cond: Cond,
-        code: TrapCode,
-        srcloc: u32,
-    },
+    TrapIf { cond: Cond, code: TrapCode, srcloc: u32 },
     /// Traps if the last float comparison was unordered.
     TrapIfUnordered { code: TrapCode, srcloc: u32 },
     /// Traps with the code stored by a builtin if `status` is nonzero.
@@ -347,12 +265,7 @@ pub enum MInst {
     Trap { code: TrapCode, srcloc: u32 },
     /// Call; argument registers are listed in `uses`, result registers in
     /// `defs`; every caller-saved register not in `defs` is clobbered.
-    Call {
-        target: CallTarget,
-        uses: Vec<Reg>,
-        defs: Vec<Reg>,
-        srcloc: u32,
-    },
+    Call { target: CallTarget, uses: Vec<Reg>, defs: Vec<Reg>, srcloc: u32 },
     /// Reserve outgoing stack space of at least this many bytes (recorded
     /// into the frame; emits nothing).
     OutgoingArgs { bytes: u32 },
@@ -371,25 +284,12 @@ pub enum MInst {
     /// Jump, passing `args` to the target's block parameters.
     Jmp { target: VBlock, args: Vec<Reg> },
     /// Conditional branch on flags.
-    Jcc {
-        cond: Cond,
-        taken: VBlock,
-        not_taken: VBlock,
-    },
+    Jcc { cond: Cond, taken: VBlock, not_taken: VBlock },
     /// Branch on float equality flags: to `taken` when ordered and equal
     /// (or, with `negate`, when unequal or unordered).
-    JccFloatEq {
-        negate: bool,
-        taken: VBlock,
-        not_taken: VBlock,
-    },
+    JccFloatEq { negate: bool, taken: VBlock, not_taken: VBlock },
     /// Jump table on `index` (32-bit); out of range goes to `default`.
-    JmpTable {
-        index: Reg,
-        tmp: Reg,
-        targets: Vec<VBlock>,
-        default: VBlock,
-    },
+    JmpTable { index: Reg, tmp: Reg, targets: Vec<VBlock>, default: VBlock },
     /// Return; result registers are uses.
     Ret { uses: Vec<Reg> },
 }
@@ -431,17 +331,8 @@ fn visit_rmi(v: &mut dyn OperandVisitor, s: &RegMemImm) {
 }
 
 /// Caller-saved GPRs under the System V ABI (also clobbered by wasm calls).
-pub const CALLER_SAVED_GPRS: [Gpr; 9] = [
-    Gpr::RAX,
-    Gpr::RCX,
-    Gpr::RDX,
-    Gpr::RSI,
-    Gpr::RDI,
-    Gpr::R8,
-    Gpr::R9,
-    Gpr::R10,
-    Gpr::R11,
-];
+pub const CALLER_SAVED_GPRS: [Gpr; 9] =
+    [Gpr::RAX, Gpr::RCX, Gpr::RDX, Gpr::RSI, Gpr::RDI, Gpr::R8, Gpr::R9, Gpr::R10, Gpr::R11];
 
 impl MInst {
     /// Reports every register operand to `v`.
@@ -461,10 +352,8 @@ impl MInst {
             }
             MInst::Sse { op, dst, src } => {
                 v.operand(*src, Use);
-                let unary = matches!(
-                    op,
-                    SseOp::Sqrtss | SseOp::Sqrtsd | SseOp::Cvtss2sd | SseOp::Cvtsd2ss
-                );
+                let unary =
+                    matches!(op, SseOp::Sqrtss | SseOp::Sqrtsd | SseOp::Cvtss2sd | SseOp::Cvtsd2ss);
                 v.operand(*dst, if unary { Def } else { Mod });
             }
             MInst::MovImm { dst, .. } | MInst::FConst { dst, .. } => v.operand(*dst, Def),
@@ -545,9 +434,7 @@ impl MInst {
             }
             MInst::TrapIfStatus { status, .. } => v.operand(*status, Use),
             MInst::TrapIf { .. } | MInst::TrapIfUnordered { .. } | MInst::Trap { .. } => {}
-            MInst::Call {
-                target, uses, defs, ..
-            } => {
+            MInst::Call { target, uses, defs, .. } => {
                 if let CallTarget::FuncRef(r) = target {
                     v.operand(*r, Use);
                 }
@@ -615,17 +502,10 @@ impl MInst {
     pub fn successors(&self) -> Vec<VBlock> {
         match self {
             MInst::Jmp { target, .. } => vec![*target],
-            MInst::Jcc {
-                taken, not_taken, ..
-            }
-            | MInst::JccFloatEq {
-                taken, not_taken, ..
-            } => {
+            MInst::Jcc { taken, not_taken, .. } | MInst::JccFloatEq { taken, not_taken, .. } => {
                 vec![*taken, *not_taken]
             }
-            MInst::JmpTable {
-                targets, default, ..
-            } => {
+            MInst::JmpTable { targets, default, .. } => {
                 let mut v = targets.clone();
                 v.push(*default);
                 v
@@ -692,11 +572,7 @@ impl VCode {
 
     /// Class of any register.
     pub fn class(&self, r: Reg) -> RegClass {
-        if r.is_virtual() {
-            self.vreg_classes[r.vreg_index()]
-        } else {
-            r.phys_class()
-        }
+        if r.is_virtual() { self.vreg_classes[r.vreg_index()] } else { r.phys_class() }
     }
 
     /// Successors of block `b` (from its terminator).
@@ -718,11 +594,7 @@ impl VCode {
         let _ = writeln!(out, "vcode f{}:", self.func_index);
         for &VBlock(b) in &self.order {
             let blk = &self.blocks[b as usize];
-            let _ = writeln!(
-                out,
-                "vblock{b} (depth {}) params {:?}:",
-                blk.loop_depth, blk.params
-            );
+            let _ = writeln!(out, "vblock{b} (depth {}) params {:?}:", blk.loop_depth, blk.params);
             for i in blk.start..blk.end {
                 let _ = writeln!(out, "  {i:4}: {:?}", self.insts[i as usize]);
             }

@@ -166,11 +166,7 @@ pub fn call_layout(params: &[ValType], results: &[ValType]) -> CallLayout {
     };
     let params = place(params, &INT_PARAM_REGS, &FLOAT_PARAM_REGS);
     let results = place(results, &INT_RESULT_REGS, &FLOAT_RESULT_REGS);
-    CallLayout {
-        params,
-        results,
-        stack_bytes: stack.div_ceil(16) * 16,
-    }
+    CallLayout { params, results, stack_bytes: stack.div_ceil(16) * 16 }
 }
 
 #[cfg(test)]
@@ -180,10 +176,7 @@ mod tests {
 
     #[test]
     fn layout_of_mixed_signature() {
-        let l = call_layout(
-            &[I32, F64, I64, I32, I32, I32, I32, I32, F32],
-            &[I64, I32, I32, F32],
-        );
+        let l = call_layout(&[I32, F64, I64, I32, I32, I32, I32, I32, F32], &[I64, I32, I32, F32]);
         assert_eq!(
             l.params,
             vec![
@@ -200,12 +193,7 @@ mod tests {
         );
         assert_eq!(
             l.results,
-            vec![
-                ArgLoc::Gpr(0),
-                ArgLoc::Gpr(2),
-                ArgLoc::Stack(8),
-                ArgLoc::Xmm(0)
-            ]
+            vec![ArgLoc::Gpr(0), ArgLoc::Gpr(2), ArgLoc::Stack(8), ArgLoc::Xmm(0)]
         );
         assert_eq!(l.stack_bytes, 16);
     }

@@ -111,10 +111,7 @@ mod tests {
         );
         for (i, b) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*b as usize, i);
-            assert!(
-                b.params().len() <= 5,
-                "builtins take at most 6 register arguments"
-            );
+            assert!(b.params().len() <= 5, "builtins take at most 6 register arguments");
         }
     }
 }

@@ -322,23 +322,11 @@ mod tests {
     #[test]
     fn layout_is_pinned() {
         assert_eq!(
-            (
-                store::STACK_LIMIT,
-                store::ENTRY_SP,
-                store::TRAP_PC,
-                store::TRAP_FP,
-                store::TRAP_CODE
-            ),
+            (store::STACK_LIMIT, store::ENTRY_SP, store::TRAP_PC, store::TRAP_FP, store::TRAP_CODE),
             (0, 8, 16, 24, 32)
         );
         assert_eq!(
-            (
-                header::STORE,
-                header::HEAP_BASE,
-                header::BUILTINS,
-                header::INSTANCE,
-                header::SIZE
-            ),
+            (header::STORE, header::HEAP_BASE, header::BUILTINS, header::INSTANCE, header::SIZE),
             (0, 8, 16, 24, 32)
         );
         assert_eq!((field::MEMORY_BASE, field::MEMORY_LENGTH), (0, 8));

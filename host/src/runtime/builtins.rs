@@ -62,9 +62,7 @@ fn fits(start: u32, len: u32, size: u64) -> bool {
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
     // SAFETY: called by generated code of a live instance.
     let inst = unsafe { instance(vmctx) };
-    inst.memory(mem)
-        .grow(delta as u64)
-        .map_or(u32::MAX, |old| old as u32)
+    inst.memory(mem).grow(delta as u64).map_or(u32::MAX, |old| old as u32)
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
@@ -93,13 +91,7 @@ unsafe extern "C" fn memory_copy(
     }
     // SAFETY: both ranges are in bounds of committed memory (checked above);
     // `ptr::copy` allows overlap (same memory).
-    unsafe {
-        std::ptr::copy(
-            s.base().add(src as usize),
-            d.base().add(dst as usize),
-            len as usize,
-        )
-    };
+    unsafe { std::ptr::copy(s.base().add(src as usize), d.base().add(dst as usize), len as usize) };
     0
 }
 
@@ -136,8 +128,7 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: u64, delta: u32) -> u32 {
     // SAFETY: as above.
     let t = unsafe { instance(vmctx) }.table(table);
-    t.grow(delta as u64, init)
-        .map_or(u32::MAX, |old| old as u32)
+    t.grow(delta as u64, init).map_or(u32::MAX, |old| old as u32)
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: u64, len: u32) -> u32 {

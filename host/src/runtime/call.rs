@@ -73,11 +73,7 @@ pub(crate) unsafe fn invoke(
             s.vm.stack_limit = stack_limit(sp, s.engine.config().max_wasm_stack);
         }
         let fr = &*funcref;
-        (
-            std::mem::transmute::<*const u8, EntryFn>(fr.array_call),
-            fr.vmctx,
-            fr.wasm_call,
-        )
+        (std::mem::transmute::<*const u8, EntryFn>(fr.array_call), fr.vmctx, fr.wasm_call)
     };
     // SAFETY: the trampoline follows `EntryFn`; traps come back as a status.
     let status = unsafe { entry(vmctx, callee, slots as *mut u8) };

@@ -80,16 +80,11 @@ impl Memory {
         mem.def = Box::into_raw(def);
         mem.owns_def = true;
         s.memories.push(mem);
-        Ok(Memory {
-            store_id: s.id,
-            index: s.memories.len() - 1,
-        })
+        Ok(Memory { store_id: s.id, index: s.memories.len() - 1 })
     }
 
     fn get<'a>(&self, store: &'a impl AsStore) -> &'a LinearMemory {
-        &opaque(store, self.store_id)
-            .expect("memory of another store")
-            .memories[self.index]
+        &opaque(store, self.store_id).expect("memory of another store").memories[self.index]
     }
 
     /// The bytes of the memory.
@@ -110,15 +105,9 @@ impl Memory {
     /// Copies `buf.len()` bytes at `offset` out of the memory.
     pub fn read(&self, store: &impl AsStore, offset: usize, buf: &mut [u8]) -> Result<()> {
         let data = self.data(store);
-        let src = offset
-            .checked_add(buf.len())
-            .and_then(|end| data.get(offset..end))
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "read of {} bytes at {offset} is out of bounds",
-                    buf.len()
-                ))
-            })?;
+        let src = offset.checked_add(buf.len()).and_then(|end| data.get(offset..end)).ok_or_else(
+            || Error::Usage(format!("read of {} bytes at {offset} is out of bounds", buf.len())),
+        )?;
         buf.copy_from_slice(src);
         Ok(())
     }
@@ -130,10 +119,7 @@ impl Memory {
             .checked_add(bytes.len())
             .and_then(|end| data.get_mut(offset..end))
             .ok_or_else(|| {
-                Error::Usage(format!(
-                    "write of {} bytes at {offset} is out of bounds",
-                    bytes.len()
-                ))
+                Error::Usage(format!("write of {} bytes at {offset} is out of bounds", bytes.len()))
             })?;
         dst.copy_from_slice(bytes);
         Ok(())
@@ -176,30 +162,21 @@ impl Table {
     pub fn new(store: &mut impl AsStore, ty: TableType, init: Val) -> Result<Table> {
         let s = store.inner_mut().opaque_mut();
         if init.ty() != ty.element {
-            return Err(Error::Usage(
-                "table initial value has the wrong type".into(),
-            ));
+            return Err(Error::Usage("table initial value has the wrong type".into()));
         }
         let raw = init.to_raw().u64();
         let mut table =
             Box::new(TableData::new(ty, raw, s.limits.max_table_elements).map_err(Error::Limit)?);
-        table.def = Box::into_raw(Box::new(VMTableDefinition {
-            base: std::ptr::null_mut(),
-            length: 0,
-        }));
+        table.def =
+            Box::into_raw(Box::new(VMTableDefinition { base: std::ptr::null_mut(), length: 0 }));
         table.owns_def = true;
         table.sync();
         s.tables.push(table);
-        Ok(Table {
-            store_id: s.id,
-            index: s.tables.len() - 1,
-        })
+        Ok(Table { store_id: s.id, index: s.tables.len() - 1 })
     }
 
     fn data<'a>(&self, store: &'a impl AsStore) -> &'a TableData {
-        &opaque(store, self.store_id)
-            .expect("table of another store")
-            .tables[self.index]
+        &opaque(store, self.store_id).expect("table of another store").tables[self.index]
     }
 
     /// Number of elements.
@@ -216,11 +193,7 @@ impl Table {
     pub fn get(&self, store: &impl AsStore, index: u64) -> Option<Val> {
         let t = self.data(store);
         let raw = *t.elements().get(index as usize)?;
-        Some(Val::from_raw(
-            super::values::ValRaw::from_u64(raw),
-            t.ty.element,
-            self.store_id,
-        ))
+        Some(Val::from_raw(super::values::ValRaw::from_u64(raw), t.ty.element, self.store_id))
     }
 
     /// Sets element `index`.
@@ -250,10 +223,7 @@ impl Table {
 
 fn check_ref(element: ValType, val: &Val) -> Result<()> {
     if val.ty() != element {
-        return Err(Error::Usage(format!(
-            "table of {element} cannot hold a {}",
-            val.ty()
-        )));
+        return Err(Error::Usage(format!("table of {element} cannot hold a {}", val.ty())));
     }
     if let Val::FuncRef(Some(f)) = val {
         if f.wasm_funcref().is_none() {
@@ -278,20 +248,14 @@ impl Global {
     /// A host-created global with initial value `val`.
     pub fn new(store: &mut impl AsStore, ty: GlobalType, val: Val) -> Result<Global> {
         if val.ty() != ty.content {
-            return Err(Error::Usage(
-                "global initial value has the wrong type".into(),
-            ));
+            return Err(Error::Usage("global initial value has the wrong type".into()));
         }
         let s = store.inner_mut().opaque_mut();
         let mut def = Box::new(VMGlobalDefinition::default());
         def.bytes[..8].copy_from_slice(&val.to_raw().u64().to_le_bytes());
         let ptr = &mut *def as *mut VMGlobalDefinition as usize;
         s.host_globals.push(def);
-        Ok(Global {
-            store_id: s.id,
-            def: ptr,
-            ty,
-        })
+        Ok(Global { store_id: s.id, def: ptr, ty })
     }
 
     /// The type.
@@ -316,9 +280,7 @@ impl Global {
             return Err(Error::Usage("global is immutable".into()));
         }
         if val.ty() != self.ty.content {
-            return Err(Error::Usage(
-                "value has the wrong type for this global".into(),
-            ));
+            return Err(Error::Usage("value has the wrong type for this global".into()));
         }
         // SAFETY: as in `get`; `&mut` store access excludes concurrent use.
         unsafe {

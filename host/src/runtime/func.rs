@@ -29,11 +29,7 @@ enum FuncKind {
     /// A `*const VMFuncRef` (as an integer so the handle is `Send`).
     Wasm(usize),
     /// A host function of the store.
-    Host {
-        index: u32,
-        type_id: u32,
-        shim: HostShim,
-    },
+    Host { index: u32, type_id: u32, shim: HostShim },
 }
 
 impl PartialEq for FuncKind {
@@ -75,10 +71,7 @@ impl<T> Caller<'_, T> {
     /// An export of the calling instance (none when called from the host).
     pub fn get_export(&self, name: &str) -> Option<super::externs::Extern> {
         let index = self.instance?;
-        let inst = Instance {
-            store_id: self.inner.0.opaque.id,
-            index,
-        };
+        let inst = Instance { store_id: self.inner.0.opaque.id, index };
         inst.get_export(self, name)
     }
 
@@ -138,19 +131,12 @@ unsafe fn host_shim<T>(
     let n = ty.params.len().max(ty.results.len());
     // SAFETY: the adapter passes at least max(params, results) slots.
     let slots = unsafe { std::slice::from_raw_parts_mut(values, n) };
-    let params: Vec<Val> = ty
-        .params
-        .iter()
-        .zip(slots.iter())
-        .map(|(&t, &r)| Val::from_raw(r, t, store_id))
-        .collect();
+    let params: Vec<Val> =
+        ty.params.iter().zip(slots.iter()).map(|(&t, &r)| Val::from_raw(r, t, store_id)).collect();
     let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
     // SAFETY: repr(transparent).
     let handle = unsafe { &mut *(inner as *mut StoreInner<T> as *mut StoreInnerHandle<T>) };
-    let caller = Caller {
-        inner: handle,
-        instance: (caller != usize::MAX).then_some(caller),
-    };
+    let caller = Caller { inner: handle, instance: (caller != usize::MAX).then_some(caller) };
     func(caller, &params, &mut results)?;
     for ((slot, v), &t) in slots.iter_mut().zip(&results).zip(&ty.results) {
         if v.ty() != t {
@@ -173,18 +159,11 @@ impl Func {
     ) -> Func {
         let type_id = store.engine().type_id(&ty);
         let inner = &mut store.inner;
-        inner.host_funcs.push(HostFunc {
-            ty,
-            func: Arc::new(func),
-        });
+        inner.host_funcs.push(HostFunc { ty, func: Arc::new(func) });
         let index = inner.host_funcs.len() as u32 - 1;
         Func {
             store_id: inner.opaque.id,
-            kind: FuncKind::Host {
-                index,
-                type_id,
-                shim: host_shim::<T>,
-            },
+            kind: FuncKind::Host { index, type_id, shim: host_shim::<T> },
         }
     }
 
@@ -217,17 +196,11 @@ impl Func {
     }
 
     pub(crate) fn from_funcref(store_id: u64, funcref: *mut VMFuncRef) -> Func {
-        Func {
-            store_id,
-            kind: FuncKind::Wasm(funcref as usize),
-        }
+        Func { store_id, kind: FuncKind::Wasm(funcref as usize) }
     }
 
     pub(crate) fn from_raw_funcref(store_id: u64, raw: u64) -> Option<Func> {
-        (raw != 0).then(|| Func {
-            store_id,
-            kind: FuncKind::Wasm(raw as usize),
-        })
+        (raw != 0).then(|| Func { store_id, kind: FuncKind::Wasm(raw as usize) })
     }
 
     /// The pointer stored in tables and passed as a funcref (0 for host
@@ -342,24 +315,15 @@ impl Func {
 
 fn check_vals(types: &[ValType], vals: &[Val], what: &str, store_id: u64) -> Result<()> {
     if types.len() != vals.len() {
-        return Err(Error::Usage(format!(
-            "expected {} {what}s, got {}",
-            types.len(),
-            vals.len()
-        )));
+        return Err(Error::Usage(format!("expected {} {what}s, got {}", types.len(), vals.len())));
     }
     for (i, (t, v)) in types.iter().zip(vals).enumerate() {
         if v.ty() != *t {
-            return Err(Error::Usage(format!(
-                "{what} {i} should be {t}, got {}",
-                v.ty()
-            )));
+            return Err(Error::Usage(format!("{what} {i} should be {t}, got {}", v.ty())));
         }
         if let Val::FuncRef(Some(f)) = v {
             if f.store_id != store_id {
-                return Err(Error::Usage(format!(
-                    "{what} {i} is a function of another store"
-                )));
+                return Err(Error::Usage(format!("{what} {i} is a function of another store")));
             }
         }
     }

@@ -82,11 +82,7 @@ impl InstanceData {
     pub unsafe fn from_vmctx<'a>(vmctx: *mut u8) -> &'a mut InstanceData {
         // SAFETY: the header's `instance` field was set at instantiation to
         // the boxed InstanceData, which lives as long as its store.
-        unsafe {
-            &mut *(*(vmctx as *mut VMContextHeader))
-                .instance
-                .cast::<InstanceData>()
-        }
+        unsafe { &mut *(*(vmctx as *mut VMContextHeader)).instance.cast::<InstanceData>() }
     }
 
     fn store(&self) -> &mut StoreOpaque {
@@ -188,12 +184,7 @@ impl Instance {
             .info()
             .exports
             .iter()
-            .map(|e| {
-                (
-                    e.name.clone(),
-                    export_extern(opaque, self.index, e.kind, e.index),
-                )
-            })
+            .map(|e| (e.name.clone(), export_extern(opaque, self.index, e.kind, e.index)))
             .collect()
     }
 
@@ -250,14 +241,12 @@ fn export_extern(store: &StoreOpaque, instance: usize, kind: ExternKind, index: 
     let data = &store.instances[instance];
     match kind {
         ExternKind::Func => Extern::Func(Func::from_funcref(store.id, data.funcref(index))),
-        ExternKind::Memory => Extern::Memory(Memory {
-            store_id: store.id,
-            index: data.memories[index as usize],
-        }),
-        ExternKind::Table => Extern::Table(TableHandle {
-            store_id: store.id,
-            index: data.tables[index as usize],
-        }),
+        ExternKind::Memory => {
+            Extern::Memory(Memory { store_id: store.id, index: data.memories[index as usize] })
+        }
+        ExternKind::Table => {
+            Extern::Table(TableHandle { store_id: store.id, index: data.tables[index as usize] })
+        }
         ExternKind::Global => Extern::Global(Global {
             store_id: store.id,
             def: data.globals[index as usize] as usize,
@@ -344,20 +333,14 @@ pub(crate) unsafe fn instantiate(
                     match f.wasm_funcref() {
                         Some(fr) => {
                             *data.field::<VMFunctionImport>(offsets.func_import(idx)) =
-                                VMFunctionImport {
-                                    wasm_call: (*fr).wasm_call,
-                                    vmctx: (*fr).vmctx,
-                                };
+                                VMFunctionImport { wasm_call: (*fr).wasm_call, vmctx: (*fr).vmctx };
                             *own_funcref = *fr;
                             data.host_imports.push(None);
                         }
                         None => {
                             let adapter = artifact.code(meta.host_adapters[idx as usize]);
                             *data.field::<VMFunctionImport>(offsets.func_import(idx)) =
-                                VMFunctionImport {
-                                    wasm_call: adapter,
-                                    vmctx,
-                                };
+                                VMFunctionImport { wasm_call: adapter, vmctx };
                             *own_funcref = VMFuncRef {
                                 wasm_call: adapter,
                                 array_call: artifact.code(meta.trampolines[*t as usize]),
@@ -374,15 +357,9 @@ pub(crate) unsafe fn instantiate(
             (ImportType::Memory(ty), Extern::Memory(m)) => {
                 s.check(m.store_id)?;
                 let mem = &s.memories[m.index];
-                let actual = Limits {
-                    min: mem.pages(),
-                    max: mem.ty.limits.max,
-                };
+                let actual = Limits { min: mem.pages(), max: mem.ty.limits.max };
                 if !limits_match(actual, ty.limits) {
-                    return Err(Error::Link(format!(
-                        "{}: incompatible memory limits",
-                        what()
-                    )));
+                    return Err(Error::Link(format!("{}: incompatible memory limits", what())));
                 }
                 // SAFETY: vmctx field write.
                 unsafe {
@@ -395,10 +372,7 @@ pub(crate) unsafe fn instantiate(
             (ImportType::Table(ty), Extern::Table(t)) => {
                 s.check(t.store_id)?;
                 let table = &s.tables[t.index];
-                let actual = Limits {
-                    min: table.len(),
-                    max: table.ty.limits.max,
-                };
+                let actual = Limits { min: table.len(), max: table.ty.limits.max };
                 if table.ty.element != ty.element || !limits_match(actual, ty.limits) {
                     return Err(Error::Link(format!("{}: incompatible table type", what())));
                 }
@@ -436,10 +410,7 @@ pub(crate) unsafe fn instantiate(
     }
 
     // Defined memories.
-    for (d, ty) in info.memories[info.imported_memories as usize..]
-        .iter()
-        .enumerate()
-    {
+    for (d, ty) in info.memories[info.imported_memories as usize..].iter().enumerate() {
         let mut mem =
             Box::new(LinearMemory::new(*ty, s.limits.max_memory_bytes).map_err(Error::Limit)?);
         let def = data.field::<VMMemoryDefinition>(offsets.memory(d as u32));
@@ -504,10 +475,7 @@ pub(crate) unsafe fn instantiate(
     // initialisation traps, so it joins the store first.
     let index = s.instances.len();
     s.instances.push(data);
-    let instance = Instance {
-        store_id: s.id,
-        index,
-    };
+    let instance = Instance { store_id: s.id, index };
     let data = &mut s.instances[index];
 
     for (i, seg) in info.elems.iter().enumerate() {
@@ -516,9 +484,7 @@ pub(crate) unsafe fn instantiate(
                 let dst = data.eval(offset).u32() as u64;
                 let items = data.elems[i].take().unwrap_or_default();
                 let t = data.table(*table);
-                let end = dst
-                    .checked_add(items.len() as u64)
-                    .filter(|&e| e <= t.len());
+                let end = dst.checked_add(items.len() as u64).filter(|&e| e <= t.len());
                 match end {
                     Some(_) => t.elements_mut()[dst as usize..dst as usize + items.len()]
                         .copy_from_slice(&items),
@@ -534,9 +500,7 @@ pub(crate) unsafe fn instantiate(
             let dst = data.eval(offset).u32() as u64;
             data.datas_live[i] = false;
             let mem = data.memory(*memory);
-            let end = dst
-                .checked_add(seg.bytes.len() as u64)
-                .filter(|&e| e <= mem.len() as u64);
+            let end = dst.checked_add(seg.bytes.len() as u64).filter(|&e| e <= mem.len() as u64);
             match end {
                 Some(_) => mem.data_mut()[dst as usize..dst as usize + seg.bytes.len()]
                     .copy_from_slice(&seg.bytes),

@@ -19,10 +19,7 @@ pub struct Linker<T> {
 
 impl<T> Default for Linker<T> {
     fn default() -> Self {
-        Linker {
-            defs: HashMap::new(),
-            _marker: std::marker::PhantomData,
-        }
+        Linker { defs: HashMap::new(), _marker: std::marker::PhantomData }
     }
 }
 
@@ -34,8 +31,7 @@ impl<T: 'static> Linker<T> {
 
     /// Defines `module::name` (replacing an earlier definition).
     pub fn define(&mut self, module: &str, name: &str, item: impl Into<Extern>) -> &mut Self {
-        self.defs
-            .insert((module.to_string(), name.to_string()), item.into());
+        self.defs.insert((module.to_string(), name.to_string()), item.into());
         self
     }
 
@@ -79,9 +75,7 @@ impl<T: 'static> Linker<T> {
 
     /// The definition of `module::name`.
     pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
-        self.defs
-            .get(&(module.to_string(), name.to_string()))
-            .copied()
+        self.defs.get(&(module.to_string(), name.to_string())).copied()
     }
 
     /// Instantiates `module`, taking each import from this linker.
@@ -93,10 +87,7 @@ impl<T: 'static> Linker<T> {
                     ImportType::Func(t) => format!("function {}", module.info().types[*t as usize]),
                     other => other.kind().to_string(),
                 };
-                Error::Link(format!(
-                    "missing import `{}::{}` ({what})",
-                    import.module, import.name
-                ))
+                Error::Link(format!("missing import `{}::{}` ({what})", import.module, import.name))
             })?;
             imports.push(ext);
         }

@@ -41,9 +41,7 @@ impl LinearMemory {
     pub fn new(ty: MemoryType, limit_bytes: u64) -> Result<LinearMemory, String> {
         let limit_pages = limit_bytes / WASM_PAGE_SIZE;
         let declared_max = ty.limits.max.unwrap_or(crate::types::MAX_WASM_PAGES);
-        let max_pages = declared_max
-            .min(limit_pages)
-            .min(crate::types::MAX_WASM_PAGES);
+        let max_pages = declared_max.min(limit_pages).min(crate::types::MAX_WASM_PAGES);
         if ty.limits.min > max_pages {
             return Err(format!(
                 "memory needs {} bytes initially but the limit is {} bytes",
@@ -65,9 +63,7 @@ impl LinearMemory {
             )
         };
         if base == libc::MAP_FAILED {
-            return Err(format!(
-                "cannot reserve {reserved} bytes of address space for a memory"
-            ));
+            return Err(format!("cannot reserve {reserved} bytes of address space for a memory"));
         }
         let mut mem = LinearMemory {
             base: base as *mut u8,
@@ -128,10 +124,7 @@ impl LinearMemory {
         if new > self.max_pages {
             return None;
         }
-        let (from, to) = (
-            (old * WASM_PAGE_SIZE) as usize,
-            (new * WASM_PAGE_SIZE) as usize,
-        );
+        let (from, to) = ((old * WASM_PAGE_SIZE) as usize, (new * WASM_PAGE_SIZE) as usize);
         self.commit(from, to).ok()?;
         // SAFETY: see `len`.
         unsafe { (*self.def).length = to };

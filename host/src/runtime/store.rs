@@ -27,10 +27,7 @@ pub struct StoreLimits {
 
 impl Default for StoreLimits {
     fn default() -> StoreLimits {
-        StoreLimits {
-            max_memory_bytes: 1 << 32,
-            max_table_elements: 10_000_000,
-        }
+        StoreLimits { max_memory_bytes: 1 << 32, max_table_elements: 10_000_000 }
     }
 }
 
@@ -128,9 +125,7 @@ impl StoreOpaque {
         if id == self.id {
             Ok(())
         } else {
-            Err(crate::Error::Usage(
-                "object used with a store it does not belong to".into(),
-            ))
+            Err(crate::Error::Usage("object used with a store it does not belong to".into()))
         }
     }
 }

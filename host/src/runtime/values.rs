@@ -165,16 +165,9 @@ wasm_ty!(i32, I32, |v| v as u32 as u64, |r| r.u32() as i32);
 wasm_ty!(u32, I32, |v| v as u64, |r| r.u32());
 wasm_ty!(i64, I64, |v| v as u64, |r| r.u64() as i64);
 wasm_ty!(u64, I64, |v| v, |r| r.u64());
-wasm_ty!(f32, F32, |v| v.to_bits() as u64, |r| f32::from_bits(
-    r.u32()
-));
+wasm_ty!(f32, F32, |v| v.to_bits() as u64, |r| f32::from_bits(r.u32()));
 wasm_ty!(f64, F64, |v| v.to_bits(), |r| f64::from_bits(r.u64()));
-wasm_ty!(
-    Option<ExternRef>,
-    ExternRef,
-    |v| ExternRef::to_raw(v),
-    |r| ExternRef::from_raw(r.u64())
-);
+wasm_ty!(Option<ExternRef>, ExternRef, |v| ExternRef::to_raw(v), |r| ExternRef::from_raw(r.u64()));
 
 /// A list of wasm values with static types: `()`, one value, or a tuple.
 pub trait WasmList: Sized + Send {

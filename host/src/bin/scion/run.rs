@@ -64,15 +64,11 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
     let Some(name) = invoke else {
         return Ok(ExitCode::SUCCESS);
     };
-    let func = instance
-        .get_func(&store, &name)
-        .ok_or_else(|| format!("no exported function `{name}`"))?;
+    let func =
+        instance.get_func(&store, &name).ok_or_else(|| format!("no exported function `{name}`"))?;
     let ty = func.ty(&store);
     if call_args.len() != ty.params.len() {
-        return Err(format!(
-            "`{name}` has type {ty}; {} arguments given",
-            call_args.len()
-        ));
+        return Err(format!("`{name}` has type {ty}; {} arguments given", call_args.len()));
     }
     let params = call_args
         .iter()

@@ -26,9 +26,5 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
         failed += report.failed;
     }
     println!("{passed} passed, {failed} failed");
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -15,10 +15,7 @@ impl fmt::Display for Type {
 }
 
 fn list(vals: &[Value]) -> String {
-    vals.iter()
-        .map(|v| v.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    vals.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 fn call(c: &BlockCall) -> String {
@@ -40,77 +37,39 @@ pub fn inst_text(func: &Function, inst: Inst) -> String {
         InstKind::Compare { op, args } => {
             format!("cmp.{op:?}.{} {}", func.value_type(args[0]), list(args)).to_lowercase()
         }
-        InstKind::Select {
-            cond,
-            if_true,
-            if_false,
-        } => {
+        InstKind::Select { cond, if_true, if_false } => {
             format!("select{ty} {cond}, {if_true}, {if_false}")
         }
-        InstKind::Load {
-            op,
-            mem,
-            addr,
-            offset,
-        } => format!(
+        InstKind::Load { op, mem, addr, offset } => format!(
             "load{}.{}{} mem{mem}[{addr} + {offset}]",
             ty,
             op.bytes,
             if op.signed { "s" } else { "" }
         ),
-        InstKind::Store {
-            op,
-            mem,
-            addr,
-            value,
-            offset,
-        } => {
-            format!(
-                "store.{}.{} mem{mem}[{addr} + {offset}], {value}",
-                op.ty, op.bytes
-            )
+        InstKind::Store { op, mem, addr, value, offset } => {
+            format!("store.{}.{} mem{mem}[{addr} + {offset}], {value}", op.ty, op.bytes)
         }
         InstKind::GlobalGet { index } => format!("global.get{ty} {index}"),
         InstKind::GlobalSet { index, value } => format!("global.set {index}, {value}"),
         InstKind::MemorySize { mem } => format!("memory.size {mem}"),
         InstKind::TableSize { table } => format!("table.size {table}"),
         InstKind::TableGet { table, index } => format!("table.get {table}[{index}]"),
-        InstKind::TableSet {
-            table,
-            index,
-            value,
-        } => {
+        InstKind::TableSet { table, index, value } => {
             format!("table.set {table}[{index}], {value}")
         }
         InstKind::RefFunc { func } => format!("ref.func {func}"),
         InstKind::Call { func, args } => format!("call f{func}({})", list(args)),
-        InstKind::CallIndirect {
-            ty,
-            table,
-            index,
-            args,
-        } => {
-            format!(
-                "call_indirect type{ty} table{table}[{index}]({})",
-                list(args)
-            )
+        InstKind::CallIndirect { ty, table, index, args } => {
+            format!("call_indirect type{ty} table{table}[{index}]({})", list(args))
         }
         InstKind::CallBuiltin { builtin, args } => {
             format!("call_builtin {}({})", builtin.name(), list(args))
         }
         InstKind::Jump { dest } => format!("jump {}", call(dest)),
-        InstKind::Brif {
-            cond,
-            then_dest,
-            else_dest,
-        } => {
+        InstKind::Brif { cond, then_dest, else_dest } => {
             format!("brif {cond}, {}, {}", call(then_dest), call(else_dest))
         }
-        InstKind::BrTable {
-            index,
-            targets,
-            default,
-        } => format!(
+        InstKind::BrTable { index, targets, default } => format!(
             "br_table {index}, [{}], {}",
             targets.iter().map(call).collect::<Vec<_>>().join(", "),
             call(default)
@@ -123,12 +82,7 @@ pub fn inst_text(func: &Function, inst: Inst) -> String {
 impl fmt::Display for Function {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
-        let tys = |l: &[Type]| {
-            l.iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let tys = |l: &[Type]| l.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
         writeln!(
             out,
             "function f{}({}) -> ({}) {{",
@@ -148,12 +102,7 @@ impl fmt::Display for Function {
                 if results.is_empty() {
                     writeln!(out, "    {}", inst_text(self, inst))?;
                 } else {
-                    writeln!(
-                        out,
-                        "    {} = {}",
-                        results.join(", "),
-                        inst_text(self, inst)
-                    )?;
+                    writeln!(out, "    {} = {}", results.join(", "), inst_text(self, inst))?;
                 }
             }
         }

@@ -73,12 +73,7 @@ pub struct Function {
 impl Function {
     /// An empty function.
     pub fn new(func_index: u32, params: Vec<Type>, results: Vec<Type>) -> Function {
-        Function {
-            func_index,
-            params,
-            results,
-            ..Default::default()
-        }
+        Function { func_index, params, results, ..Default::default() }
     }
 
     /// A new block, not yet in the layout.
@@ -175,10 +170,7 @@ impl Function {
     /// The terminator of a block, if it has one.
     pub fn terminator(&self, block: Block) -> Option<Inst> {
         let last = *self.blocks[block.index()].insts.last()?;
-        self.insts[last.index()]
-            .kind
-            .is_terminator()
-            .then_some(last)
+        self.insts[last.index()].kind.is_terminator().then_some(last)
     }
 
     /// The constant value of `v`, if it is defined by an `Iconst`.
@@ -205,11 +197,7 @@ impl Function {
     pub fn retain_block_params(&mut self, mut keep: impl FnMut(Value) -> bool) {
         let mut masks: Vec<Option<Vec<bool>>> = vec![None; self.blocks.len()];
         for &b in &self.layout {
-            let mask: Vec<bool> = self.blocks[b.index()]
-                .params
-                .iter()
-                .map(|&p| keep(p))
-                .collect();
+            let mask: Vec<bool> = self.blocks[b.index()].params.iter().map(|&p| keep(p)).collect();
             if mask.iter().any(|k| !k) {
                 masks[b.index()] = Some(mask);
             }
@@ -244,12 +232,7 @@ impl Function {
     /// Successor blocks of `block` (with repetition), from its terminator.
     pub fn successors(&self, block: Block) -> Vec<Block> {
         match self.terminator(block) {
-            Some(t) => self.insts[t.index()]
-                .kind
-                .targets()
-                .iter()
-                .map(|c| c.block)
-                .collect(),
+            Some(t) => self.insts[t.index()].kind.targets().iter().map(|c| c.block).collect(),
             None => Vec::new(),
         }
     }
@@ -267,9 +250,6 @@ impl Function {
 
     /// A branch target without arguments.
     pub fn call(block: Block) -> BlockCall {
-        BlockCall {
-            block,
-            args: Vec::new(),
-        }
+        BlockCall { block, args: Vec::new() }
     }
 }

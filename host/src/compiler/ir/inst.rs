@@ -120,10 +120,7 @@ impl BinaryOp {
     }
     /// Whether the operation may trap.
     pub fn can_trap(self) -> bool {
-        matches!(
-            self,
-            BinaryOp::DivS | BinaryOp::DivU | BinaryOp::RemS | BinaryOp::RemU
-        )
+        matches!(self, BinaryOp::DivS | BinaryOp::DivU | BinaryOp::RemS | BinaryOp::RemU)
     }
 }
 
@@ -223,11 +220,7 @@ macro_rules! walk_args {
             InstKind::Binary { args, .. } | InstKind::Compare { args, .. } => {
                 args.$iter().for_each(&mut $f)
             }
-            InstKind::Select {
-                cond,
-                if_true,
-                if_false,
-            } => {
+            InstKind::Select { cond, if_true, if_false } => {
                 $f(cond);
                 $f(if_true);
                 $f(if_false);
@@ -251,20 +244,12 @@ macro_rules! walk_args {
                 args.$iter().for_each(&mut $f);
             }
             InstKind::Jump { dest } => dest.args.$iter().for_each(&mut $f),
-            InstKind::Brif {
-                cond,
-                then_dest,
-                else_dest,
-            } => {
+            InstKind::Brif { cond, then_dest, else_dest } => {
                 $f(cond);
                 then_dest.args.$iter().for_each(&mut $f);
                 else_dest.args.$iter().for_each(&mut $f);
             }
-            InstKind::BrTable {
-                index,
-                targets,
-                default,
-            } => {
+            InstKind::BrTable { index, targets, default } => {
                 $f(index);
                 for t in targets {
                     t.args.$iter().for_each(&mut $f);
@@ -490,14 +475,10 @@ impl InstKind {
     pub fn targets(&self) -> Vec<&BlockCall> {
         match self {
             InstKind::Jump { dest } => vec![dest],
-            InstKind::Brif {
-                then_dest,
-                else_dest,
-                ..
-            } => vec![then_dest, else_dest],
-            InstKind::BrTable {
-                targets, default, ..
-            } => targets.iter().chain(std::iter::once(default)).collect(),
+            InstKind::Brif { then_dest, else_dest, .. } => vec![then_dest, else_dest],
+            InstKind::BrTable { targets, default, .. } => {
+                targets.iter().chain(std::iter::once(default)).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -508,9 +489,7 @@ impl InstKind {
             InstKind::Jump { dest } if slot == 0 => dest,
             InstKind::Brif { then_dest, .. } if slot == 0 => then_dest,
             InstKind::Brif { else_dest, .. } if slot == 1 => else_dest,
-            InstKind::BrTable {
-                targets, default, ..
-            } => {
+            InstKind::BrTable { targets, default, .. } => {
                 if slot < targets.len() {
                     &mut targets[slot]
                 } else {
@@ -525,14 +504,10 @@ impl InstKind {
     pub fn targets_mut(&mut self) -> Vec<&mut BlockCall> {
         match self {
             InstKind::Jump { dest } => vec![dest],
-            InstKind::Brif {
-                then_dest,
-                else_dest,
-                ..
-            } => vec![then_dest, else_dest],
-            InstKind::BrTable {
-                targets, default, ..
-            } => targets.iter_mut().chain(std::iter::once(default)).collect(),
+            InstKind::Brif { then_dest, else_dest, .. } => vec![then_dest, else_dest],
+            InstKind::BrTable { targets, default, .. } => {
+                targets.iter_mut().chain(std::iter::once(default)).collect()
+            }
             _ => Vec::new(),
         }
     }

@@ -36,10 +36,7 @@ pub fn verify(func: &Function) -> Result<(), String> {
             }
             for call in kind.targets() {
                 if !in_layout[call.block.index()] {
-                    return Err(format!(
-                        "{inst} branches to {} outside the layout",
-                        call.block
-                    ));
+                    return Err(format!("{inst} branches to {} outside the layout", call.block));
                 }
                 let params = &func.blocks[call.block.index()].params;
                 if params.len() != call.args.len() {

@@ -26,25 +26,12 @@ impl Lowerer<'_> {
                 };
                 self.emit_wasm_call(target, &sig, &args, &results);
             }
-            InstKind::CallIndirect {
-                ty,
-                table,
-                index,
-                args,
-            } => {
+            InstKind::CallIndirect { ty, table, index, args } => {
                 let sig = self.ctx.info.types[ty as usize].clone();
                 let slot = self.table_element(table, index, TrapCode::TableOutOfBounds);
                 let fref = self.vreg(RegClass::Int);
-                self.emit(MInst::Load {
-                    kind: LoadKind::U64,
-                    dst: fref,
-                    addr: slot,
-                });
-                self.emit(MInst::Test {
-                    size: Size::S64,
-                    a: fref,
-                    src: fref,
-                });
+                self.emit(MInst::Load { kind: LoadKind::U64, dst: fref, addr: slot });
+                self.emit(MInst::Test { size: Size::S64, a: fref, src: fref });
                 let srcloc = self.srcloc;
                 self.emit(MInst::TrapIf {
                     cond: Cond::E,
@@ -53,22 +40,10 @@ impl Lowerer<'_> {
                 });
                 let expected = self.vreg(RegClass::Int);
                 let addr = MemAddr::vmctx(self.ctx.offsets.type_id(ty));
-                self.emit(MInst::Load {
-                    kind: LoadKind::U32,
-                    dst: expected,
-                    addr,
-                });
+                self.emit(MInst::Load { kind: LoadKind::U32, dst: expected, addr });
                 let actual = MemAddr::base_disp(fref, field::FUNCREF_TYPE_ID as i32);
-                self.emit(MInst::Cmp {
-                    size: Size::S32,
-                    a: expected,
-                    src: RegMemImm::Mem(actual),
-                });
-                self.emit(MInst::TrapIf {
-                    cond: Cond::NE,
-                    code: TrapCode::BadSignature,
-                    srcloc,
-                });
+                self.emit(MInst::Cmp { size: Size::S32, a: expected, src: RegMemImm::Mem(actual) });
+                self.emit(MInst::TrapIf { cond: Cond::NE, code: TrapCode::BadSignature, srcloc });
                 self.emit_wasm_call(CallTarget::FuncRef(fref), &sig, &args, &results);
             }
             InstKind::CallBuiltin { builtin, args } => {
@@ -79,11 +54,7 @@ impl Lowerer<'_> {
                     args.iter().zip(builtin.params()).zip(&INT_PARAM_REGS[1..])
                 {
                     let r = self.get(a);
-                    let size = if *kind == Arg::I32 {
-                        Size::S32
-                    } else {
-                        Size::S64
-                    };
+                    let size = if *kind == Arg::I32 { Size::S32 } else { Size::S64 };
                     moves.push((Reg::gpr(Gpr(preg)), r, size));
                     uses.push(Reg::gpr(Gpr(preg)));
                 }
@@ -91,41 +62,20 @@ impl Lowerer<'_> {
                     self.emit(MInst::Mov { size, dst, src });
                 }
                 let rax = Reg::gpr(Gpr::RAX);
-                let defs = if builtin.ret() == Ret::None {
-                    vec![]
-                } else {
-                    vec![rax]
-                };
+                let defs = if builtin.ret() == Ret::None { vec![] } else { vec![rax] };
                 let srcloc = self.srcloc;
-                self.emit(MInst::Call {
-                    target: CallTarget::Builtin(builtin),
-                    uses,
-                    defs,
-                    srcloc,
-                });
+                self.emit(MInst::Call { target: CallTarget::Builtin(builtin), uses, defs, srcloc });
                 match builtin.ret() {
                     Ret::None => {}
                     Ret::Status => {
                         let status = self.vreg(RegClass::Int);
-                        self.emit(MInst::Mov {
-                            size: Size::S32,
-                            dst: status,
-                            src: rax,
-                        });
+                        self.emit(MInst::Mov { size: Size::S32, dst: status, src: rax });
                         self.emit(MInst::TrapIfStatus { status, srcloc });
                     }
                     Ret::Value(kind) => {
                         let dst = self.def(results[0]);
-                        let size = if kind == Arg::I32 {
-                            Size::S32
-                        } else {
-                            Size::S64
-                        };
-                        self.emit(MInst::Mov {
-                            size,
-                            dst,
-                            src: rax,
-                        });
+                        let size = if kind == Arg::I32 { Size::S32 } else { Size::S64 };
+                        self.emit(MInst::Mov { size, dst, src: rax });
                     }
                 }
             }
@@ -144,9 +94,7 @@ impl Lowerer<'_> {
     ) {
         let layout = call_layout(&sig.params, &sig.results);
         if layout.stack_bytes > 0 {
-            self.emit(MInst::OutgoingArgs {
-                bytes: layout.stack_bytes,
-            });
+            self.emit(MInst::OutgoingArgs { bytes: layout.stack_bytes });
         }
         let mut moves = Vec::new();
         let mut uses = Vec::new();
@@ -156,11 +104,7 @@ impl Lowerer<'_> {
             match *loc {
                 ArgLoc::Gpr(g) => moves.push((Reg::gpr(Gpr(g)), r, RegClass::Int)),
                 ArgLoc::Xmm(x) => moves.push((Reg::xmm(Xmm(x)), r, RegClass::Float)),
-                ArgLoc::Stack(offset) => self.emit(MInst::StoreArg {
-                    offset,
-                    src: r,
-                    float,
-                }),
+                ArgLoc::Stack(offset) => self.emit(MInst::StoreArg { offset, src: r, float }),
             }
         }
         for (dst, src, class) in moves {
@@ -176,12 +120,7 @@ impl Lowerer<'_> {
             }
         }
         let srcloc = self.srcloc;
-        self.emit(MInst::Call {
-            target,
-            uses,
-            defs,
-            srcloc,
-        });
+        self.emit(MInst::Call { target, uses, defs, srcloc });
         for (&v, loc) in results.iter().zip(&layout.results) {
             let dst = self.def(v);
             let float = self.ty(v).is_float();

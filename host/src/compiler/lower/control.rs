@@ -40,13 +40,7 @@ impl Lowerer<'_> {
         if ty.is_float() {
             let double = ty == Type::F64;
             let (x, y, flags) = match op {
-                CmpOp::Eq | CmpOp::Ne => (
-                    a,
-                    b,
-                    Flags::FloatEq {
-                        negate: op == CmpOp::Ne,
-                    },
-                ),
+                CmpOp::Eq | CmpOp::Ne => (a, b, Flags::FloatEq { negate: op == CmpOp::Ne }),
                 // ucomis sets CF/ZF like an unsigned compare, and unordered
                 // sets all of CF, ZF, PF: "above" tests are false on NaN.
                 CmpOp::LtS => (b, a, Flags::Int(Cond::A)),
@@ -83,11 +77,7 @@ impl Lowerer<'_> {
             return self.emit_compare_flags(inst);
         }
         let r = self.get(cond);
-        self.emit(MInst::Test {
-            size: crate::compiler::x64::regs::Size::S32,
-            a: r,
-            src: r,
-        });
+        self.emit(MInst::Test { size: crate::compiler::x64::regs::Size::S32, a: r, src: r });
         Flags::Int(Cond::NE)
     }
 
@@ -116,11 +106,7 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn lower_select(&mut self, inst: Inst) {
-        let InstKind::Select {
-            cond,
-            if_true,
-            if_false,
-        } = self.func.insts[inst.index()].kind
+        let InstKind::Select { cond, if_true, if_false } = self.func.insts[inst.index()].kind
         else {
             unreachable!()
         };
@@ -130,12 +116,7 @@ impl Lowerer<'_> {
         let (t, f) = (self.get(if_true), self.get(if_false));
         let dst = self.def(result);
         let cmov = |s: &mut Self, cond: Cond, src: Reg| match class {
-            RegClass::Int => s.emit(MInst::Cmov {
-                cond,
-                size,
-                dst,
-                src,
-            }),
+            RegClass::Int => s.emit(MInst::Cmov { cond, size, dst, src }),
             RegClass::Float => s.emit(MInst::FCmov { cond, dst, src }),
         };
         // The copy goes first so that nothing sits between flags and cmov.
@@ -149,9 +130,7 @@ impl Lowerer<'_> {
             }
             None => {
                 self.emit_move(dst, f, class);
-                let Flags::Int(c) = self.cond_flags(cond) else {
-                    unreachable!("float eq above")
-                };
+                let Flags::Int(c) = self.cond_flags(cond) else { unreachable!("float eq above") };
                 cmov(self, c, t);
             }
         }
@@ -166,51 +145,29 @@ impl Lowerer<'_> {
                 let target = self.block_map[dest.block.index()].unwrap();
                 self.emit(MInst::Jmp { target, args });
             }
-            InstKind::Brif {
-                cond,
-                then_dest,
-                else_dest,
-            } => {
+            InstKind::Brif { cond, then_dest, else_dest } => {
                 let taken = self.edge_target(then_dest, depth);
                 let not_taken = self.edge_target(else_dest, depth);
                 match self.cond_flags(*cond) {
-                    Flags::Int(cond) => self.emit(MInst::Jcc {
-                        cond,
-                        taken,
-                        not_taken,
-                    }),
-                    Flags::FloatEq { negate } => self.emit(MInst::JccFloatEq {
-                        negate,
-                        taken,
-                        not_taken,
-                    }),
+                    Flags::Int(cond) => self.emit(MInst::Jcc { cond, taken, not_taken }),
+                    Flags::FloatEq { negate } => {
+                        self.emit(MInst::JccFloatEq { negate, taken, not_taken })
+                    }
                 }
             }
-            InstKind::BrTable {
-                index,
-                targets,
-                default,
-            } => {
+            InstKind::BrTable { index, targets, default } => {
                 let targets: Vec<VBlock> =
                     targets.iter().map(|t| self.edge_target(t, depth)).collect();
                 let default = self.edge_target(default, depth);
                 let index = self.get(*index);
                 let tmp = self.vreg(RegClass::Int);
-                self.emit(MInst::JmpTable {
-                    index,
-                    tmp,
-                    targets,
-                    default,
-                });
+                self.emit(MInst::JmpTable { index, tmp, targets, default });
             }
             InstKind::Return { args } => {
                 let args = args.clone();
                 self.lower_return(&args);
             }
-            InstKind::Trap { code } => self.emit(MInst::Trap {
-                code: *code,
-                srcloc,
-            }),
+            InstKind::Trap { code } => self.emit(MInst::Trap { code: *code, srcloc }),
             _ => unreachable!("not a terminator"),
         }
     }
@@ -227,11 +184,7 @@ impl Lowerer<'_> {
                 ArgLoc::Xmm(x) => moves.push((Reg::xmm(Xmm(x)), r, RegClass::Float)),
                 ArgLoc::Stack(offset) => {
                     let float = self.ty(v).is_float();
-                    self.emit(MInst::StoreRet {
-                        offset,
-                        src: r,
-                        float,
-                    });
+                    self.emit(MInst::StoreRet { offset, src: r, float });
                 }
             }
         }

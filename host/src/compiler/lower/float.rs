@@ -37,11 +37,7 @@ impl Lowerer<'_> {
                     (_, false) => (SseOp::Andps, !sign & 0xffff_ffff),
                 };
                 let constant = self.constant(lane_constant(double, mask));
-                self.emit(MInst::SseConst {
-                    op: sse,
-                    dst,
-                    constant,
-                });
+                self.emit(MInst::SseConst { op: sse, dst, constant });
             }
             U::FSqrt => {
                 let sse = if double { SseOp::Sqrtsd } else { SseOp::Sqrtss };
@@ -54,33 +50,14 @@ impl Lowerer<'_> {
                     U::FCeil => 2,
                     _ => 3,
                 };
-                self.emit(MInst::Round {
-                    double,
-                    dst,
-                    src,
-                    mode,
-                });
+                self.emit(MInst::Round { double, dst, src, mode });
             }
-            U::Promote => self.emit(MInst::Sse {
-                op: SseOp::Cvtss2sd,
-                dst,
-                src,
-            }),
-            U::Demote => self.emit(MInst::Sse {
-                op: SseOp::Cvtsd2ss,
-                dst,
-                src,
-            }),
-            U::Reinterpret if to.is_float() => self.emit(MInst::MovToXmm {
-                size: size_of(to),
-                dst,
-                src,
-            }),
-            U::Reinterpret => self.emit(MInst::MovFromXmm {
-                size: size_of(to),
-                dst,
-                src,
-            }),
+            U::Promote => self.emit(MInst::Sse { op: SseOp::Cvtss2sd, dst, src }),
+            U::Demote => self.emit(MInst::Sse { op: SseOp::Cvtsd2ss, dst, src }),
+            U::Reinterpret if to.is_float() => {
+                self.emit(MInst::MovToXmm { size: size_of(to), dst, src })
+            }
+            U::Reinterpret => self.emit(MInst::MovFromXmm { size: size_of(to), dst, src }),
             U::ConvertS | U::ConvertU => {
                 let double = to == Type::F64;
                 let int_size = size_of(from);
@@ -88,18 +65,8 @@ impl Lowerer<'_> {
                     .then(|| (self.vreg(RegClass::Int), self.vreg(RegClass::Int)));
                 // An unsigned i32 is zero-extended, so a signed 64-bit
                 // conversion of it is exact.
-                let int_size = if op == U::ConvertU {
-                    Size::S64
-                } else {
-                    int_size
-                };
-                self.emit(MInst::IntToFloat {
-                    double,
-                    int_size,
-                    dst,
-                    src,
-                    tmps,
-                });
+                let int_size = if op == U::ConvertU { Size::S64 } else { int_size };
+                self.emit(MInst::IntToFloat { double, int_size, dst, src, tmps });
             }
             U::TruncS | U::TruncU | U::TruncSatS | U::TruncSatU => {
                 let kind = match op {
@@ -137,28 +104,14 @@ impl Lowerer<'_> {
             BinaryOp::FDiv => pick(SseOp::Divss, SseOp::Divsd),
             BinaryOp::FMin | BinaryOp::FMax => {
                 let is_max = op == BinaryOp::FMax;
-                return self.emit(MInst::FMinMax {
-                    is_max,
-                    double,
-                    dst,
-                    src: rb,
-                });
+                return self.emit(MInst::FMinMax { is_max, double, dst, src: rb });
             }
             BinaryOp::FCopysign => {
                 let tmp = self.vreg(RegClass::Float);
-                return self.emit(MInst::FCopysign {
-                    double,
-                    dst,
-                    src: rb,
-                    tmp,
-                });
+                return self.emit(MInst::FCopysign { double, dst, src: rb, tmp });
             }
             _ => unreachable!("integer operator {op:?} on floats"),
         };
-        self.emit(MInst::Sse {
-            op: sse,
-            dst,
-            src: rb,
-        });
+        self.emit(MInst::Sse { op: sse, dst, src: rb });
     }
 }

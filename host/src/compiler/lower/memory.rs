@@ -47,11 +47,7 @@ impl Lowerer<'_> {
         if mem < info.imported_memories {
             let ptr = self.vreg(RegClass::Int);
             let addr = MemAddr::vmctx(self.ctx.offsets.memory_import(mem));
-            self.emit(MInst::Load {
-                kind: LoadKind::U64,
-                dst: ptr,
-                addr,
-            });
+            self.emit(MInst::Load { kind: LoadKind::U64, dst: ptr, addr });
             MemAddr::base_disp(ptr, 0)
         } else {
             MemAddr::vmctx(self.ctx.offsets.memory(mem - info.imported_memories))
@@ -67,11 +63,7 @@ impl Lowerer<'_> {
         let mut def = self.memory_definition(mem);
         def.disp += field::MEMORY_BASE as i32;
         let base = self.vreg(RegClass::Int);
-        self.emit(MInst::Load {
-            kind: LoadKind::U64,
-            dst: base,
-            addr: def,
-        });
+        self.emit(MInst::Load { kind: LoadKind::U64, dst: base, addr: def });
         base
     }
 
@@ -92,35 +84,15 @@ impl Lowerer<'_> {
             let at = (c as u32 as u64) + offset;
             let len = self.memory_length(mem);
             let t = self.vreg(RegClass::Int);
-            self.emit(MInst::MovImm {
-                size: Size::S64,
-                dst: t,
-                imm: total,
-            });
-            self.emit(MInst::Cmp {
-                size: Size::S64,
-                a: t,
-                src: RegMemImm::Mem(len),
-            });
-            self.emit(MInst::TrapIf {
-                cond: Cond::A,
-                code: TrapCode::MemoryOutOfBounds,
-                srcloc,
-            });
+            self.emit(MInst::MovImm { size: Size::S64, dst: t, imm: total });
+            self.emit(MInst::Cmp { size: Size::S64, a: t, src: RegMemImm::Mem(len) });
+            self.emit(MInst::TrapIf { cond: Cond::A, code: TrapCode::MemoryOutOfBounds, srcloc });
             return match i32::try_from(at) {
                 Ok(disp) => MemAddr::base_disp(heap, disp),
                 Err(_) => {
                     let a = self.vreg(RegClass::Int);
-                    self.emit(MInst::MovImm {
-                        size: Size::S64,
-                        dst: a,
-                        imm: at,
-                    });
-                    MemAddr {
-                        base: heap,
-                        index: Some((a, Scale::One)),
-                        disp: 0,
-                    }
+                    self.emit(MInst::MovImm { size: Size::S64, dst: a, imm: at });
+                    MemAddr { base: heap, index: Some((a, Scale::One)), disp: 0 }
                 }
             };
         }
@@ -135,11 +107,7 @@ impl Lowerer<'_> {
                     addr: MemAddr::base_disp(ra, e),
                 }),
                 Err(_) => {
-                    self.emit(MInst::MovImm {
-                        size: Size::S64,
-                        dst: t,
-                        imm: end,
-                    });
+                    self.emit(MInst::MovImm { size: Size::S64, dst: t, imm: end });
                     self.emit(MInst::Alu {
                         op: crate::compiler::x64::encode::AluOp::Add,
                         size: Size::S64,
@@ -149,107 +117,51 @@ impl Lowerer<'_> {
                 }
             }
             let len = self.memory_length(mem);
-            self.emit(MInst::Cmp {
-                size: Size::S64,
-                a: t,
-                src: RegMemImm::Mem(len),
-            });
-            self.emit(MInst::TrapIf {
-                cond: Cond::A,
-                code: TrapCode::MemoryOutOfBounds,
-                srcloc,
-            });
+            self.emit(MInst::Cmp { size: Size::S64, a: t, src: RegMemImm::Mem(len) });
+            self.emit(MInst::TrapIf { cond: Cond::A, code: TrapCode::MemoryOutOfBounds, srcloc });
             self.checked.push((addr, end));
         }
         match i32::try_from(offset) {
-            Ok(disp) => MemAddr {
-                base: heap,
-                index: Some((ra, Scale::One)),
-                disp,
-            },
+            Ok(disp) => MemAddr { base: heap, index: Some((ra, Scale::One)), disp },
             Err(_) => {
                 let a = self.vreg(RegClass::Int);
-                self.emit(MInst::MovImm {
-                    size: Size::S64,
-                    dst: a,
-                    imm: offset,
-                });
+                self.emit(MInst::MovImm { size: Size::S64, dst: a, imm: offset });
                 self.emit(MInst::Alu {
                     op: crate::compiler::x64::encode::AluOp::Add,
                     size: Size::S64,
                     dst: a,
                     src: RegMemImm::Reg(ra),
                 });
-                MemAddr {
-                    base: heap,
-                    index: Some((a, Scale::One)),
-                    disp: 0,
-                }
+                MemAddr { base: heap, index: Some((a, Scale::One)), disp: 0 }
             }
         }
     }
 
     pub(super) fn lower_memory(&mut self, inst: Inst) {
         match self.func.insts[inst.index()].kind {
-            InstKind::Load {
-                op,
-                mem,
-                addr,
-                offset,
-            } => {
+            InstKind::Load { op, mem, addr, offset } => {
                 let amode = self.checked_address(mem, addr, offset, op.bytes);
                 let dst = self.def(self.func.first_result(inst));
                 if op.ty.is_float() {
-                    self.emit(MInst::FLoad {
-                        double: op.ty == Type::F64,
-                        dst,
-                        addr: amode,
-                    });
+                    self.emit(MInst::FLoad { double: op.ty == Type::F64, dst, addr: amode });
                 } else {
-                    self.emit(MInst::Load {
-                        kind: load_kind(op),
-                        dst,
-                        addr: amode,
-                    });
+                    self.emit(MInst::Load { kind: load_kind(op), dst, addr: amode });
                 }
             }
-            InstKind::Store {
-                op,
-                mem,
-                addr,
-                value,
-                offset,
-            } => {
+            InstKind::Store { op, mem, addr, value, offset } => {
                 let src = self.get(value);
                 let amode = self.checked_address(mem, addr, offset, op.bytes);
                 if op.ty.is_float() {
-                    self.emit(MInst::FStore {
-                        double: op.ty == Type::F64,
-                        addr: amode,
-                        src,
-                    });
+                    self.emit(MInst::FStore { double: op.ty == Type::F64, addr: amode, src });
                 } else {
-                    self.emit(MInst::Store {
-                        size: size_of_bytes(op.bytes),
-                        addr: amode,
-                        src,
-                    });
+                    self.emit(MInst::Store { size: size_of_bytes(op.bytes), addr: amode, src });
                 }
             }
             InstKind::MemorySize { mem } => {
                 let len = self.memory_length(mem);
                 let dst = self.def(self.func.first_result(inst));
-                self.emit(MInst::Load {
-                    kind: LoadKind::U64,
-                    dst,
-                    addr: len,
-                });
-                self.emit(MInst::Shift {
-                    op: ShiftOp::Shr,
-                    size: Size::S64,
-                    dst,
-                    imm: Some(16),
-                });
+                self.emit(MInst::Load { kind: LoadKind::U64, dst, addr: len });
+                self.emit(MInst::Shift { op: ShiftOp::Shr, size: Size::S64, dst, imm: Some(16) });
             }
             _ => unreachable!(),
         }

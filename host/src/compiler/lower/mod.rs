@@ -93,9 +93,7 @@ fn use_counts(func: &Function) -> Vec<u32> {
     let mut counts = vec![0u32; func.values.len()];
     for &b in &func.layout {
         for &inst in &func.blocks[b.index()].insts {
-            func.insts[inst.index()]
-                .kind
-                .for_each_arg(|v| counts[v.index()] += 1);
+            func.insts[inst.index()].kind.for_each_arg(|v| counts[v.index()] += 1);
         }
     }
     counts
@@ -103,11 +101,7 @@ fn use_counts(func: &Function) -> Vec<u32> {
 
 /// The register class of an IR type.
 pub fn class_of(ty: Type) -> RegClass {
-    if ty.is_float() {
-        RegClass::Float
-    } else {
-        RegClass::Int
-    }
+    if ty.is_float() { RegClass::Float } else { RegClass::Int }
 }
 
 /// The operand size of an integer IR type.
@@ -120,10 +114,7 @@ pub fn size_of(ty: Type) -> Size {
 
 impl<'a> Lowerer<'a> {
     fn new_vblock(&mut self, loop_depth: u32) -> VBlock {
-        self.vcode.blocks.push(VBlockData {
-            loop_depth,
-            ..Default::default()
-        });
+        self.vcode.blocks.push(VBlockData { loop_depth, ..Default::default() });
         VBlock(self.vcode.blocks.len() as u32 - 1)
     }
 
@@ -170,20 +161,12 @@ impl<'a> Lowerer<'a> {
         match self.func.insts[inst.index()].kind {
             InstKind::Iconst { imm } => {
                 let dst = self.vreg(RegClass::Int);
-                self.emit(MInst::MovImm {
-                    size: size_of(ty),
-                    dst,
-                    imm,
-                });
+                self.emit(MInst::MovImm { size: size_of(ty), dst, imm });
                 dst
             }
             InstKind::Fconst { bits } => {
                 let dst = self.vreg(RegClass::Float);
-                self.emit(MInst::FConst {
-                    double: ty == Type::F64,
-                    dst,
-                    bits,
-                });
+                self.emit(MInst::FConst { double: ty == Type::F64, dst, bits });
                 dst
             }
             _ => panic!("{v} used before its definition was lowered"),
@@ -210,11 +193,7 @@ impl<'a> Lowerer<'a> {
     /// copy preserves them) and hints that both may share a register.
     fn emit_move(&mut self, dst: Reg, src: Reg, class: RegClass) {
         match class {
-            RegClass::Int => self.emit(MInst::Mov {
-                size: Size::S64,
-                dst,
-                src,
-            }),
+            RegClass::Int => self.emit(MInst::Mov { size: Size::S64, dst, src }),
             RegClass::Float => self.emit(MInst::FMov { dst, src }),
         }
         self.hint(dst, src);
@@ -251,10 +230,7 @@ impl<'a> Lowerer<'a> {
             self.vcode.blocks[eb.0 as usize].start = self.vcode.insts.len() as u32;
             let regs: Vec<Reg> = args.iter().map(|&a| self.get(a)).collect();
             let t = self.block_map[target.index()].unwrap();
-            self.emit(MInst::Jmp {
-                target: t,
-                args: regs,
-            });
+            self.emit(MInst::Jmp { target: t, args: regs });
             self.vcode.blocks[eb.0 as usize].end = self.vcode.insts.len() as u32;
         }
     }
@@ -295,10 +271,8 @@ impl<'a> Lowerer<'a> {
         if call.args.is_empty() {
             return self.block_map[call.block.index()].unwrap();
         }
-        if let Some((eb, _, _)) = self
-            .pending_edges
-            .iter()
-            .find(|(_, t, a)| *t == call.block && *a == call.args)
+        if let Some((eb, _, _)) =
+            self.pending_edges.iter().find(|(_, t, a)| *t == call.block && *a == call.args)
         {
             return *eb;
         }
@@ -351,11 +325,7 @@ impl<'a> Lowerer<'a> {
         };
         match &self.func.insts[next.index()].kind {
             InstKind::Brif { cond, .. } => *cond == v,
-            InstKind::Select {
-                cond,
-                if_true,
-                if_false,
-            } => {
+            InstKind::Select { cond, if_true, if_false } => {
                 // Operands that are constants would be materialised between
                 // the compare and the cmov; that is harmless (mov keeps flags).
                 *cond == v && *if_true != v && *if_false != v

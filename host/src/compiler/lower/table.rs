@@ -18,11 +18,7 @@ impl Lowerer<'_> {
         if table < info.imported_tables {
             let ptr = self.vreg(RegClass::Int);
             let addr = MemAddr::vmctx(self.ctx.offsets.table_import(table));
-            self.emit(MInst::Load {
-                kind: LoadKind::U64,
-                dst: ptr,
-                addr,
-            });
+            self.emit(MInst::Load { kind: LoadKind::U64, dst: ptr, addr });
             MemAddr::base_disp(ptr, 0)
         } else {
             MemAddr::vmctx(self.ctx.offsets.table(table - info.imported_tables))
@@ -36,29 +32,13 @@ impl Lowerer<'_> {
         let idx = self.get(index);
         let mut len = def;
         len.disp += field::TABLE_LENGTH as i32;
-        self.emit(MInst::Cmp {
-            size: Size::S64,
-            a: idx,
-            src: RegMemImm::Mem(len),
-        });
-        self.emit(MInst::TrapIf {
-            cond: Cond::AE,
-            code,
-            srcloc: self.srcloc,
-        });
+        self.emit(MInst::Cmp { size: Size::S64, a: idx, src: RegMemImm::Mem(len) });
+        self.emit(MInst::TrapIf { cond: Cond::AE, code, srcloc: self.srcloc });
         let base = self.vreg(RegClass::Int);
         let mut base_addr = def;
         base_addr.disp += field::TABLE_BASE as i32;
-        self.emit(MInst::Load {
-            kind: LoadKind::U64,
-            dst: base,
-            addr: base_addr,
-        });
-        MemAddr {
-            base,
-            index: Some((idx, Scale::Eight)),
-            disp: 0,
-        }
+        self.emit(MInst::Load { kind: LoadKind::U64, dst: base, addr: base_addr });
+        MemAddr { base, index: Some((idx, Scale::Eight)), disp: 0 }
     }
 
     pub(super) fn lower_table(&mut self, inst: Inst) {
@@ -66,50 +46,26 @@ impl Lowerer<'_> {
             InstKind::TableGet { table, index } => {
                 let addr = self.table_element(table, index, TrapCode::TableOutOfBounds);
                 let dst = self.def(self.func.first_result(inst));
-                self.emit(MInst::Load {
-                    kind: LoadKind::U64,
-                    dst,
-                    addr,
-                });
+                self.emit(MInst::Load { kind: LoadKind::U64, dst, addr });
             }
-            InstKind::TableSet {
-                table,
-                index,
-                value,
-            } => {
+            InstKind::TableSet { table, index, value } => {
                 let src = self.get(value);
                 let elem = self.table_element(table, index, TrapCode::TableOutOfBounds);
                 // Keep stores to at most two registers: compute the address first.
                 let ptr = self.vreg(RegClass::Int);
-                self.emit(MInst::Lea {
-                    size: Size::S64,
-                    dst: ptr,
-                    addr: elem,
-                });
-                self.emit(MInst::Store {
-                    size: Size::S64,
-                    addr: MemAddr::base_disp(ptr, 0),
-                    src,
-                });
+                self.emit(MInst::Lea { size: Size::S64, dst: ptr, addr: elem });
+                self.emit(MInst::Store { size: Size::S64, addr: MemAddr::base_disp(ptr, 0), src });
             }
             InstKind::TableSize { table } => {
                 let mut len = self.table_definition(table);
                 len.disp += field::TABLE_LENGTH as i32;
                 let dst = self.def(self.func.first_result(inst));
-                self.emit(MInst::Load {
-                    kind: LoadKind::U32,
-                    dst,
-                    addr: len,
-                });
+                self.emit(MInst::Load { kind: LoadKind::U32, dst, addr: len });
             }
             InstKind::RefFunc { func } => {
                 let dst = self.def(self.func.first_result(inst));
                 let addr = MemAddr::vmctx(self.ctx.offsets.funcref(func));
-                self.emit(MInst::Lea {
-                    size: Size::S64,
-                    dst,
-                    addr,
-                });
+                self.emit(MInst::Lea { size: Size::S64, dst, addr });
             }
             _ => unreachable!(),
         }

@@ -13,11 +13,7 @@ impl Lowerer<'_> {
         if index < info.imported_globals {
             let ptr = self.vreg(RegClass::Int);
             let addr = MemAddr::vmctx(self.ctx.offsets.global_import(index));
-            self.emit(MInst::Load {
-                kind: LoadKind::U64,
-                dst: ptr,
-                addr,
-            });
+            self.emit(MInst::Load { kind: LoadKind::U64, dst: ptr, addr });
             MemAddr::base_disp(ptr, 0)
         } else {
             MemAddr::vmctx(self.ctx.offsets.global(index - info.imported_globals))
@@ -32,21 +28,9 @@ impl Lowerer<'_> {
                 let addr = self.global_addr(index);
                 let dst = self.def(v);
                 self.emit(match ty {
-                    Type::I32 => MInst::Load {
-                        kind: LoadKind::U32,
-                        dst,
-                        addr,
-                    },
-                    Type::I64 => MInst::Load {
-                        kind: LoadKind::U64,
-                        dst,
-                        addr,
-                    },
-                    Type::F32 | Type::F64 => MInst::FLoad {
-                        double: ty == Type::F64,
-                        dst,
-                        addr,
-                    },
+                    Type::I32 => MInst::Load { kind: LoadKind::U32, dst, addr },
+                    Type::I64 => MInst::Load { kind: LoadKind::U64, dst, addr },
+                    Type::F32 | Type::F64 => MInst::FLoad { double: ty == Type::F64, dst, addr },
                 });
             }
             InstKind::GlobalSet { index, value } => {
@@ -54,21 +38,9 @@ impl Lowerer<'_> {
                 let src = self.get(value);
                 let addr = self.global_addr(index);
                 self.emit(match ty {
-                    Type::I32 => MInst::Store {
-                        size: Size::S32,
-                        addr,
-                        src,
-                    },
-                    Type::I64 => MInst::Store {
-                        size: Size::S64,
-                        addr,
-                        src,
-                    },
-                    Type::F32 | Type::F64 => MInst::FStore {
-                        double: ty == Type::F64,
-                        addr,
-                        src,
-                    },
+                    Type::I32 => MInst::Store { size: Size::S32, addr, src },
+                    Type::I64 => MInst::Store { size: Size::S64, addr, src },
+                    Type::F32 | Type::F64 => MInst::FStore { double: ty == Type::F64, addr, src },
                 });
             }
             _ => unreachable!(),

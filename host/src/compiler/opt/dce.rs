@@ -53,9 +53,7 @@ pub fn eliminate_dead_code(func: &mut Function) {
     while let Some(v) = work.pop() {
         match func.values[v.index()].def {
             ValueDef::Result(inst, _) => {
-                func.insts[inst.index()]
-                    .kind
-                    .for_each_arg(|a| mark(a, &mut live, &mut work));
+                func.insts[inst.index()].kind.for_each_arg(|a| mark(a, &mut live, &mut work));
             }
             ValueDef::Param(..) => {
                 for &a in &incoming[v.index()] {

@@ -134,26 +134,15 @@ pub fn fold_constants(func: &mut Function) {
                     func.iconst_value(*arg)
                         .and_then(|a| eval_unary(*op, func.value_type(*arg), ty, a))
                 }
-                InstKind::Brif {
-                    cond,
-                    then_dest,
-                    else_dest,
-                } => {
+                InstKind::Brif { cond, then_dest, else_dest } => {
                     if let Some(c) = func.iconst_value(*cond) {
-                        let dest = if c as u32 != 0 {
-                            then_dest.clone()
-                        } else {
-                            else_dest.clone()
-                        };
+                        let dest =
+                            if c as u32 != 0 { then_dest.clone() } else { else_dest.clone() };
                         func.insts[inst.index()].kind = InstKind::Jump { dest };
                     }
                     None
                 }
-                InstKind::BrTable {
-                    index,
-                    targets,
-                    default,
-                } => {
+                InstKind::BrTable { index, targets, default } => {
                     if let Some(c) = func.iconst_value(*index) {
                         let dest = targets.get(c as u32 as usize).unwrap_or(default).clone();
                         func.insts[inst.index()].kind = InstKind::Jump { dest };

@@ -17,11 +17,7 @@ pub fn optimize(func: &mut Function) {
     // Folded branches can leave more parameters with a single source.
     params::remove_redundant_params(func);
     dce::eliminate_dead_code(func);
-    debug_assert_eq!(
-        super::ir::verify::verify(func),
-        Ok(()),
-        "after optimize:\n{func}"
-    );
+    debug_assert_eq!(super::ir::verify::verify(func), Ok(()), "after optimize:\n{func}");
 }
 
 /// The passes every function needs even without optimization: removing

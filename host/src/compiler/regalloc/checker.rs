@@ -43,10 +43,7 @@ pub fn check(vcode: &VCode, live: &Liveness, alloc: &Allocation) -> Result<(), S
         let fixed = &live.fixed[p as usize];
         for &v in &vs {
             if let Some(at) = first_intersection(&live.vregs[v].ranges, fixed) {
-                return Err(format!(
-                    "r{v} in {:?} overlaps a fixed use of it at {at}",
-                    Reg(p)
-                ));
+                return Err(format!("r{v} in {:?} overlaps a fixed use of it at {at}", Reg(p)));
             }
         }
         // Sweep all ranges on this register by start.

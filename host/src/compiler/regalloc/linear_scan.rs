@@ -38,9 +38,7 @@ pub fn run(vcode: &VCode, live: &Liveness) -> Allocation {
             hints[b.vreg_index()].push(a);
         }
     }
-    let mut order: Vec<usize> = (0..nv)
-        .filter(|&v| !live.vregs[v].ranges.is_empty())
-        .collect();
+    let mut order: Vec<usize> = (0..nv).filter(|&v| !live.vregs[v].ranges.is_empty()).collect();
     order.sort_by_key(|&v| (live.vregs[v].start(), v));
 
     let int_regs: Vec<Reg> = ALLOCATABLE_GPRS.iter().map(|&g| Reg::gpr(g)).collect();
@@ -85,11 +83,7 @@ pub fn run(vcode: &VCode, live: &Liveness) -> Allocation {
         inactive = still_inactive;
 
         let class = vcode.vreg_classes[cur];
-        let regs = if class == RegClass::Int {
-            &int_regs
-        } else {
-            &float_regs
-        };
+        let regs = if class == RegClass::Int { &int_regs } else { &float_regs };
         // A register is free when nothing assigned to it intersects `cur`.
         let free = |locs: &Vec<Loc>, r: Reg| -> bool {
             if iv.intersection(&live.fixed[r.0 as usize]).is_some() {
@@ -163,9 +157,5 @@ pub fn run(vcode: &VCode, live: &Liveness) -> Allocation {
             callee_saved.push(g);
         }
     }
-    Allocation {
-        locs,
-        num_slots,
-        callee_saved,
-    }
+    Allocation { locs, num_slots, callee_saved }
 }

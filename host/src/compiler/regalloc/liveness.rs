@@ -97,9 +97,7 @@ impl BitSet {
     }
     fn iter(&self) -> impl Iterator<Item = usize> + '_ {
         self.0.iter().enumerate().flat_map(|(w, &bits)| {
-            (0..64)
-                .filter(move |b| bits >> b & 1 != 0)
-                .map(move |b| w * 64 + b)
+            (0..64).filter(move |b| bits >> b & 1 != 0).map(move |b| w * 64 + b)
         })
     }
 }
@@ -153,9 +151,8 @@ pub fn compute(vcode: &VCode) -> Liveness {
         gens.push(gen_set);
         kills.push(kill);
     }
-    let succs: Vec<Vec<usize>> = (0..nb)
-        .map(|b| vcode.successors(b).iter().map(|s| s.0 as usize).collect())
-        .collect();
+    let succs: Vec<Vec<usize>> =
+        (0..nb).map(|b| vcode.successors(b).iter().map(|s| s.0 as usize).collect()).collect();
     let mut live_in: Vec<BitSet> = (0..nb).map(|_| BitSet::new(nv)).collect();
     let mut live_out: Vec<BitSet> = (0..nb).map(|_| BitSet::new(nv)).collect();
     // Walking blocks backwards in layout order makes positions decrease,
@@ -256,10 +253,7 @@ pub fn compute(vcode: &VCode) -> Liveness {
         }
         // A physical register used but not defined in the block would be
         // live-in; the lowering never produces that.
-        debug_assert!(
-            pend.iter().all(|p| p.is_none()),
-            "physical register live into block {b}"
-        );
+        debug_assert!(pend.iter().all(|p| p.is_none()), "physical register live into block {b}");
     }
     for iv in &mut vregs {
         iv.ranges.reverse();
@@ -271,11 +265,7 @@ pub fn compute(vcode: &VCode) -> Liveness {
             r
         })
         .collect();
-    Liveness {
-        vregs,
-        fixed,
-        calls,
-    }
+    Liveness { vregs, fixed, calls }
 }
 
 /// Adds a range below the existing ones (building backwards), merging.

@@ -46,11 +46,7 @@ pub struct Allocation {
 impl Allocation {
     /// Location of a register operand (physical registers are themselves).
     pub fn loc(&self, r: Reg) -> Loc {
-        if r.is_virtual() {
-            self.locs[r.vreg_index()]
-        } else {
-            Loc::Reg(r)
-        }
+        if r.is_virtual() { self.locs[r.vreg_index()] } else { Loc::Reg(r) }
     }
 }
 
@@ -91,10 +87,7 @@ pub fn allocate(vcode: &VCode) -> Allocation {
     let alloc = linear_scan::run(vcode, &live);
     if cfg!(debug_assertions) {
         if let Err(e) = checker::check(vcode, &live, &alloc) {
-            panic!(
-                "register allocation of function {} is wrong: {e}",
-                vcode.func_index
-            );
+            panic!("register allocation of function {} is wrong: {e}", vcode.func_index);
         }
     }
     alloc

@@ -16,10 +16,7 @@ pub(super) enum FrameKind {
     /// `loop`; its label is the header.
     Loop { header: Block },
     /// `if` before `else`, with the else block and the parameters to give it.
-    If {
-        else_block: Block,
-        else_args: Vec<Value>,
-    },
+    If { else_block: Block, else_args: Vec<Value> },
     /// `if` after `else`.
     Else,
     /// A construct inside unreachable code; translated to nothing.
@@ -79,21 +76,12 @@ impl FuncTranslator<'_> {
             Operator::Drop => {
                 self.pop();
             }
-            Operator::Unreachable => self.terminate(InstKind::Trap {
-                code: TrapCode::Unreachable,
-            }),
+            Operator::Unreachable => self.terminate(InstKind::Trap { code: TrapCode::Unreachable }),
             Operator::Select | Operator::TypedSelect { .. } | Operator::TypedSelectMulti { .. } => {
                 let cond = self.pop();
                 let (if_true, if_false) = self.pop2();
                 let ty = self.func.value_type(if_true);
-                self.push1(
-                    InstKind::Select {
-                        cond,
-                        if_true,
-                        if_false,
-                    },
-                    ty,
-                );
+                self.push1(InstKind::Select { cond, if_true, if_false }, ty);
             }
             Operator::Block { blockty } => {
                 let (params, results) = self.block_type(blockty);
@@ -137,23 +125,14 @@ impl FuncTranslator<'_> {
                 let else_args = self.peekn(params.len());
                 self.terminate(InstKind::Brif {
                     cond,
-                    then_dest: BlockCall {
-                        block: then_block,
-                        args: vec![],
-                    },
-                    else_dest: BlockCall {
-                        block: else_block,
-                        args: vec![],
-                    },
+                    then_dest: BlockCall { block: then_block, args: vec![] },
+                    else_dest: BlockCall { block: else_block, args: vec![] },
                 });
                 self.ssa.seal(&mut self.func, then_block);
                 self.ssa.seal(&mut self.func, else_block);
                 self.switch_to(then_block);
                 self.control.push(ControlFrame {
-                    kind: FrameKind::If {
-                        else_block,
-                        else_args,
-                    },
+                    kind: FrameKind::If { else_block, else_args },
                     next,
                     params,
                     results,
@@ -175,10 +154,7 @@ impl FuncTranslator<'_> {
                 self.terminate(InstKind::Brif {
                     cond,
                     then_dest: BlockCall { block, args },
-                    else_dest: BlockCall {
-                        block: fallthrough,
-                        args: vec![],
-                    },
+                    else_dest: BlockCall { block: fallthrough, args: vec![] },
                 });
                 self.ssa.seal(&mut self.func, fallthrough);
                 self.switch_to(fallthrough);
@@ -197,10 +173,7 @@ impl FuncTranslator<'_> {
                 self.terminate(InstKind::BrTable {
                     index,
                     targets,
-                    default: BlockCall {
-                        block: default_block,
-                        args,
-                    },
+                    default: BlockCall { block: default_block, args },
                 });
             }
             Operator::Return => {
@@ -246,10 +219,8 @@ impl FuncTranslator<'_> {
 
     fn translate_else(&mut self) {
         let frame = self.control.last_mut().expect("validated: else inside if");
-        let FrameKind::If {
-            else_block,
-            else_args,
-        } = std::mem::replace(&mut frame.kind, FrameKind::Else)
+        let FrameKind::If { else_block, else_args } =
+            std::mem::replace(&mut frame.kind, FrameKind::Else)
         else {
             unreachable!("validated: else after if");
         };
@@ -275,10 +246,7 @@ impl FuncTranslator<'_> {
         }
         let is_function = matches!(frame.kind, FrameKind::Function);
         match frame.kind {
-            FrameKind::If {
-                else_block,
-                else_args,
-            } => {
+            FrameKind::If { else_block, else_args } => {
                 // An `if` without `else`: the else path passes the parameters through.
                 self.switch_to(else_block);
                 self.jump(frame.next, else_args);

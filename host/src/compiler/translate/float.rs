@@ -13,12 +13,9 @@ impl FuncTranslator<'_> {
         use Type::{F32, F64, I32, I64};
         use UnaryOp as U;
         match *op {
-            O::F32Const { value } => self.push1(
-                InstKind::Fconst {
-                    bits: value.bits() as u64,
-                },
-                F32,
-            ),
+            O::F32Const { value } => {
+                self.push1(InstKind::Fconst { bits: value.bits() as u64 }, F32)
+            }
             O::F64Const { value } => self.push1(InstKind::Fconst { bits: value.bits() }, F64),
             O::F32Add | O::F64Add => self.binary(B::FAdd),
             O::F32Sub | O::F64Sub => self.binary(B::FSub),

@@ -25,13 +25,7 @@ impl FuncTranslator<'_> {
     fn eqz(&mut self, ty: Type) {
         let a = self.pop();
         let zero = self.iconst(ty, 0);
-        self.push1(
-            InstKind::Compare {
-                op: CmpOp::Eq,
-                args: [a, zero],
-            },
-            Type::I32,
-        );
+        self.push1(InstKind::Compare { op: CmpOp::Eq, args: [a, zero] }, Type::I32);
     }
 
     pub(super) fn translate_int(&mut self, op: &Operator<'_>) -> bool {

@@ -17,35 +17,14 @@ impl FuncTranslator<'_> {
         let mem = memory_index(m);
         let addr = self.pop();
         let op = MemOp { bytes, signed, ty };
-        self.push1(
-            InstKind::Load {
-                op,
-                mem,
-                addr,
-                offset: m.offset,
-            },
-            ty,
-        );
+        self.push1(InstKind::Load { op, mem, addr, offset: m.offset }, ty);
     }
 
     fn store(&mut self, m: &MemArg, bytes: u8, ty: Type) {
         let mem = memory_index(m);
         let (addr, value) = self.pop2();
-        let op = MemOp {
-            bytes,
-            signed: false,
-            ty,
-        };
-        self.ins(
-            InstKind::Store {
-                op,
-                mem,
-                addr,
-                value,
-                offset: m.offset,
-            },
-            &[],
-        );
+        let op = MemOp { bytes, signed: false, ty };
+        self.ins(InstKind::Store { op, mem, addr, value, offset: m.offset }, &[]);
     }
 
     /// Calls a builtin whose leading immediate arguments are indices.
@@ -56,10 +35,7 @@ impl FuncTranslator<'_> {
         nargs: usize,
         result: Option<Type>,
     ) {
-        let mut args: Vec<Value> = imms
-            .iter()
-            .map(|&i| self.iconst(Type::I32, i as u64))
-            .collect();
+        let mut args: Vec<Value> = imms.iter().map(|&i| self.iconst(Type::I32, i as u64)).collect();
         let popped = self.popn(nargs);
         args.extend(popped);
         let kind = InstKind::CallBuiltin { builtin, args };

@@ -59,9 +59,7 @@ pub fn translate_function(
         let offset = reader.original_position();
         let count = reader.read_var_u32().map_err(wasm_err)?;
         let ty = reader.read().map_err(wasm_err)?;
-        validator
-            .define_locals(offset, count, ty)
-            .map_err(wasm_err)?;
+        validator.define_locals(offset, count, ty).map_err(wasm_err)?;
         locals.push((count, ty));
     }
     for &(count, ty) in &locals {
@@ -141,10 +139,7 @@ impl<'m> FuncTranslator<'m> {
         if handled {
             Ok(())
         } else {
-            Err(CompileError::new(
-                Some(offset),
-                format!("unsupported operator {op:?}"),
-            ))
+            Err(CompileError::new(Some(offset), format!("unsupported operator {op:?}")))
         }
     }
 
@@ -162,9 +157,7 @@ impl<'m> FuncTranslator<'m> {
     }
 
     fn pop(&mut self) -> Value {
-        self.stack
-            .pop()
-            .expect("validated: operand stack underflow")
+        self.stack.pop().expect("validated: operand stack underflow")
     }
 
     fn pop2(&mut self) -> (Value, Value) {
@@ -184,8 +177,7 @@ impl<'m> FuncTranslator<'m> {
 
     /// Appends a non-terminator instruction to the current block.
     fn ins(&mut self, kind: InstKind, results: &[Type]) -> Inst {
-        self.func
-            .push_inst(self.current, kind, results, self.srcloc)
+        self.func.push_inst(self.current, kind, results, self.srcloc)
     }
 
     /// Appends an instruction with one result and returns it.
@@ -201,20 +193,12 @@ impl<'m> FuncTranslator<'m> {
     }
 
     fn iconst(&mut self, ty: Type, imm: u64) -> Value {
-        let imm = if ty == Type::I32 {
-            imm & 0xffff_ffff
-        } else {
-            imm
-        };
+        let imm = if ty == Type::I32 { imm & 0xffff_ffff } else { imm };
         self.ins1(InstKind::Iconst { imm }, ty)
     }
 
     fn zero(&mut self, ty: Type) -> Value {
-        if ty.is_float() {
-            self.ins1(InstKind::Fconst { bits: 0 }, ty)
-        } else {
-            self.iconst(ty, 0)
-        }
+        if ty.is_float() { self.ins1(InstKind::Fconst { bits: 0 }, ty) } else { self.iconst(ty, 0) }
     }
 
     /// Ends the current block with a terminator and records its edges.
@@ -228,9 +212,7 @@ impl<'m> FuncTranslator<'m> {
     }
 
     fn jump(&mut self, block: Block, args: Vec<Value>) {
-        self.terminate(InstKind::Jump {
-            dest: BlockCall { block, args },
-        });
+        self.terminate(InstKind::Jump { dest: BlockCall { block, args } });
     }
 
     fn num_vars(&self) -> u32 {

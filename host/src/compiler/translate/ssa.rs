@@ -43,10 +43,7 @@ enum Task {
 impl SsaBuilder {
     /// A builder for variables of these types.
     pub fn new(var_types: Vec<Type>) -> SsaBuilder {
-        SsaBuilder {
-            var_types,
-            ..Default::default()
-        }
+        SsaBuilder { var_types, ..Default::default() }
     }
 
     /// Number of variables.
@@ -164,9 +161,5 @@ impl SsaBuilder {
 }
 
 fn push_arg(func: &mut Function, edge: Edge, v: Value) {
-    func.insts[edge.inst.index()]
-        .kind
-        .target_mut(edge.slot as usize)
-        .args
-        .push(v);
+    func.insts[edge.inst.index()].kind.target_mut(edge.slot as usize).args.push(v);
 }

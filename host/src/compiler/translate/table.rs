@@ -17,22 +17,14 @@ impl FuncTranslator<'_> {
             }
             O::TableSet { table } => {
                 let (index, value) = self.pop2();
-                self.ins(
-                    InstKind::TableSet {
-                        table,
-                        index,
-                        value,
-                    },
-                    &[],
-                );
+                self.ins(InstKind::TableSet { table, index, value }, &[]);
             }
             O::TableSize { table } => self.push1(InstKind::TableSize { table }, I32),
             O::TableGrow { table } => self.builtin(Builtin::TableGrow, &[table], 2, Some(I32)),
             O::TableFill { table } => self.builtin(Builtin::TableFill, &[table], 3, None),
-            O::TableCopy {
-                dst_table,
-                src_table,
-            } => self.builtin(Builtin::TableCopy, &[dst_table, src_table], 3, None),
+            O::TableCopy { dst_table, src_table } => {
+                self.builtin(Builtin::TableCopy, &[dst_table, src_table], 3, None)
+            }
             O::TableInit { elem_index, table } => {
                 self.builtin(Builtin::TableInit, &[table, elem_index], 3, None)
             }
@@ -44,20 +36,11 @@ impl FuncTranslator<'_> {
             O::RefIsNull => {
                 let r = self.pop();
                 let zero = self.iconst(I64, 0);
-                self.push1(
-                    InstKind::Compare {
-                        op: CmpOp::Eq,
-                        args: [r, zero],
-                    },
-                    I32,
-                );
+                self.push1(InstKind::Compare { op: CmpOp::Eq, args: [r, zero] }, I32);
             }
-            O::RefFunc { function_index } => self.push1(
-                InstKind::RefFunc {
-                    func: function_index,
-                },
-                I64,
-            ),
+            O::RefFunc { function_index } => {
+                self.push1(InstKind::RefFunc { func: function_index }, I64)
+            }
             _ => return false,
         }
         true

@@ -21,22 +21,11 @@ impl FuncTranslator<'_> {
             }
             Operator::GlobalGet { global_index } => {
                 let ty = Type::of(self.info.globals[global_index as usize].content);
-                self.push1(
-                    InstKind::GlobalGet {
-                        index: global_index,
-                    },
-                    ty,
-                );
+                self.push1(InstKind::GlobalGet { index: global_index }, ty);
             }
             Operator::GlobalSet { global_index } => {
                 let value = self.pop();
-                self.ins(
-                    InstKind::GlobalSet {
-                        index: global_index,
-                        value,
-                    },
-                    &[],
-                );
+                self.ins(InstKind::GlobalSet { index: global_index, value }, &[]);
             }
             _ => return false,
         }

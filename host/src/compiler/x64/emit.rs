@@ -104,34 +104,14 @@ impl TextBuilder {
         self.asm.bind(self.trap_common);
         let a = &mut self.asm;
         a.pop(Gpr::RAX);
-        a.load(
-            LoadKind::U64,
-            Gpr::RCX,
-            Amode::base_disp(VMCTX, header::STORE as i32),
-        );
-        a.store(
-            Size::S64,
-            Amode::base_disp(Gpr::RCX, store::TRAP_PC as i32),
-            Gpr::RAX,
-        );
-        a.store(
-            Size::S64,
-            Amode::base_disp(Gpr::RCX, store::TRAP_FP as i32),
-            Gpr::RBP,
-        );
-        a.load(
-            LoadKind::U64,
-            Gpr::RSP,
-            Amode::base_disp(Gpr::RCX, store::ENTRY_SP as i32),
-        );
+        a.load(LoadKind::U64, Gpr::RCX, Amode::base_disp(VMCTX, header::STORE as i32));
+        a.store(Size::S64, Amode::base_disp(Gpr::RCX, store::TRAP_PC as i32), Gpr::RAX);
+        a.store(Size::S64, Amode::base_disp(Gpr::RCX, store::TRAP_FP as i32), Gpr::RBP);
+        a.load(LoadKind::U64, Gpr::RSP, Amode::base_disp(Gpr::RCX, store::ENTRY_SP as i32));
         // Entry frame from entry_sp: padding, values pointer, previous entry_sp.
         let prev_sp = abi::ENTRY_PREV_SP_OFFSET + abi::ENTRY_FRAME_SIZE;
         a.load(LoadKind::U64, Gpr::RAX, Amode::base_disp(Gpr::RSP, prev_sp));
-        a.store(
-            Size::S64,
-            Amode::base_disp(Gpr::RCX, store::ENTRY_SP as i32),
-            Gpr::RAX,
-        );
+        a.store(Size::S64, Amode::base_disp(Gpr::RCX, store::ENTRY_SP as i32), Gpr::RAX);
         a.alu_ri(AluOp::Add, Size::S64, Gpr::RSP, prev_sp + 8);
         for &r in abi::ENTRY_SAVED_GPRS.iter().rev() {
             a.pop(Gpr(r));
@@ -156,24 +136,12 @@ impl TextBuilder {
             a.push(Gpr(r));
         }
         a.mov_rr(Size::S64, VMCTX, Gpr::RDI);
-        a.load(
-            LoadKind::U64,
-            Gpr::RAX,
-            Amode::base_disp(VMCTX, header::STORE as i32),
-        );
+        a.load(LoadKind::U64, Gpr::RAX, Amode::base_disp(VMCTX, header::STORE as i32));
         a.push_m(Amode::base_disp(Gpr::RAX, store::ENTRY_SP as i32));
         a.push(Gpr::RDX);
         a.alu_ri(AluOp::Sub, Size::S64, Gpr::RSP, 8);
-        a.store(
-            Size::S64,
-            Amode::base_disp(Gpr::RAX, store::ENTRY_SP as i32),
-            Gpr::RSP,
-        );
-        a.load(
-            LoadKind::U64,
-            HEAP,
-            Amode::base_disp(VMCTX, header::HEAP_BASE as i32),
-        );
+        a.store(Size::S64, Amode::base_disp(Gpr::RAX, store::ENTRY_SP as i32), Gpr::RSP);
+        a.load(LoadKind::U64, HEAP, Amode::base_disp(VMCTX, header::HEAP_BASE as i32));
         if layout.stack_bytes > 0 {
             a.alu_ri(AluOp::Sub, Size::S64, Gpr::RSP, layout.stack_bytes as i32);
         }
@@ -191,11 +159,7 @@ impl TextBuilder {
             }
         }
         a.call_r(Gpr::R11);
-        a.load(
-            LoadKind::U64,
-            Gpr::R10,
-            Amode::base_disp(Gpr::RBP, abi::ENTRY_VALUES_OFFSET),
-        );
+        a.load(LoadKind::U64, Gpr::R10, Amode::base_disp(Gpr::RBP, abi::ENTRY_VALUES_OFFSET));
         for (i, (&ty, loc)) in sig.results.iter().zip(&layout.results).enumerate() {
             match *loc {
                 ArgLoc::Gpr(g) => a.store(Size::S64, slot(i), Gpr(g)),
@@ -208,21 +172,9 @@ impl TextBuilder {
                 }
             }
         }
-        a.load(
-            LoadKind::U64,
-            Gpr::RAX,
-            Amode::base_disp(VMCTX, header::STORE as i32),
-        );
-        a.load(
-            LoadKind::U64,
-            Gpr::RCX,
-            Amode::base_disp(Gpr::RBP, abi::ENTRY_PREV_SP_OFFSET),
-        );
-        a.store(
-            Size::S64,
-            Amode::base_disp(Gpr::RAX, store::ENTRY_SP as i32),
-            Gpr::RCX,
-        );
+        a.load(LoadKind::U64, Gpr::RAX, Amode::base_disp(VMCTX, header::STORE as i32));
+        a.load(LoadKind::U64, Gpr::RCX, Amode::base_disp(Gpr::RBP, abi::ENTRY_PREV_SP_OFFSET));
+        a.store(Size::S64, Amode::base_disp(Gpr::RAX, store::ENTRY_SP as i32), Gpr::RCX);
         a.lea(
             Size::S64,
             Gpr::RSP,
@@ -235,8 +187,7 @@ impl TextBuilder {
         a.mov_ri(Size::S32, Gpr::RAX, abi::OK_STATUS as u64);
         a.ret();
         let len = self.asm.offset() - start;
-        self.runtime_symbols
-            .push((format!("scion_entry {sig}"), start, len));
+        self.runtime_symbols.push((format!("scion_entry {sig}"), start, len));
         start
     }
 
@@ -270,15 +221,8 @@ impl TextBuilder {
         a.mov_rr(Size::S64, Gpr::RDI, VMCTX);
         a.mov_ri(Size::S32, Gpr::RSI, import as u64);
         a.mov_rr(Size::S64, Gpr::RDX, Gpr::RSP);
-        a.load(
-            LoadKind::U64,
-            Gpr::R11,
-            Amode::base_disp(VMCTX, header::BUILTINS as i32),
-        );
-        a.call_m(Amode::base_disp(
-            Gpr::R11,
-            Builtin::HostCall.table_offset() as i32,
-        ));
+        a.load(LoadKind::U64, Gpr::R11, Amode::base_disp(VMCTX, header::BUILTINS as i32));
+        a.call_m(Amode::base_disp(Gpr::R11, Builtin::HostCall.table_offset() as i32));
         a.test_rr(Size::S32, Gpr::RAX, Gpr::RAX);
         let ok = a.new_label();
         a.jcc(Cond::E, ok);
@@ -295,11 +239,7 @@ impl TextBuilder {
                 }
             }
         }
-        a.lea(
-            Size::S64,
-            Gpr::RSP,
-            Amode::base_disp(Gpr::RBP, abi::FRAME_VMCTX_OFFSET),
-        );
+        a.lea(Size::S64, Gpr::RSP, Amode::base_disp(Gpr::RBP, abi::FRAME_VMCTX_OFFSET));
         a.pop(VMCTX);
         a.pop(Gpr::RBP);
         a.ret();
@@ -313,9 +253,7 @@ impl TextBuilder {
 
     /// Offset of a defined function (after [`Self::emit_function`] ran for it).
     pub fn function_offset(&self, defined_index: u32) -> u32 {
-        self.asm
-            .label_offset(self.func_labels[defined_index as usize])
-            .expect("function emitted")
+        self.asm.label_offset(self.func_labels[defined_index as usize]).expect("function emitted")
     }
 
     /// Resolves all branches and returns the text section.
@@ -336,21 +274,13 @@ impl TextBuilder {
         }
         f.out_of_line();
         let len = self.asm.offset() - start;
-        self.functions.push(FunctionRange {
-            func_index: vcode.func_index,
-            start,
-            len,
-        });
+        self.functions.push(FunctionRange { func_index: vcode.func_index, start, len });
     }
 }
 
 /// The integer load that reads a value of wasm type `ty` from a slot.
 fn int_load(ty: ValType) -> LoadKind {
-    if ty == ValType::I32 {
-        LoadKind::U32
-    } else {
-        LoadKind::U64
-    }
+    if ty == ValType::I32 { LoadKind::U32 } else { LoadKind::U64 }
 }
 
 /// Frame layout of one function (see the picture in `contract::abi`).
@@ -391,14 +321,8 @@ impl<'a> FuncEmitter<'a> {
         let saved_bytes = 8 + 8 * alloc.callee_saved.len() as i32;
         let raw = saved_bytes + 8 * alloc.num_slots as i32 + vcode.outgoing_bytes as i32;
         let total = (raw + 15) / 16 * 16;
-        let block_labels = (0..vcode.blocks.len())
-            .map(|_| tb.asm.new_label())
-            .collect();
-        let consts = vcode
-            .constants
-            .iter()
-            .map(|c| (tb.asm.new_label(), c.0))
-            .collect();
+        let block_labels = (0..vcode.blocks.len()).map(|_| tb.asm.new_label()).collect();
+        let consts = vcode.constants.iter().map(|c| (tb.asm.new_label(), c.0)).collect();
         FuncEmitter {
             tb,
             vcode,
@@ -434,16 +358,8 @@ impl<'a> FuncEmitter<'a> {
         a.mov_rr(Size::S64, Gpr::RBP, Gpr::RSP);
         a.push(VMCTX);
         // Stack check: trap if the frame would go below the store's limit.
-        a.load(
-            LoadKind::U64,
-            Gpr::R11,
-            Amode::base_disp(VMCTX, header::STORE as i32),
-        );
-        a.load(
-            LoadKind::U64,
-            Gpr::R11,
-            Amode::base_disp(Gpr::R11, store::STACK_LIMIT as i32),
-        );
+        a.load(LoadKind::U64, Gpr::R11, Amode::base_disp(VMCTX, header::STORE as i32));
+        a.load(LoadKind::U64, Gpr::R11, Amode::base_disp(Gpr::R11, store::STACK_LIMIT as i32));
         a.alu_ri(AluOp::Add, Size::S64, Gpr::R11, total);
         a.alu_rr(AluOp::Cmp, Size::S64, Gpr::RSP, Gpr::R11);
         self.trap_if(Cond::B, TrapCode::StackOverflow, body_offset);
@@ -462,11 +378,7 @@ impl<'a> FuncEmitter<'a> {
         let saved: Vec<Gpr> = self.alloc.callee_saved.clone();
         let saved_bytes = self.frame.saved_bytes;
         let a = self.asm();
-        a.lea(
-            Size::S64,
-            Gpr::RSP,
-            Amode::base_disp(Gpr::RBP, -saved_bytes),
-        );
+        a.lea(Size::S64, Gpr::RSP, Amode::base_disp(Gpr::RBP, -saved_bytes));
         for &r in saved.iter().rev() {
             a.pop(r);
         }
@@ -667,11 +579,7 @@ impl<'a> FuncEmitter<'a> {
     fn amode(&mut self, m: &MemAddr) -> Amode {
         let base = self.use_gpr(m.base);
         let index = m.index.map(|(i, s)| (self.use_gpr(i), s));
-        Amode {
-            base,
-            index,
-            disp: m.disp,
-        }
+        Amode { base, index, disp: m.disp }
     }
 
     /// Finishes an instruction: stores spilled defs, frees scratch.
@@ -771,17 +679,8 @@ impl<'a> FuncEmitter<'a> {
                 let d = self.def_gpr(dst);
                 self.asm().movd_from_xmm(size, d, s);
             }
-            MInst::Alu {
-                op,
-                size,
-                dst,
-                ref src,
-            } => {
-                let d = if op == AluOp::Cmp {
-                    self.use_gpr(dst)
-                } else {
-                    self.mod_gpr(dst)
-                };
+            MInst::Alu { op, size, dst, ref src } => {
+                let d = if op == AluOp::Cmp { self.use_gpr(dst) } else { self.mod_gpr(dst) };
                 match self.alu_src(src) {
                     Src::Reg(s) => self.asm().alu_rr(op, size, d, s),
                     Src::Mem(m) => self.asm().alu_rm(op, size, d, m),
@@ -809,12 +708,7 @@ impl<'a> FuncEmitter<'a> {
                     Src::Imm(i) => self.asm().imul_rri(size, d, d, i),
                 }
             }
-            MInst::ImulImm {
-                size,
-                dst,
-                src,
-                imm,
-            } => {
+            MInst::ImulImm { size, dst, src, imm } => {
                 let s = self.use_gpr(src);
                 let d = self.def_gpr(dst);
                 self.asm().imul_rri(size, d, s, imm);
@@ -841,14 +735,9 @@ impl<'a> FuncEmitter<'a> {
                 let d = self.mod_gpr(dst);
                 self.asm().not(size, d);
             }
-            MInst::Div {
-                kind,
-                size,
-                divisor,
-                check_zero,
-                check_overflow,
-                srcloc,
-            } => self.div(kind, size, divisor, check_zero, check_overflow, srcloc),
+            MInst::Div { kind, size, divisor, check_zero, check_overflow, srcloc } => {
+                self.div(kind, size, divisor, check_zero, check_overflow, srcloc)
+            }
             MInst::BitCount { op, size, dst, src } => {
                 let s = self.use_gpr(src);
                 let d = self.def_gpr(dst);
@@ -880,12 +769,7 @@ impl<'a> FuncEmitter<'a> {
                 }
                 a.extend_rr(ExtendKind::U8To32, d, d);
             }
-            MInst::Cmov {
-                cond,
-                size,
-                dst,
-                src,
-            } => {
+            MInst::Cmov { cond, size, dst, src } => {
                 let s = self.use_gpr(src);
                 let d = self.mod_gpr(dst);
                 // A 32-bit cmov zero-extends even when not taken: keep S64
@@ -902,62 +786,36 @@ impl<'a> FuncEmitter<'a> {
                 a.movaps(d, s);
                 a.bind(skip);
             }
-            MInst::Lea {
-                size,
-                dst,
-                ref addr,
-            } => {
+            MInst::Lea { size, dst, ref addr } => {
                 let m = self.amode(addr);
                 let d = self.def_gpr(dst);
                 self.asm().lea(size, d, m);
             }
-            MInst::Load {
-                kind,
-                dst,
-                ref addr,
-            } => {
+            MInst::Load { kind, dst, ref addr } => {
                 let m = self.amode(addr);
                 let d = self.def_gpr(dst);
                 self.asm().load(kind, d, m);
             }
-            MInst::Store {
-                size,
-                ref addr,
-                src,
-            } => {
+            MInst::Store { size, ref addr, src } => {
                 let m = self.amode(addr);
                 let s = self.use_gpr(src);
                 self.asm().store(size, m, s);
             }
-            MInst::FLoad {
-                double,
-                dst,
-                ref addr,
-            } => {
+            MInst::FLoad { double, dst, ref addr } => {
                 let m = self.amode(addr);
                 let d = self.def_xmm(dst);
                 self.asm().load_f(double, d, m);
             }
-            MInst::FStore {
-                double,
-                ref addr,
-                src,
-            } => {
+            MInst::FStore { double, ref addr, src } => {
                 let m = self.amode(addr);
                 let s = self.use_xmm(src);
                 self.asm().store_f(double, m, s);
             }
             MInst::Sse { op, dst, src } => {
                 let s = self.use_xmm(src);
-                let unary = matches!(
-                    op,
-                    SseOp::Sqrtss | SseOp::Sqrtsd | SseOp::Cvtss2sd | SseOp::Cvtsd2ss
-                );
-                let d = if unary {
-                    self.def_xmm(dst)
-                } else {
-                    self.mod_xmm(dst)
-                };
+                let unary =
+                    matches!(op, SseOp::Sqrtss | SseOp::Sqrtsd | SseOp::Cvtss2sd | SseOp::Cvtsd2ss);
+                let d = if unary { self.def_xmm(dst) } else { self.mod_xmm(dst) };
                 self.asm().sse_rr(op, d, s);
             }
             MInst::SseConst { op, dst, constant } => {
@@ -968,51 +826,22 @@ impl<'a> FuncEmitter<'a> {
             MInst::Ucomis { double, a, b } => {
                 let ra = self.use_xmm(a);
                 let rb = self.use_xmm(b);
-                let op = if double {
-                    SseOp::Ucomisd
-                } else {
-                    SseOp::Ucomiss
-                };
+                let op = if double { SseOp::Ucomisd } else { SseOp::Ucomiss };
                 self.asm().sse_rr(op, ra, rb);
             }
-            MInst::FMinMax {
-                is_max,
-                double,
-                dst,
-                src,
-            } => self.min_max(is_max, double, dst, src),
-            MInst::Round {
-                double,
-                dst,
-                src,
-                mode,
-            } => {
+            MInst::FMinMax { is_max, double, dst, src } => self.min_max(is_max, double, dst, src),
+            MInst::Round { double, dst, src, mode } => {
                 let s = self.use_xmm(src);
                 let d = self.def_xmm(dst);
                 self.asm().round(double, d, s, mode);
             }
-            MInst::IntToFloat {
-                double,
-                int_size,
-                dst,
-                src,
-                tmps,
-            } => self.int_to_float(double, int_size, dst, src, tmps),
-            MInst::FloatToInt {
-                kind,
-                double,
-                int_size,
-                dst,
-                src,
-                tmp,
-                srcloc,
-            } => self.float_to_int(kind, double, int_size, dst, src, tmp, srcloc),
-            MInst::FCopysign {
-                double,
-                dst,
-                src,
-                tmp,
-            } => {
+            MInst::IntToFloat { double, int_size, dst, src, tmps } => {
+                self.int_to_float(double, int_size, dst, src, tmps)
+            }
+            MInst::FloatToInt { kind, double, int_size, dst, src, tmp, srcloc } => {
+                self.float_to_int(kind, double, int_size, dst, src, tmp, srcloc)
+            }
+            MInst::FCopysign { double, dst, src, tmp } => {
                 let s = self.use_xmm(src);
                 let t = self.early_def_xmm(tmp);
                 let d = self.mod_xmm(dst);
@@ -1023,11 +852,8 @@ impl<'a> FuncEmitter<'a> {
                 };
                 let sign = self.fbits(double, sign);
                 let magnitude = self.fbits(double, magnitude);
-                let (and, or) = if double {
-                    (SseOp::Andpd, SseOp::Orpd)
-                } else {
-                    (SseOp::Andps, SseOp::Orps)
-                };
+                let (and, or) =
+                    if double { (SseOp::Andpd, SseOp::Orpd) } else { (SseOp::Andps, SseOp::Orps) };
                 let a = self.asm();
                 a.movaps(t, s);
                 a.sse_rip(and, t, sign);
@@ -1073,15 +899,9 @@ impl<'a> FuncEmitter<'a> {
                 self.parallel_moves(&moves);
                 self.jump_to(target);
             }
-            MInst::Jcc {
-                cond,
-                taken,
-                not_taken,
-            } => {
-                let (lt, ln) = (
-                    self.block_labels[taken.0 as usize],
-                    self.block_labels[not_taken.0 as usize],
-                );
+            MInst::Jcc { cond, taken, not_taken } => {
+                let (lt, ln) =
+                    (self.block_labels[taken.0 as usize], self.block_labels[not_taken.0 as usize]);
                 let next = self.next_block();
                 if next == Some(taken.0 as usize) {
                     self.asm().jcc(cond.invert(), ln);
@@ -1090,15 +910,9 @@ impl<'a> FuncEmitter<'a> {
                     self.jump_to(not_taken);
                 }
             }
-            MInst::JccFloatEq {
-                negate,
-                taken,
-                not_taken,
-            } => {
-                let (lt, ln) = (
-                    self.block_labels[taken.0 as usize],
-                    self.block_labels[not_taken.0 as usize],
-                );
+            MInst::JccFloatEq { negate, taken, not_taken } => {
+                let (lt, ln) =
+                    (self.block_labels[taken.0 as usize], self.block_labels[not_taken.0 as usize]);
                 // Equal means ZF=1 and PF=0; unordered sets PF.
                 let (on_eq, on_ne) = if negate { (ln, lt) } else { (lt, ln) };
                 let a = self.asm();
@@ -1106,19 +920,12 @@ impl<'a> FuncEmitter<'a> {
                 a.jcc(Cond::E, on_eq);
                 a.jmp(on_ne);
             }
-            MInst::JmpTable {
-                index,
-                tmp,
-                ref targets,
-                default,
-            } => {
+            MInst::JmpTable { index, tmp, ref targets, default } => {
                 let i = self.use_gpr(index);
                 let t = self.early_def_gpr(tmp);
                 let table = self.tb.asm.new_label();
-                let labels: Vec<Label> = targets
-                    .iter()
-                    .map(|b| self.block_labels[b.0 as usize])
-                    .collect();
+                let labels: Vec<Label> =
+                    targets.iter().map(|b| self.block_labels[b.0 as usize]).collect();
                 let ld = self.block_labels[default.0 as usize];
                 self.tables.push((table, labels));
                 let n = targets.len() as i32;
@@ -1126,12 +933,7 @@ impl<'a> FuncEmitter<'a> {
                 a.alu_ri(AluOp::Cmp, Size::S32, i, n);
                 a.jcc(Cond::AE, ld);
                 a.lea_rip(t, table);
-                a.alu_rm(
-                    AluOp::Add,
-                    Size::S64,
-                    t,
-                    Amode::indexed(t, i, Scale::Eight, 0),
-                );
+                a.alu_rm(AluOp::Add, Size::S64, t, Amode::indexed(t, i, Scale::Eight, 0));
                 a.jmp_r(t);
                 // The pending store of a spilled `tmp` would be dead code.
                 self.pending_stores.clear();
@@ -1173,16 +975,8 @@ impl<'a> FuncEmitter<'a> {
 
     fn call(&mut self, target: &CallTarget) {
         let restore = |a: &mut Asm| {
-            a.load(
-                LoadKind::U64,
-                VMCTX,
-                Amode::base_disp(Gpr::RBP, abi::FRAME_VMCTX_OFFSET),
-            );
-            a.load(
-                LoadKind::U64,
-                HEAP,
-                Amode::base_disp(VMCTX, header::HEAP_BASE as i32),
-            );
+            a.load(LoadKind::U64, VMCTX, Amode::base_disp(Gpr::RBP, abi::FRAME_VMCTX_OFFSET));
+            a.load(LoadKind::U64, HEAP, Amode::base_disp(VMCTX, header::HEAP_BASE as i32));
         };
         match *target {
             CallTarget::Defined(f) => {
@@ -1202,11 +996,7 @@ impl<'a> FuncEmitter<'a> {
                     VMCTX,
                     Amode::base_disp(VMCTX, at + field::IMPORT_VMCTX as i32),
                 );
-                a.load(
-                    LoadKind::U64,
-                    HEAP,
-                    Amode::base_disp(VMCTX, header::HEAP_BASE as i32),
-                );
+                a.load(LoadKind::U64, HEAP, Amode::base_disp(VMCTX, header::HEAP_BASE as i32));
                 a.call_r(Gpr::R11);
                 restore(a);
             }
@@ -1214,26 +1004,14 @@ impl<'a> FuncEmitter<'a> {
                 let f = self.use_gpr(r);
                 debug_assert!(f != VMCTX && f != HEAP && f != Gpr::R11);
                 let a = self.asm();
-                a.load(
-                    LoadKind::U64,
-                    VMCTX,
-                    Amode::base_disp(f, field::FUNCREF_VMCTX as i32),
-                );
-                a.load(
-                    LoadKind::U64,
-                    HEAP,
-                    Amode::base_disp(VMCTX, header::HEAP_BASE as i32),
-                );
+                a.load(LoadKind::U64, VMCTX, Amode::base_disp(f, field::FUNCREF_VMCTX as i32));
+                a.load(LoadKind::U64, HEAP, Amode::base_disp(VMCTX, header::HEAP_BASE as i32));
                 a.call_m(Amode::base_disp(f, field::FUNCREF_WASM_CALL as i32));
                 restore(a);
             }
             CallTarget::Builtin(b) => {
                 let a = self.asm();
-                a.load(
-                    LoadKind::U64,
-                    Gpr::R11,
-                    Amode::base_disp(VMCTX, header::BUILTINS as i32),
-                );
+                a.load(LoadKind::U64, Gpr::R11, Amode::base_disp(VMCTX, header::BUILTINS as i32));
                 a.call_m(Amode::base_disp(Gpr::R11, b.table_offset() as i32));
             }
         }
@@ -1374,11 +1152,7 @@ impl<'a> FuncEmitter<'a> {
         let s = self.use_xmm(src);
         let t = self.early_def_xmm(tmp);
         let d = self.early_def_gpr(dst);
-        let ucomis = if double {
-            SseOp::Ucomisd
-        } else {
-            SseOp::Ucomiss
-        };
+        let ucomis = if double { SseOp::Ucomisd } else { SseOp::Ucomiss };
         let sub = if double { SseOp::Subsd } else { SseOp::Subss };
         let bits = if int_size == Size::S64 { 64 } else { 32 };
         let two_pow = |n: i32| 2f64.powi(n);
@@ -1395,11 +1169,7 @@ impl<'a> FuncEmitter<'a> {
                     self.trap_if(Cond::P, TrapCode::BadConversionToInteger, srcloc);
                     // Legal when MIN - 1 < x (f64 -> i32) or MIN <= x (otherwise).
                     let exact_low = double && bits == 32;
-                    let low = if exact_low {
-                        -two_pow(31) - 1.0
-                    } else {
-                        -two_pow(bits - 1)
-                    };
+                    let low = if exact_low { -two_pow(31) - 1.0 } else { -two_pow(bits - 1) };
                     let l = self.fconst(double, low);
                     self.asm().sse_rip(ucomis, s, l);
                     self.trap_if(
@@ -1418,11 +1188,7 @@ impl<'a> FuncEmitter<'a> {
                     a.sse_rr(SseOp::Xorps, t, t);
                     a.sse_rr(ucomis, s, t);
                     a.jcc(Cond::BE, done);
-                    let max = if bits == 64 {
-                        i64::MAX as u64
-                    } else {
-                        i32::MAX as u64
-                    };
+                    let max = if bits == 64 { i64::MAX as u64 } else { i32::MAX as u64 };
                     a.mov_ri(int_size, d, max);
                     a.jmp(done);
                     a.bind(nan);
@@ -1443,11 +1209,8 @@ impl<'a> FuncEmitter<'a> {
                 self.unsigned_in_range(double, bits, d, s, t);
             }
             TruncKind::SatUnsigned => {
-                let (zero, max, done) = (
-                    self.tb.asm.new_label(),
-                    self.tb.asm.new_label(),
-                    self.tb.asm.new_label(),
-                );
+                let (zero, max, done) =
+                    (self.tb.asm.new_label(), self.tb.asm.new_label(), self.tb.asm.new_label());
                 let limit = self.fconst(double, two_pow(bits));
                 let a = self.asm();
                 a.sse_rr(SseOp::Xorps, t, t);
@@ -1463,11 +1226,7 @@ impl<'a> FuncEmitter<'a> {
                 a.alu_rr(AluOp::Xor, Size::S32, d, d);
                 a.jmp(done);
                 a.bind(max);
-                let all = if bits == 64 {
-                    u64::MAX
-                } else {
-                    u32::MAX as u64
-                };
+                let all = if bits == 64 { u64::MAX } else { u32::MAX as u64 };
                 a.mov_ri(int_size, d, all);
                 a.bind(done);
             }
@@ -1482,11 +1241,7 @@ impl<'a> FuncEmitter<'a> {
             self.asm().cvtt_float_to_int(double, Size::S64, d, s);
             return;
         }
-        let ucomis = if double {
-            SseOp::Ucomisd
-        } else {
-            SseOp::Ucomiss
-        };
+        let ucomis = if double { SseOp::Ucomisd } else { SseOp::Ucomiss };
         let sub = if double { SseOp::Subsd } else { SseOp::Subss };
         let half = self.fconst(double, 2f64.powi(63));
         let a = self.asm();
@@ -1512,12 +1267,8 @@ impl<'a> FuncEmitter<'a> {
             .collect();
         while !pending.is_empty() {
             // A move whose destination no other pending move still reads.
-            let ready = (0..pending.len()).find(|&i| {
-                !pending
-                    .iter()
-                    .enumerate()
-                    .any(|(j, m)| j != i && m.1 == pending[i].0)
-            });
+            let ready = (0..pending.len())
+                .find(|&i| !pending.iter().enumerate().any(|(j, m)| j != i && m.1 == pending[i].0));
             match ready {
                 Some(i) => {
                     let (d, s, class) = pending.remove(i);
@@ -1546,8 +1297,7 @@ impl<'a> FuncEmitter<'a> {
         let slot = |n: u32, f: &Self| f.slot(n);
         match (class, d, s) {
             (RegClass::Int, Loc::Reg(d), Loc::Reg(s)) => {
-                self.asm()
-                    .mov_rr(Size::S64, d.as_gpr().unwrap(), s.as_gpr().unwrap())
+                self.asm().mov_rr(Size::S64, d.as_gpr().unwrap(), s.as_gpr().unwrap())
             }
             (RegClass::Int, Loc::Reg(d), Loc::Stack(n)) => {
                 let m = slot(n, self);

@@ -272,10 +272,7 @@ fn size_prefix(size: Size) -> (&'static [u8], bool) {
 
 /// REX.W for an SSE instruction's 32/64-bit integer operand.
 fn int_w(size: Size) -> bool {
-    assert!(
-        matches!(size, Size::S32 | Size::S64),
-        "integer operand must be 32/64-bit"
-    );
+    assert!(matches!(size, Size::S32 | Size::S64), "integer operand must be 32/64-bit");
     size == Size::S64
 }
 
@@ -334,9 +331,7 @@ impl Asm {
     /// was branched to is unbound.
     pub fn finish(mut self) -> Vec<u8> {
         for (at, l) in std::mem::take(&mut self.fixups) {
-            let target = self
-                .label_offset(l)
-                .unwrap_or_else(|| panic!("unbound label {l:?}"));
+            let target = self.label_offset(l).unwrap_or_else(|| panic!("unbound label {l:?}"));
             self.patch_u32(at, target.wrapping_sub(at + 4));
         }
         self.code
@@ -776,14 +771,7 @@ impl Asm {
 
     /// `setcc r8` (spl/bpl/sil/dil get a REX prefix).
     pub fn setcc(&mut self, cc: Cond, dst: Gpr) {
-        self.op(
-            &[],
-            false,
-            byte_needs_rex(dst),
-            &[0x0F, 0x90 + cc as u8],
-            0,
-            dst.into(),
-        );
+        self.op(&[], false, byte_needs_rex(dst), &[0x0F, 0x90 + cc as u8], 0, dst.into());
     }
 
     /// `cmovcc dst, src` (S16/S32/S64).
@@ -816,10 +804,7 @@ impl Asm {
 
     /// `bswap r` (S32/S64).
     pub fn bswap(&mut self, size: Size, r: Gpr) {
-        assert!(
-            matches!(size, Size::S32 | Size::S64),
-            "bswap is 32/64-bit only"
-        );
+        assert!(matches!(size, Size::S32 | Size::S64), "bswap is 32/64-bit only");
         self.op_plus_reg(size == Size::S64, false, &[0x0F, 0xC8], r);
     }
 
@@ -900,24 +885,12 @@ impl Asm {
 
     /// `cvtsi2ss`/`cvtsi2sd xmm, r32/r64` (signed integer source).
     pub fn cvt_int_to_float(&mut self, double: bool, int_size: Size, dst: Xmm, src: Gpr) {
-        self.sse(
-            scalar_prefix(double),
-            int_w(int_size),
-            0x2A,
-            dst.0,
-            src.into(),
-        );
+        self.sse(scalar_prefix(double), int_w(int_size), 0x2A, dst.0, src.into());
     }
 
     /// `cvttss2si`/`cvttsd2si r32/r64, xmm` (truncating; 0x80…0 on overflow/NaN).
     pub fn cvtt_float_to_int(&mut self, double: bool, int_size: Size, dst: Gpr, src: Xmm) {
-        self.sse(
-            scalar_prefix(double),
-            int_w(int_size),
-            0x2C,
-            dst.0,
-            src.into(),
-        );
+        self.sse(scalar_prefix(double), int_w(int_size), 0x2C, dst.0, src.into());
     }
 
     /// `roundss`/`roundsd dst, src, mode` (SSE4.1; mode 0 nearest, 1 floor, 2 ceil, 3 trunc).
@@ -961,30 +934,11 @@ mod tests {
         AluOp::Xor,
         AluOp::Cmp,
     ];
-    const SHIFTS: [ShiftOp; 5] = [
-        ShiftOp::Rol,
-        ShiftOp::Ror,
-        ShiftOp::Shl,
-        ShiftOp::Shr,
-        ShiftOp::Sar,
-    ];
-    const IMMS: [i32; 12] = [
-        0,
-        1,
-        -1,
-        9,
-        10,
-        127,
-        -128,
-        128,
-        -129,
-        0x1234,
-        0x7fff_ffff,
-        i32::MIN,
-    ];
-    const CC: [&str; 16] = [
-        "o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g",
-    ];
+    const SHIFTS: [ShiftOp; 5] =
+        [ShiftOp::Rol, ShiftOp::Ror, ShiftOp::Shl, ShiftOp::Shr, ShiftOp::Sar];
+    const IMMS: [i32; 12] = [0, 1, -1, 9, 10, 127, -128, 128, -129, 0x1234, 0x7fff_ffff, i32::MIN];
+    const CC: [&str; 16] =
+        ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
 
     const R64: [&str; 16] = [
         "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12",
@@ -1044,11 +998,7 @@ mod tests {
             return v.to_string();
         }
         let s = format!("{v:X}h");
-        if s.as_bytes()[0].is_ascii_alphabetic() {
-            format!("0{s}")
-        } else {
-            s
-        }
+        if s.as_bytes()[0].is_ascii_alphabetic() { format!("0{s}") } else { s }
     }
 
     /// An immediate as iced shows it: sign-extended to, then masked to, `size`.
@@ -1064,11 +1014,7 @@ mod tests {
 
     /// `qword ptr [base+index*scale+disp]` (`ptr` empty for no size).
     fn mem(ptr: &str, m: Amode) -> String {
-        let mut s = if ptr.is_empty() {
-            String::from("[")
-        } else {
-            format!("{ptr} ptr [")
-        };
+        let mut s = if ptr.is_empty() { String::from("[") } else { format!("{ptr} ptr [") };
         s += R64[m.base.0 as usize];
         if let Some((i, sc)) = m.index {
             s += "+";
@@ -1088,19 +1034,8 @@ mod tests {
     /// A spread of addressing modes: every base with many displacements, and
     /// special bases with every index register and scale.
     fn amodes() -> Vec<Amode> {
-        const DISPS: [i32; 11] = [
-            0,
-            1,
-            8,
-            -1,
-            127,
-            -128,
-            128,
-            -129,
-            0x1234_5678,
-            i32::MAX,
-            i32::MIN,
-        ];
+        const DISPS: [i32; 11] =
+            [0, 1, 8, -1, 127, -128, 128, -129, 0x1234_5678, i32::MAX, i32::MIN];
         const IDX_DISPS: [i32; 5] = [0, -8, 0x1000, 127, -0x8_0000];
         let mut v = Vec::new();
         for b in gprs() {
@@ -1121,10 +1056,7 @@ mod tests {
 
     /// Whether an operand is a sign-extended imm8 (the short ALU/imul forms).
     fn imm8_sext(k: OpKind) -> bool {
-        matches!(
-            k,
-            OpKind::Immediate8to16 | OpKind::Immediate8to32 | OpKind::Immediate8to64
-        )
+        matches!(k, OpKind::Immediate8to16 | OpKind::Immediate8to32 | OpKind::Immediate8to64)
     }
 
     struct Checker {
@@ -1136,14 +1068,9 @@ mod tests {
     impl Checker {
         fn new(name: &'static str) -> Checker {
             let mut fmt = IntelFormatter::new();
-            fmt.options_mut()
-                .set_memory_size_options(MemorySizeOptions::Always);
+            fmt.options_mut().set_memory_size_options(MemorySizeOptions::Always);
             fmt.options_mut().set_show_useless_prefixes(true);
-            Checker {
-                fmt,
-                count: 0,
-                name,
-            }
+            Checker { fmt, count: 0, name }
         }
 
         /// Decodes the single instruction `emit` produces and returns it with its text.
@@ -1191,11 +1118,7 @@ mod tests {
                 d if (-128..128).contains(&d) => 1,
                 _ => 8, // iced reports a 64-bit mode disp32 as 8 (sign-extended)
             };
-            assert_eq!(
-                i.memory_displ_size(),
-                want,
-                "displacement size of {expected}"
-            );
+            assert_eq!(i.memory_displ_size(), want, "displacement size of {expected}");
             i
         }
     }
@@ -1275,10 +1198,9 @@ mod tests {
                     });
                 }
                 for v in IMMS {
-                    c.check(
-                        &format!("test {},{}", reg(size, a), imm(size, v as i64)),
-                        |x| x.test_ri(size, a, v),
-                    );
+                    c.check(&format!("test {},{}", reg(size, a), imm(size, v as i64)), |x| {
+                        x.test_ri(size, a, v)
+                    });
                 }
             }
         }
@@ -1306,18 +1228,15 @@ mod tests {
         for r in gprs() {
             for v in imms {
                 let rex = r.high() as usize;
-                c.check(
-                    &format!("mov {},{}", reg(Size::S8, r), hex(v as u8 as u64)),
-                    |a| a.mov_ri(Size::S8, r, v),
-                );
-                c.check(
-                    &format!("mov {},{}", reg(Size::S16, r), hex(v as u16 as u64)),
-                    |a| a.mov_ri(Size::S16, r, v),
-                );
-                c.check(
-                    &format!("mov {},{}", reg(Size::S32, r), hex(v as u32 as u64)),
-                    |a| a.mov_ri(Size::S32, r, v),
-                );
+                c.check(&format!("mov {},{}", reg(Size::S8, r), hex(v as u8 as u64)), |a| {
+                    a.mov_ri(Size::S8, r, v)
+                });
+                c.check(&format!("mov {},{}", reg(Size::S16, r), hex(v as u16 as u64)), |a| {
+                    a.mov_ri(Size::S16, r, v)
+                });
+                c.check(&format!("mov {},{}", reg(Size::S32, r), hex(v as u32 as u64)), |a| {
+                    a.mov_ri(Size::S32, r, v)
+                });
                 // S64: the shortest of mov r32,imm32 / mov r64,simm32 / movabs.
                 let (size, len) = if v <= u32::MAX as u64 {
                     (Size::S32, 5 + rex)
@@ -1351,18 +1270,14 @@ mod tests {
         for (k, &m) in amodes().iter().enumerate() {
             for r in gprs() {
                 for (kind, name, dst, src) in loads {
-                    c.check_m(
-                        &format!("{name} {},{}", reg(dst, r), mem(ptr(src), m)),
-                        m,
-                        |a| a.load(kind, r, m),
-                    );
+                    c.check_m(&format!("{name} {},{}", reg(dst, r), mem(ptr(src), m)), m, |a| {
+                        a.load(kind, r, m)
+                    });
                 }
                 for size in SIZES {
-                    c.check_m(
-                        &format!("mov {},{}", mem(ptr(size), m), reg(size, r)),
-                        m,
-                        |a| a.store(size, m, r),
-                    );
+                    c.check_m(&format!("mov {},{}", mem(ptr(size), m), reg(size, r)), m, |a| {
+                        a.store(size, m, r)
+                    });
                 }
                 for size in WIDE {
                     c.check_m(&format!("lea {},{}", reg(size, r), mem("", m)), m, |a| {
@@ -1398,10 +1313,9 @@ mod tests {
         for (kind, name, dsize, ssize) in kinds {
             for d in gprs() {
                 for s in gprs() {
-                    c.check(
-                        &format!("{name} {},{}", reg(dsize, d), reg(ssize, s)),
-                        |a| a.extend_rr(kind, d, s),
-                    );
+                    c.check(&format!("{name} {},{}", reg(dsize, d), reg(ssize, s)), |a| {
+                        a.extend_rr(kind, d, s)
+                    });
                 }
             }
         }
@@ -1450,11 +1364,7 @@ mod tests {
                     });
                     for v in IMMS {
                         // iced writes `imul r, r, imm` with equal registers as `imul r, imm`.
-                        let src = if d == s {
-                            String::new()
-                        } else {
-                            format!("{},", reg(size, s))
-                        };
+                        let src = if d == s { String::new() } else { format!("{},", reg(size, s)) };
                         let text = format!("imul {},{src}{}", reg(size, d), imm(size, v as i64));
                         let i = c.check(&text, |a| a.imul_rri(size, d, s, v));
                         let short = (-128..128).contains(&v);
@@ -1462,11 +1372,9 @@ mod tests {
                     }
                 }
                 for &m in &ams {
-                    c.check_m(
-                        &format!("imul {},{}", reg(size, d), mem(ptr(size), m)),
-                        m,
-                        |a| a.imul_rm(size, d, m),
-                    );
+                    c.check_m(&format!("imul {},{}", reg(size, d), mem(ptr(size), m)), m, |a| {
+                        a.imul_rm(size, d, m)
+                    });
                 }
             }
         }
@@ -1477,15 +1385,12 @@ mod tests {
         let mut c = Checker::new("setcc/cmov");
         for (cc, name) in conds().zip(CC) {
             for d in gprs() {
-                c.check(&format!("set{name} {}", reg(Size::S8, d)), |a| {
-                    a.setcc(cc, d)
-                });
+                c.check(&format!("set{name} {}", reg(Size::S8, d)), |a| a.setcc(cc, d));
                 for size in WIDE {
                     for s in gprs() {
-                        c.check(
-                            &format!("cmov{name} {},{}", reg(size, d), reg(size, s)),
-                            |a| a.cmov(cc, size, d, s),
-                        );
+                        c.check(&format!("cmov{name} {},{}", reg(size, d), reg(size, s)), |a| {
+                            a.cmov(cc, size, d, s)
+                        });
                     }
                 }
             }
@@ -1555,10 +1460,7 @@ mod tests {
             }
             assert_eq!(lens.iter().sum::<usize>(), len);
             // Longest forms first; at most one shorter one at the end.
-            assert!(
-                lens.iter().rev().skip(1).all(|&n| n == 9),
-                "nop({len}): {lens:?}"
-            );
+            assert!(lens.iter().rev().skip(1).all(|&n| n == 9), "nop({len}): {lens:?}");
         }
     }
 
@@ -1586,9 +1488,7 @@ mod tests {
             };
             for d in xmms() {
                 for s in xmms() {
-                    c.check(&format!("{name} {},{}", xmm(d), xmm(s)), |a| {
-                        a.sse_rr(op, d, s)
-                    });
+                    c.check(&format!("{name} {},{}", xmm(d), xmm(s)), |a| a.sse_rr(op, d, s));
                 }
                 for (k, &m) in ams.iter().enumerate() {
                     if k % 4 == d.0 as usize % 4 {
@@ -1655,16 +1555,12 @@ mod tests {
                 c.check_m(&format!("movsd {},{}", mem("qword", m), xmm(x)), m, |a| {
                     a.store_f(true, m, x)
                 });
-                c.check_m(
-                    &format!("movdqu {},{}", xmm(x), mem("xmmword", m)),
-                    m,
-                    |a| a.load_v128(x, m),
-                );
-                c.check_m(
-                    &format!("movdqu {},{}", mem("xmmword", m), xmm(x)),
-                    m,
-                    |a| a.store_v128(m, x),
-                );
+                c.check_m(&format!("movdqu {},{}", xmm(x), mem("xmmword", m)), m, |a| {
+                    a.load_v128(x, m)
+                });
+                c.check_m(&format!("movdqu {},{}", mem("xmmword", m), xmm(x)), m, |a| {
+                    a.store_v128(m, x)
+                });
             }
         }
     }
@@ -1704,16 +1600,10 @@ mod tests {
                 let insts = decode_all(&code);
                 let (first, last) = (&insts[..3], insts.last().unwrap());
                 // Forward branches are always rel32.
-                let expect = [
-                    (0, 6, format!("j{name}")),
-                    (6, 5, "jmp".into()),
-                    (11, 5, "call".into()),
-                ];
+                let expect =
+                    [(0, 6, format!("j{name}")), (6, 5, "jmp".into()), (11, 5, "call".into())];
                 for ((at, len, m, t), (eat, elen, em)) in first.iter().zip(expect) {
-                    assert_eq!(
-                        (*at, *len, m.as_str(), *t),
-                        (eat, elen, em.as_str(), target)
-                    );
+                    assert_eq!((*at, *len, m.as_str(), *t), (eat, elen, em.as_str(), target));
                     checked += 1;
                 }
                 assert_eq!((last.0 as u64, last.1, last.3), (target, 2, target));
@@ -1782,20 +1672,10 @@ mod tests {
         );
         let code = a.finish();
         let insts = decode_all(&code);
-        let branches: Vec<_> = insts
-            .iter()
-            .filter(|i| i.3 != 0 || i.2 != "nop" && i.2 != "int3")
-            .collect();
+        let branches: Vec<_> =
+            insts.iter().filter(|i| i.3 != 0 || i.2 != "nop" && i.2 != "int3").collect();
         let got: Vec<_> = branches.iter().map(|i| (i.0, i.2.as_str(), i.3)).collect();
-        assert_eq!(
-            got,
-            [
-                (7, "call", 50),
-                (12, "jmp", 0),
-                (17, "jmp", 72),
-                (72, "call", 22)
-            ]
-        );
+        assert_eq!(got, [(7, "call", 50), (12, "jmp", 0), (17, "jmp", 72), (72, "call", 22)]);
     }
 
     #[test]
@@ -1819,11 +1699,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "rsp cannot be an index")]
     fn rsp_index_panics() {
-        Asm::new().load(
-            LoadKind::U64,
-            Gpr::RAX,
-            Amode::indexed(Gpr::RAX, Gpr::RSP, Scale::One, 0),
-        );
+        Asm::new().load(LoadKind::U64, Gpr::RAX, Amode::indexed(Gpr::RAX, Gpr::RSP, Scale::One, 0));
     }
 
     #[test]
@@ -1858,16 +1734,8 @@ mod tests {
                 fmt.format(&ins, &mut out);
                 text.push(out);
             }
-            assert!(
-                text[0].starts_with(&format!("xorpd xmm{}", x.0)),
-                "{}",
-                text[0]
-            );
-            assert!(
-                text[1].starts_with(&format!("movsd xmm{}", x.0)),
-                "{}",
-                text[1]
-            );
+            assert!(text[0].starts_with(&format!("xorpd xmm{}", x.0)), "{}", text[0]);
+            assert!(text[1].starts_with(&format!("movsd xmm{}", x.0)), "{}", text[1]);
             assert!(text[2].starts_with("lea "), "{}", text[2]);
         }
     }

@@ -133,19 +133,11 @@ pub struct Amode {
 impl Amode {
     /// `[base + disp]`.
     pub fn base_disp(base: Gpr, disp: i32) -> Amode {
-        Amode {
-            base,
-            index: None,
-            disp,
-        }
+        Amode { base, index: None, disp }
     }
     /// `[base + index*scale + disp]`.
     pub fn indexed(base: Gpr, index: Gpr, scale: Scale, disp: i32) -> Amode {
-        Amode {
-            base,
-            index: Some((index, scale)),
-            disp,
-        }
+        Amode { base, index: Some((index, scale)), disp }
     }
 }
 
