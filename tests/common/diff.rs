@@ -60,12 +60,6 @@ pub const MAX_MEMORY_BYTES: u64 = 1 << 24;
 /// See [`MAX_MEMORY_BYTES`].
 pub const MAX_TABLE_ELEMENTS: u64 = 100_000;
 
-/// Resource limits applied identically to both engines, so that growth
-/// fails at the same point in each.
-pub const MAX_MEMORY_BYTES: u64 = 1 << 24;
-/// See [`MAX_MEMORY_BYTES`].
-pub const MAX_TABLE_ELEMENTS: u64 = 100_000;
-
 /// Everything observable about running a module.
 #[derive(Debug, PartialEq)]
 pub struct Run {
