@@ -1,5 +1,6 @@
 //! Engine configuration.
 
+pub use crate::contract::fuel::FuelCosts;
 use std::path::PathBuf;
 
 /// How an [`crate::Engine`] compiles and runs plugins.
@@ -14,11 +15,27 @@ pub struct Config {
     /// Bytes of native stack wasm code may use per call from the host
     /// (default 1 MiB); deeper recursion traps with `StackOverflow`.
     pub max_wasm_stack: usize,
+    /// Meter fuel (default false): every store starts with no fuel and
+    /// traps `OutOfFuel` until given some (`Store::set_fuel`).
+    pub consume_fuel: bool,
+    /// What operators cost when metering (default: Wasmtime 48's table).
+    pub fuel_costs: FuelCosts,
+    /// Let calls be interrupted from another thread or by a timeout
+    /// (default true). Costs a flag test at every function entry and loop
+    /// iteration.
+    pub interruptible: bool,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { cache_dir: None, optimize: true, max_wasm_stack: 1 << 20 }
+        Config {
+            cache_dir: None,
+            optimize: true,
+            max_wasm_stack: 1 << 20,
+            consume_fuel: false,
+            fuel_costs: FuelCosts::default(),
+            interruptible: true,
+        }
     }
 }
 
@@ -43,6 +60,24 @@ impl Config {
     /// Sets the wasm stack budget in bytes.
     pub fn max_wasm_stack(mut self, bytes: usize) -> Config {
         self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// Turns fuel metering on or off.
+    pub fn consume_fuel(mut self, on: bool) -> Config {
+        self.consume_fuel = on;
+        self
+    }
+
+    /// Sets the fuel cost table (implies nothing about `consume_fuel`).
+    pub fn fuel_costs(mut self, costs: FuelCosts) -> Config {
+        self.fuel_costs = costs;
+        self
+    }
+
+    /// Turns interruption check points on or off.
+    pub fn interruptible(mut self, on: bool) -> Config {
+        self.interruptible = on;
         self
     }
 

@@ -45,7 +45,12 @@ impl Engine {
         IsaFlags::check_baseline().map_err(Error::Unsupported)?;
         let dir = config.resolved_cache_dir();
         let cache = Cache::open(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
-        let codegen = CodegenConfig { isa: IsaFlags::host(), optimize: config.optimize };
+        let codegen = CodegenConfig {
+            isa: IsaFlags::host(),
+            optimize: config.optimize,
+            fuel: config.consume_fuel.then(|| config.fuel_costs.clone()),
+            interruptible: config.interruptible,
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config,

@@ -36,7 +36,7 @@ pub mod runtime;
 pub mod types;
 pub mod wast;
 
-pub use config::Config;
+pub use config::{Config, FuelCosts};
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use module::Module;
@@ -44,7 +44,7 @@ pub use runtime::externs::{Extern, Global, Memory, Table};
 pub use runtime::func::{Caller, Func, TypedFunc};
 pub use runtime::instance::Instance;
 pub use runtime::linker::Linker;
-pub use runtime::store::{AsStore, Store, StoreLimits};
+pub use runtime::store::{AsStore, InterruptHandle, OutOfFuel, Store, StoreLimits};
 pub use runtime::trap::{FrameInfo, Trap, TrapCode};
 pub use runtime::values::{ExternRef, Val, ValRaw, WasmList, WasmParams, WasmResults, WasmTy};
 pub use types::{FuncType, GlobalType, Limits, MemoryType, TableType, ValType};

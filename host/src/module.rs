@@ -74,7 +74,7 @@ impl Module {
     }
 
     fn from_binary_at(engine: &Engine, wasm: &[u8], path: Option<&Path>) -> Result<Module> {
-        let codegen = *engine.codegen();
+        let codegen = engine.codegen().clone();
         let key = CacheKey::new(wasm, &codegen);
         let cache = engine.cache();
         let file = cache.path(&key);

@@ -71,7 +71,12 @@ pub struct Run {
     pub memories: Vec<(String, Vec<u8>)>,
     /// Final values of exported globals.
     pub globals: Vec<(String, DVal)>,
+    /// Fuel consumed by each call, when metering.
+    pub fuel: Vec<u64>,
 }
+
+/// Fuel given to metered runs: enough never to run out.
+pub const FUEL: u64 = 1 << 40;
 
 /// The wasm-smith configuration: WebAssembly 2.0 without SIMD, bounded so
 /// that thousands of modules run quickly. With `avoid_traps`, generated
@@ -192,14 +197,20 @@ fn wasmtime_val(v: &wasmtime::Val) -> DVal {
 }
 
 /// Runs a module in Scion, optionally with fuel.
+/// Runs a module in Scion (metering fuel when the engine does).
 pub fn run_scion(engine: &scion::Engine, wasm: &[u8]) -> Result<Run, String> {
     let module = Module::new(engine, wasm).map_err(|e| format!("scion rejects: {e}"))?;
     let mut store = Store::new(engine, ());
+    let metered = engine.config().consume_fuel;
+    if metered {
+        store.set_fuel(FUEL).unwrap();
+    }
     store.set_limits(scion::StoreLimits {
         max_memory_bytes: MAX_MEMORY_BYTES,
         max_table_elements: MAX_TABLE_ELEMENTS,
     });
-    let mut run = Run { instantiation: None, calls: vec![], memories: vec![], globals: vec![] };
+    let mut run =
+        Run { instantiation: None, calls: vec![], memories: vec![], globals: vec![], fuel: vec![] };
     let instance = match Instance::new(&mut store, &module, &[]) {
         Ok(i) => i,
         Err(scion::Error::Trap(t)) => {
@@ -213,11 +224,15 @@ pub fn run_scion(engine: &scion::Engine, wasm: &[u8]) -> Result<Run, String> {
             let ty = f.ty(&store);
             let args: Vec<Val> = ty.params.iter().map(|&t| Val::default_for(t)).collect();
             let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
+            let before = if metered { store.get_fuel().unwrap() } else { 0 };
             let r = match f.call(&mut store, &args, &mut results) {
                 Ok(()) => Ok(results.iter().map(scion_val).collect()),
                 Err(scion::Error::Trap(t)) => Err(scion_trap(t.code)),
                 Err(e) => return Err(format!("scion call {name}: {e}")),
             };
+            if metered {
+                run.fuel.push(before - store.get_fuel().unwrap());
+            }
             let overflow = r == Err(DTrap::StackOverflow);
             run.calls.push((name, r));
             if overflow {
@@ -237,14 +252,19 @@ pub fn run_scion(engine: &scion::Engine, wasm: &[u8]) -> Result<Run, String> {
     Ok(run)
 }
 
-/// Wasmtime configured for the same feature set.
-pub fn wasmtime_engine() -> wasmtime::Engine {
+/// Wasmtime configured for the same feature set, metering fuel or not.
+pub fn wasmtime_engine_with(fuel: bool) -> wasmtime::Engine {
     let mut c = wasmtime::Config::new();
-    c.wasm_simd(false).wasm_relaxed_simd(false).wasm_multi_memory(true);
+    c.wasm_simd(false).wasm_relaxed_simd(false).wasm_multi_memory(true).consume_fuel(fuel);
     wasmtime::Engine::new(&c).expect("wasmtime engine")
 }
 
-/// Runs a module in Wasmtime.
+/// Wasmtime configured for the same feature set.
+pub fn wasmtime_engine() -> wasmtime::Engine {
+    wasmtime_engine_with(false)
+}
+
+/// Runs a module in Wasmtime (metering fuel when the engine does).
 pub fn run_wasmtime(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Run, String> {
     let module =
         wasmtime::Module::new(engine, wasm).map_err(|e| format!("wasmtime rejects: {e:?}"))?;
@@ -254,7 +274,9 @@ pub fn run_wasmtime(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Run, Strin
         .build();
     let mut store = wasmtime::Store::new(engine, limits);
     store.limiter(|l| l);
-    let mut run = Run { instantiation: None, calls: vec![], memories: vec![], globals: vec![] };
+    let metered = store.set_fuel(FUEL).is_ok();
+    let mut run =
+        Run { instantiation: None, calls: vec![], memories: vec![], globals: vec![], fuel: vec![] };
     let instance = match wasmtime::Instance::new(&mut store, &module, &[]) {
         Ok(i) => i,
         Err(e) => {
@@ -271,10 +293,14 @@ pub fn run_wasmtime(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Run, Strin
                 ty.params().map(|t| wasmtime::Val::default_for_ty(&t).unwrap()).collect();
             let mut results: Vec<wasmtime::Val> =
                 ty.results().map(|t| wasmtime::Val::default_for_ty(&t).unwrap()).collect();
+            let before = if metered { store.get_fuel().unwrap() } else { 0 };
             let r = match f.call(&mut store, &args, &mut results) {
                 Ok(()) => Ok(results.iter().map(wasmtime_val).collect()),
                 Err(e) => Err(wasmtime_trap(&e)),
             };
+            if metered {
+                run.fuel.push(before - store.get_fuel().unwrap());
+            }
             let overflow = r == Err(DTrap::StackOverflow);
             run.calls.push((name.clone(), r));
             if overflow {
@@ -322,6 +348,12 @@ pub fn compare(a: &Run, b: &Run) -> Option<String> {
             return None;
         }
         return Some(format!("{} calls vs {}", a.calls.len(), b.calls.len()));
+    }
+    // Fuel must agree for every call that completed in both engines.
+    for ((call, x), y) in a.calls.iter().zip(&a.fuel).zip(&b.fuel) {
+        if call.1.is_ok() && x != y {
+            return Some(format!("call {}: scion consumed {x} fuel, wasmtime {y}", call.0));
+        }
     }
     if a.globals != b.globals {
         return Some(format!("globals: scion {:?}, wasmtime {:?}", a.globals, b.globals));

@@ -58,12 +58,16 @@ impl std::fmt::Display for CompileError {
 impl std::error::Error for CompileError {}
 
 /// Options that change generated code (part of the cache key).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct CodegenConfig {
     /// Instruction-set extensions to use.
     pub isa: IsaFlags,
     /// Run the IR optimizer.
     pub optimize: bool,
+    /// Meter fuel with this cost table.
+    pub fuel: Option<crate::contract::fuel::FuelCosts>,
+    /// Check the store's interrupt flag at function entries and loop headers.
+    pub interruptible: bool,
 }
 
 /// The compiler's output for one module.
@@ -97,26 +101,32 @@ pub fn compile(wasm: &[u8], config: &CodegenConfig) -> Result<CompiledModule, Co
     let defined = decoded.bodies.len() as u32;
     let mut text = TextBuilder::new(defined, info.imported_funcs, offsets);
     text.emit_trap_common();
-    let ctx = lower::LowerContext { info: &info, offsets: &offsets, isa: config.isa };
+    let ctx = lower::LowerContext {
+        info: &info,
+        offsets: &offsets,
+        isa: config.isa,
+        interruptible: config.interruptible,
+    };
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
     for body in decoded.bodies {
-        let (mut func, a) = translate::translate_function(&info, body, allocs)?;
+        let (mut func, a) = translate::translate_function(&info, body, allocs, config)?;
         allocs = a;
+        if std::env::var("SCION_DUMP").is_ok_and(|d| d.contains("raw")) {
+            eprintln!("{func}");
+        }
         if config.optimize {
             opt::optimize(&mut func);
         } else {
             opt::minimal(&mut func);
         }
+        let dump = std::env::var("SCION_DUMP").unwrap_or_default();
+        if dump.contains("ir") {
+            eprintln!("{func}");
+        }
         let vcode = lower::lower(&ctx, &func);
         let alloc = regalloc::allocate(&vcode);
-        if let Some(what) = std::env::var_os("SCION_DUMP") {
-            let what = what.to_string_lossy();
-            if what.contains("ir") {
-                eprintln!("{func}");
-            }
-            if what.contains("vcode") {
-                eprintln!("{}", vcode.display(Some(&alloc)));
-            }
+        if dump.contains("vcode") {
+            eprintln!("{}", vcode.display(Some(&alloc)));
         }
         text.emit_function(&vcode, &alloc);
     }

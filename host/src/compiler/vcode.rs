@@ -257,6 +257,11 @@ pub enum MInst {
     FCopysign { double: bool, dst: Reg, src: Reg, tmp: Reg },
     /// Traps with `code` if `cond` holds.
     TrapIf { cond: Cond, code: TrapCode, srcloc: u32 },
+    /// A check point: if `fuel` (when metered) is not negative, or
+    /// `interrupt` and the store's interrupt flag is set, an out-of-line
+    /// path that preserves every register asks the runtime whether to trap
+    /// or continue (with the fuel counter refreshed).
+    CheckPoint { fuel: Option<Reg>, interrupt: bool, srcloc: u32 },
     /// Traps if the last float comparison was unordered.
     TrapIfUnordered { code: TrapCode, srcloc: u32 },
     /// Traps with the code stored by a builtin if `status` is nonzero.
@@ -433,6 +438,11 @@ impl MInst {
                 v.operand(*dst, Mod);
             }
             MInst::TrapIfStatus { status, .. } => v.operand(*status, Use),
+            MInst::CheckPoint { fuel, .. } => {
+                if let Some(f) = fuel {
+                    v.operand(*f, Mod);
+                }
+            }
             MInst::TrapIf { .. } | MInst::TrapIfUnordered { .. } | MInst::Trap { .. } => {}
             MInst::Call { target, uses, defs, .. } => {
                 if let CallTarget::FuncRef(r) = target {

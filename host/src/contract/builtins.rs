@@ -84,6 +84,9 @@ builtins! {
     ElemDrop = "elem_drop"(I32) -> Ret::None;
     /// Calls host function import: (import index, values pointer).
     HostCall = "host_call"(I32, I64) -> Ret::Status;
+    /// A check point found the interrupt flag set or the fuel exhausted:
+    /// traps, or refills fuel through the store's handler and continues.
+    YieldPoint = "yield_point"() -> Ret::Status;
 }
 
 #[cfg(test)]
@@ -106,7 +109,8 @@ mod tests {
                 "table_copy",
                 "table_init",
                 "elem_drop",
-                "host_call"
+                "host_call",
+                "yield_point"
             ]
         );
         for (i, b) in Builtin::ALL.iter().enumerate() {

@@ -13,10 +13,12 @@
 //!   wasm functions and of the entry trampoline.
 //! - [`trap`]: trap codes and their messages.
 //! - [`builtins`]: runtime functions that generated code calls.
+//! - [`fuel`]: what each operator costs.
 //! - [`artifact`]: the shared-object format version and descriptor.
 
 pub mod abi;
 pub mod artifact;
 pub mod builtins;
+pub mod fuel;
 pub mod trap;
 pub mod vmctx;

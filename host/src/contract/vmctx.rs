@@ -10,6 +10,10 @@
 //!   +16  trap_pc       return address of the trap-stub call that trapped
 //!   +24  trap_fp       rbp of the trapping wasm frame (for backtraces)
 //!   +32  trap_code     TrapCode set by builtins that trap, else 0
+//!   +36  interrupt     nonzero: trap `Interrupted` at the next check point
+//!   +40  fuel_consumed fuel used minus fuel given: negative while fuel remains
+//!   +48  backtrace_len return addresses the trap routine recorded
+//!   +56  backtrace     [usize; 64]: return addresses of the trapping frames
 //!
 //! VMContext (one per instance; r14 points here while its code runs)
 //!   +0   store         *mut VMStoreContext
@@ -32,7 +36,7 @@ use std::mem::{offset_of, size_of};
 
 /// State shared by every instance of one store.
 #[repr(C)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct VMStoreContext {
     /// Lowest stack pointer wasm code may use; prologues trap below it.
     pub stack_limit: usize,
@@ -44,8 +48,37 @@ pub struct VMStoreContext {
     pub trap_fp: usize,
     /// Trap code stored by a builtin that trapped; 0 otherwise.
     pub trap_code: u32,
-    /// Padding, reserved.
-    pub _reserved: u32,
+    /// Set (from any thread) to stop the running call at its next check
+    /// point with `Interrupted`.
+    pub interrupt: std::sync::atomic::AtomicU32,
+    /// Fuel consumed minus fuel granted: code adds costs and checks the
+    /// sign; the store runs out of fuel when this is `>= 0`.
+    pub fuel_consumed: i64,
+    /// Number of entries of `backtrace` the trap routine filled.
+    pub backtrace_len: u64,
+    /// Return addresses of the frames between the trapping frame and the
+    /// entry trampoline, innermost first, recorded by the trap routine
+    /// while those frames still exist.
+    pub backtrace: [usize; BACKTRACE_CAPACITY],
+}
+
+/// Frames the trap routine records at most.
+pub const BACKTRACE_CAPACITY: usize = 64;
+
+impl Default for VMStoreContext {
+    fn default() -> VMStoreContext {
+        VMStoreContext {
+            stack_limit: 0,
+            entry_sp: 0,
+            trap_pc: 0,
+            trap_fp: 0,
+            trap_code: 0,
+            interrupt: Default::default(),
+            fuel_consumed: 0,
+            backtrace_len: 0,
+            backtrace: [0; BACKTRACE_CAPACITY],
+        }
+    }
 }
 
 /// The fixed header of every `VMContext`.
@@ -130,6 +163,14 @@ pub mod store {
     pub const TRAP_FP: u32 = offset_of!(VMStoreContext, trap_fp) as u32;
     /// `trap_code`.
     pub const TRAP_CODE: u32 = offset_of!(VMStoreContext, trap_code) as u32;
+    /// `interrupt`.
+    pub const INTERRUPT: u32 = offset_of!(VMStoreContext, interrupt) as u32;
+    /// `fuel_consumed`.
+    pub const FUEL_CONSUMED: u32 = offset_of!(VMStoreContext, fuel_consumed) as u32;
+    /// `backtrace_len`.
+    pub const BACKTRACE_LEN: u32 = offset_of!(VMStoreContext, backtrace_len) as u32;
+    /// `backtrace`.
+    pub const BACKTRACE: u32 = offset_of!(VMStoreContext, backtrace) as u32;
 }
 
 /// Offsets of the `VMContextHeader` fields.
@@ -325,6 +366,8 @@ mod tests {
             (store::STACK_LIMIT, store::ENTRY_SP, store::TRAP_PC, store::TRAP_FP, store::TRAP_CODE),
             (0, 8, 16, 24, 32)
         );
+        assert_eq!((store::INTERRUPT, store::FUEL_CONSUMED), (36, 40));
+        assert_eq!((store::BACKTRACE_LEN, store::BACKTRACE), (48, 56));
         assert_eq!(
             (header::STORE, header::HEAP_BASE, header::BUILTINS, header::INSTANCE, header::SIZE),
             (0, 8, 16, 24, 32)

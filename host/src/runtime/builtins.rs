@@ -24,6 +24,7 @@ pub struct BuiltinTable {
     table_init: unsafe extern "C" fn(*mut u8, u32, u32, u32, u32, u32) -> u32,
     elem_drop: unsafe extern "C" fn(*mut u8, u32),
     host_call: unsafe extern "C" fn(*mut u8, u32, *mut ValRaw) -> u32,
+    yield_point: unsafe extern "C" fn(*mut u8) -> u32,
 }
 
 /// The table every vmctx points to.
@@ -39,6 +40,7 @@ pub static BUILTIN_TABLE: BuiltinTable = BuiltinTable {
     table_init,
     elem_drop,
     host_call,
+    yield_point,
 };
 
 /// # Safety
@@ -232,6 +234,36 @@ unsafe extern "C" fn host_call(vmctx: *mut u8, import: u32, values: *mut ValRaw)
     trap(vmctx, TrapCode::HostError)
 }
 
+/// A check point found the interrupt flag set or the fuel exhausted.
+unsafe extern "C" fn yield_point(vmctx: *mut u8) -> u32 {
+    // SAFETY: as above.
+    let store = unsafe { &mut *instance(vmctx).store };
+    if store.vm.interrupt_flag().load(std::sync::atomic::Ordering::SeqCst) != 0 {
+        return trap(vmctx, TrapCode::Interrupted);
+    }
+    if !store.fuel_enabled || store.vm().fuel_consumed < 0 {
+        return 0;
+    }
+    let Some(handler) = store.fuel_handler else { return trap(vmctx, TrapCode::OutOfFuel) };
+    let outer = store.outer;
+    // SAFETY: the shim was installed for the store's data type; panics are
+    // caught so no unwinding crosses generated frames.
+    let action =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { handler(outer) }));
+    match action {
+        Ok(super::store::OutOfFuel::AddFuel(more)) => {
+            let vm = store.vm();
+            vm.fuel_consumed = vm.fuel_consumed.saturating_sub(more.min(i64::MAX as u64) as i64);
+            if vm.fuel_consumed < 0 { 0 } else { trap(vmctx, TrapCode::OutOfFuel) }
+        }
+        Ok(super::store::OutOfFuel::Trap) => trap(vmctx, TrapCode::OutOfFuel),
+        Err(_) => {
+            store.pending_error = Some("out-of-fuel handler panicked".into());
+            trap(vmctx, TrapCode::HostError)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +284,7 @@ mod tests {
             (Builtin::TableInit, offset_of!(BuiltinTable, table_init)),
             (Builtin::ElemDrop, offset_of!(BuiltinTable, elem_drop)),
             (Builtin::HostCall, offset_of!(BuiltinTable, host_call)),
+            (Builtin::YieldPoint, offset_of!(BuiltinTable, yield_point)),
         ];
         assert_eq!(offsets.len(), Builtin::ALL.len());
         for (b, off) in offsets {

@@ -67,21 +67,29 @@ pub(crate) unsafe fn invoke(
     let sp = current_sp();
     // SAFETY: the caller guarantees `store` is valid; only plain fields are
     // touched while no wasm runs on this store.
+    let mut deadline = None;
     let (entry, vmctx, callee) = unsafe {
         let s = &mut *store;
-        if s.vm.entry_sp == 0 {
-            s.vm.stack_limit = stack_limit(sp, s.engine.config().max_wasm_stack);
+        if s.vm().entry_sp == 0 {
+            let limit = stack_limit(sp, s.engine.config().max_wasm_stack);
+            s.vm().stack_limit = limit;
+            // An interrupt aimed at an earlier call does not stop this one.
+            s.vm.interrupt_flag().store(0, std::sync::atomic::Ordering::SeqCst);
+            if let Some(t) = s.timeout {
+                deadline = Some(super::timer::arm(std::time::Instant::now() + t, s.vm.clone()));
+            }
         }
         let fr = &*funcref;
         (std::mem::transmute::<*const u8, EntryFn>(fr.array_call), fr.vmctx, fr.wasm_call)
     };
     // SAFETY: the trampoline follows `EntryFn`; traps come back as a status.
     let status = unsafe { entry(vmctx, callee, slots as *mut u8) };
+    drop(deadline);
     if status == OK_STATUS {
         return Ok(());
     }
     // SAFETY: wasm has returned; the store is ours again.
-    Err(unsafe { build_trap(&mut *store, sp) })
+    Err(build_trap(unsafe { &mut *store }))
 }
 
 /// The module whose code contains `pc`, and the offset there.
@@ -93,14 +101,10 @@ fn find_code(store: &StoreOpaque, pc: usize) -> Option<(Module, u32)> {
 }
 
 /// Reads the trap record left by the trap routine.
-///
-/// # Safety
-/// Must be called right after a trampoline returned the trap status, on the
-/// same thread, with `bound_sp` the stack pointer of the host frame that
-/// called it.
-unsafe fn build_trap(store: &mut StoreOpaque, bound_sp: usize) -> Trap {
-    let (pc, fp, stored) = (store.vm.trap_pc, store.vm.trap_fp, store.vm.trap_code);
-    store.vm.trap_code = 0;
+fn build_trap(store: &mut StoreOpaque) -> Trap {
+    let vm = store.vm();
+    let (pc, stored) = (vm.trap_pc, vm.trap_code);
+    vm.trap_code = 0;
     let host_error = store.pending_error.take();
     let mut trap = Trap::new(TrapCode::from_u32(stored).unwrap_or(TrapCode::HostError));
     trap.host_error = host_error;
@@ -118,19 +122,14 @@ unsafe fn build_trap(store: &mut StoreOpaque, bound_sp: usize) -> Trap {
             }
         }
     }
-    // Walk the frame-pointer chain through wasm frames.
-    let mut fp = fp;
-    for _ in 0..10_000 {
-        if fp == 0 || fp % 8 != 0 || fp >= bound_sp {
-            break;
-        }
-        // SAFETY: `fp` is a frame of this call, between the trapping frame
-        // and the host frame (`bound_sp`); each saved its caller's rbp at
-        // [fp] and its return address at [fp+8].
-        let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
-        let Some((module, off)) = find_code(store, ret) else {
-            break;
-        };
+    // The trap routine recorded the return addresses of the frames above
+    // the trapping one while they existed; those in wasm functions are the
+    // callers (host-call adapters are skipped, trampolines end the walk).
+    let vm = store.vm();
+    let len = (vm.backtrace_len as usize).min(vm.backtrace.len());
+    let recorded: Vec<usize> = vm.backtrace[..len].to_vec();
+    for ret in recorded {
+        let Some((module, off)) = find_code(store, ret) else { break };
         match module.inner.artifact.metadata.function_at(off) {
             Some(r) if r.func_index >= module.info().imported_funcs => {
                 trap.backtrace.push(frame(&module, r.func_index))
@@ -138,10 +137,6 @@ unsafe fn build_trap(store: &mut StoreOpaque, bound_sp: usize) -> Trap {
             Some(_) => {}
             None => break,
         }
-        if next <= fp {
-            break;
-        }
-        fp = next;
     }
     trap
 }

@@ -300,7 +300,7 @@ pub(crate) unsafe fn instantiate(
     // store-owned objects that outlive it.
     unsafe {
         let header = vmctx as *mut VMContextHeader;
-        (*header).store = &mut *s.vm;
+        (*header).store = s.vm.ptr();
         (*header).builtins = &BUILTIN_TABLE as *const _ as *const usize;
         (*header).instance = &mut *data as *mut InstanceData as *mut u8;
         for (i, &id) in module.inner.type_ids.iter().enumerate() {

@@ -12,5 +12,6 @@ pub mod linker;
 pub mod memory;
 pub mod store;
 pub mod table;
+pub mod timer;
 pub mod trap;
 pub mod values;

@@ -65,6 +65,10 @@ pub fn inst_text(func: &Function, inst: Inst) -> String {
         InstKind::CallBuiltin { builtin, args } => {
             format!("call_builtin {}({})", builtin.name(), list(args))
         }
+        InstKind::FuelLoad => "fuel.load".to_string(),
+        InstKind::FuelStore { value } => format!("fuel.store {value}"),
+        InstKind::CheckPoint { fuel: Some(f) } => format!("check_point {f}"),
+        InstKind::CheckPoint { fuel: None } => "check_point".to_string(),
         InstKind::Jump { dest } => format!("jump {}", call(dest)),
         InstKind::Brif { cond, then_dest, else_dest } => {
             format!("brif {cond}, {}, {}", call(then_dest), call(else_dest))

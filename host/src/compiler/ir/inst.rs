@@ -215,8 +215,15 @@ macro_rules! walk_args {
             | InstKind::MemorySize { .. }
             | InstKind::TableSize { .. }
             | InstKind::RefFunc { .. }
+            | InstKind::FuelLoad
             | InstKind::Trap { .. } => {}
             InstKind::Unary { arg, .. } => $f(arg),
+            InstKind::FuelStore { value } => $f(value),
+            InstKind::CheckPoint { fuel } => {
+                if let Some(v) = fuel {
+                    $f(v)
+                }
+            }
             InstKind::Binary { args, .. } | InstKind::Compare { args, .. } => {
                 args.$iter().for_each(&mut $f)
             }
@@ -395,6 +402,20 @@ pub enum InstKind {
         /// Arguments after the implicit vmctx.
         args: Vec<Value>,
     },
+    /// Reads the store's fuel counter (i64, "consumed minus granted").
+    FuelLoad,
+    /// Writes the store's fuel counter.
+    FuelStore {
+        /// New counter value.
+        value: Value,
+    },
+    /// A check point: traps, or asks the host for more fuel, when the
+    /// store was interrupted or `fuel` (when metered) is exhausted. Its
+    /// result (when metered) is the fuel counter afterwards.
+    CheckPoint {
+        /// The fuel counter, when metering.
+        fuel: Option<Value>,
+    },
     /// Unconditional branch (terminator).
     Jump {
         /// Target.
@@ -455,7 +476,9 @@ impl InstKind {
             | InstKind::TableSet { .. }
             | InstKind::Call { .. }
             | InstKind::CallIndirect { .. }
-            | InstKind::CallBuiltin { .. } => true,
+            | InstKind::CallBuiltin { .. }
+            | InstKind::FuelStore { .. }
+            | InstKind::CheckPoint { .. } => true,
             k => k.is_terminator(),
         }
     }

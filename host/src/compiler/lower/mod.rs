@@ -18,6 +18,7 @@
 mod call;
 mod control;
 mod float;
+mod fuel;
 mod int;
 mod memory;
 mod table;
@@ -38,6 +39,8 @@ pub struct LowerContext<'a> {
     pub offsets: &'a VMOffsets,
     /// Instruction-set extensions to use.
     pub isa: IsaFlags,
+    /// Check points also test the store's interrupt flag.
+    pub interruptible: bool,
 }
 
 /// Lowering state of one function.
@@ -296,6 +299,9 @@ impl<'a> Lowerer<'a> {
                 self.lower_memory(inst)
             }
             InstKind::GlobalGet { .. } | InstKind::GlobalSet { .. } => self.lower_variable(inst),
+            InstKind::FuelLoad | InstKind::FuelStore { .. } | InstKind::CheckPoint { .. } => {
+                self.lower_fuel(inst)
+            }
             InstKind::TableGet { .. }
             | InstKind::TableSet { .. }
             | InstKind::TableSize { .. }

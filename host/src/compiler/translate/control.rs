@@ -104,8 +104,10 @@ impl FuncTranslator<'_> {
                 self.loop_depth += 1;
                 self.func.blocks[header.index()].is_loop_header = true;
                 self.switch_to(header);
+                // The loop's own parameters, before the check point adds phis.
                 let header_params = self.func.blocks[header.index()].params.clone();
                 self.stack.extend(header_params);
+                self.check_point();
                 let next = self.block_with_params(&results);
                 self.control.push(ControlFrame {
                     kind: FrameKind::Loop { header },
@@ -239,6 +241,7 @@ impl FuncTranslator<'_> {
         if self.reachable {
             let args = self.peekn(frame.results.len());
             if matches!(frame.kind, FrameKind::Function) {
+                self.fuel_save();
                 self.terminate(InstKind::Return { args });
             } else {
                 self.jump(frame.next, args);
@@ -263,6 +266,7 @@ impl FuncTranslator<'_> {
             self.switch_to(frame.next);
             let params = self.func.blocks[frame.next.index()].params.clone();
             if is_function {
+                self.fuel_save();
                 self.terminate(InstKind::Return { args: params });
             } else {
                 self.stack.extend(params);

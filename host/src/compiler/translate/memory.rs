@@ -3,6 +3,7 @@
 use super::FuncTranslator;
 use crate::compiler::ir::{InstKind, MemOp, Type, Value};
 use crate::contract::builtins::Builtin;
+use crate::contract::fuel::FuelCosts;
 use wasmparser::{MemArg, MemArgTarget, Operator};
 
 fn memory_index(m: &MemArg) -> u32 {
@@ -27,16 +28,22 @@ impl FuncTranslator<'_> {
         self.ins(InstKind::Store { op, mem, addr, value, offset: m.offset }, &[]);
     }
 
-    /// Calls a builtin whose leading immediate arguments are indices.
+    /// Calls a builtin whose leading immediate arguments are indices. With
+    /// `charge`, the last operand (a size) is charged as bulk work at the
+    /// per-unit cost it selects.
     pub(super) fn builtin(
         &mut self,
         builtin: Builtin,
         imms: &[u32],
         nargs: usize,
         result: Option<Type>,
+        charge: Option<fn(&FuelCosts) -> u8>,
     ) {
         let mut args: Vec<Value> = imms.iter().map(|&i| self.iconst(Type::I32, i as u64)).collect();
         let popped = self.popn(nargs);
+        if let (Some(per_unit), Some(&units)) = (charge, popped.last()) {
+            self.charge_bulk(units, per_unit);
+        }
         args.extend(popped);
         let kind = InstKind::CallBuiltin { builtin, args };
         match result {
@@ -75,15 +82,37 @@ impl FuncTranslator<'_> {
             O::I64Store16 { ref memarg } => self.store(memarg, 2, I64),
             O::I64Store32 { ref memarg } => self.store(memarg, 4, I64),
             O::MemorySize { mem } => self.push1(InstKind::MemorySize { mem }, I32),
-            O::MemoryGrow { mem } => self.builtin(Builtin::MemoryGrow, &[mem], 1, Some(I32)),
-            O::MemoryFill { mem } => self.builtin(Builtin::MemoryFill, &[mem], 3, None),
-            O::MemoryCopy { dst_mem, src_mem } => {
-                self.builtin(Builtin::MemoryCopy, &[dst_mem, src_mem], 3, None)
+            O::MemoryGrow { mem } => self.builtin(
+                Builtin::MemoryGrow,
+                &[mem],
+                1,
+                Some(I32),
+                Some(|c| c.variable.memory_grow_per_page),
+            ),
+            O::MemoryFill { mem } => self.builtin(
+                Builtin::MemoryFill,
+                &[mem],
+                3,
+                None,
+                Some(|c| c.variable.memory_fill_per_byte),
+            ),
+            O::MemoryCopy { dst_mem, src_mem } => self.builtin(
+                Builtin::MemoryCopy,
+                &[dst_mem, src_mem],
+                3,
+                None,
+                Some(|c| c.variable.memory_copy_per_byte),
+            ),
+            O::MemoryInit { data_index, mem } => self.builtin(
+                Builtin::MemoryInit,
+                &[mem, data_index],
+                3,
+                None,
+                Some(|c| c.variable.memory_init_per_byte),
+            ),
+            O::DataDrop { data_index } => {
+                self.builtin(Builtin::DataDrop, &[data_index], 0, None, None)
             }
-            O::MemoryInit { data_index, mem } => {
-                self.builtin(Builtin::MemoryInit, &[mem, data_index], 3, None)
-            }
-            O::DataDrop { data_index } => self.builtin(Builtin::DataDrop, &[data_index], 0, None),
             _ => return false,
         }
         true

@@ -12,6 +12,7 @@
 mod call;
 mod control;
 mod float;
+mod fuel;
 mod int;
 mod memory;
 mod ssa;
@@ -37,6 +38,10 @@ pub struct FuncTranslator<'m> {
     reachable: bool,
     srcloc: u32,
     loop_depth: u32,
+    /// Fuel metering, when enabled.
+    fuel: Option<fuel::FuelMeter<'m>>,
+    /// Emit interruption check points.
+    interruptible: bool,
 }
 
 /// Translates one function body.
@@ -44,6 +49,7 @@ pub fn translate_function(
     info: &ModuleInfo,
     body: PendingBody<'_>,
     allocs: FuncValidatorAllocations,
+    config: &'_ super::CodegenConfig,
 ) -> Result<(Function, FuncValidatorAllocations), CompileError> {
     let wasm_err = |e: wasmparser::BinaryReaderError| {
         CompileError::new(Some(e.offset() as usize), e.message().into())
@@ -67,7 +73,13 @@ pub fn translate_function(
         var_types.extend(std::iter::repeat_n(ty, count as usize));
     }
 
+    let fuel_var = var_types.len() as u32;
+    if config.fuel.is_some() {
+        var_types.push(Type::I64);
+    }
     let mut t = FuncTranslator::new(info, body.func_index, var_types);
+    t.fuel = config.fuel.as_ref().map(|costs| fuel::FuelMeter { costs, var: fuel_var, pending: 0 });
+    t.interruptible = config.interruptible;
     t.func.body_offset = body.body.range().start as u32;
     t.start(sig.params.len() as u32);
     let mut ops = wasmparser::OperatorsReader::new(reader);
@@ -76,7 +88,13 @@ pub fn translate_function(
         let op = ops.read().map_err(wasm_err)?;
         validator.op(offset, &op).map_err(wasm_err)?;
         t.srcloc = offset as u32;
+        if t.reachable {
+            t.fuel_before_op(&op);
+        }
         t.translate(&op, offset as usize)?;
+        if t.reachable {
+            t.fuel_after_op(&op);
+        }
     }
     ops.finish().map_err(wasm_err)?;
     let mut func = t.func;
@@ -102,6 +120,8 @@ impl<'m> FuncTranslator<'m> {
             reachable: true,
             srcloc: 0,
             loop_depth: 0,
+            fuel: None,
+            interruptible: false,
         }
     }
 
@@ -122,6 +142,7 @@ impl<'m> FuncTranslator<'m> {
             let zero = self.zero(ty);
             self.ssa.def_var(var, entry, zero);
         }
+        self.fuel_entry();
         self.push_function_frame();
     }
 

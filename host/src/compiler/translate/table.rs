@@ -20,15 +20,37 @@ impl FuncTranslator<'_> {
                 self.ins(InstKind::TableSet { table, index, value }, &[]);
             }
             O::TableSize { table } => self.push1(InstKind::TableSize { table }, I32),
-            O::TableGrow { table } => self.builtin(Builtin::TableGrow, &[table], 2, Some(I32)),
-            O::TableFill { table } => self.builtin(Builtin::TableFill, &[table], 3, None),
-            O::TableCopy { dst_table, src_table } => {
-                self.builtin(Builtin::TableCopy, &[dst_table, src_table], 3, None)
+            O::TableGrow { table } => self.builtin(
+                Builtin::TableGrow,
+                &[table],
+                2,
+                Some(I32),
+                Some(|c| c.variable.table_grow_per_element),
+            ),
+            O::TableFill { table } => self.builtin(
+                Builtin::TableFill,
+                &[table],
+                3,
+                None,
+                Some(|c| c.variable.table_fill_per_element),
+            ),
+            O::TableCopy { dst_table, src_table } => self.builtin(
+                Builtin::TableCopy,
+                &[dst_table, src_table],
+                3,
+                None,
+                Some(|c| c.variable.table_copy_per_element),
+            ),
+            O::TableInit { elem_index, table } => self.builtin(
+                Builtin::TableInit,
+                &[table, elem_index],
+                3,
+                None,
+                Some(|c| c.variable.table_init_per_element),
+            ),
+            O::ElemDrop { elem_index } => {
+                self.builtin(Builtin::ElemDrop, &[elem_index], 0, None, None)
             }
-            O::TableInit { elem_index, table } => {
-                self.builtin(Builtin::TableInit, &[table, elem_index], 3, None)
-            }
-            O::ElemDrop { elem_index } => self.builtin(Builtin::ElemDrop, &[elem_index], 0, None),
             O::RefNull { .. } => {
                 let v = self.iconst(I64, 0);
                 self.push(v);

@@ -21,7 +21,7 @@ use crate::compiler::vcode::*;
 use crate::contract::abi::{self, ArgLoc, call_layout};
 use crate::contract::builtins::Builtin;
 use crate::contract::trap::{TrapCode, TrapSite};
-use crate::contract::vmctx::{VMOffsets, field, header, store};
+use crate::contract::vmctx::{BACKTRACE_CAPACITY, VMOffsets, field, header, store};
 use crate::types::{FuncType, ValType};
 
 const VMCTX: Gpr = Gpr(abi::VMCTX_REG);
@@ -107,6 +107,30 @@ impl TextBuilder {
         a.load(LoadKind::U64, Gpr::RCX, Amode::base_disp(VMCTX, header::STORE as i32));
         a.store(Size::S64, Amode::base_disp(Gpr::RCX, store::TRAP_PC as i32), Gpr::RAX);
         a.store(Size::S64, Amode::base_disp(Gpr::RCX, store::TRAP_FP as i32), Gpr::RBP);
+        // Record return addresses up the frame-pointer chain while the
+        // frames exist: rdx walks frames, rsi counts, until the chain
+        // reaches the entry frame (at or above entry_sp) or the buffer fills.
+        let (walk, done) = (a.new_label(), a.new_label());
+        a.mov_rr(Size::S64, Gpr::RDX, Gpr::RBP);
+        a.alu_rr(AluOp::Xor, Size::S32, Gpr::RSI, Gpr::RSI);
+        a.bind(walk);
+        a.alu_ri(AluOp::Cmp, Size::S32, Gpr::RSI, BACKTRACE_CAPACITY as i32);
+        a.jcc(Cond::AE, done);
+        a.alu_rm(
+            AluOp::Cmp,
+            Size::S64,
+            Gpr::RDX,
+            Amode::base_disp(Gpr::RCX, store::ENTRY_SP as i32),
+        );
+        a.jcc(Cond::AE, done);
+        a.load(LoadKind::U64, Gpr::RAX, Amode::base_disp(Gpr::RDX, 8));
+        let slot = Amode::indexed(Gpr::RCX, Gpr::RSI, Scale::Eight, store::BACKTRACE as i32);
+        a.store(Size::S64, slot, Gpr::RAX);
+        a.alu_ri(AluOp::Add, Size::S32, Gpr::RSI, 1);
+        a.load(LoadKind::U64, Gpr::RDX, Amode::base_disp(Gpr::RDX, 0));
+        a.jmp(walk);
+        a.bind(done);
+        a.store(Size::S64, Amode::base_disp(Gpr::RCX, store::BACKTRACE_LEN as i32), Gpr::RSI);
         a.load(LoadKind::U64, Gpr::RSP, Amode::base_disp(Gpr::RCX, store::ENTRY_SP as i32));
         // Entry frame from entry_sp: padding, values pointer, previous entry_sp.
         let prev_sp = abi::ENTRY_PREV_SP_OFFSET + abi::ENTRY_FRAME_SIZE;
@@ -303,6 +327,8 @@ struct FuncEmitter<'a> {
     consts: Vec<(Label, [u8; 16])>,
     /// Jump tables: label and target block labels.
     tables: Vec<(Label, Vec<Label>)>,
+    /// Slow paths of check points.
+    yield_stubs: Vec<YieldStub>,
     /// Spilled defs to store after the current instruction.
     pending_stores: Vec<(Loc, Gpr)>,
     pending_fstores: Vec<(Loc, Xmm)>,
@@ -332,6 +358,7 @@ impl<'a> FuncEmitter<'a> {
             stubs: Vec::new(),
             consts,
             tables: Vec::new(),
+            yield_stubs: Vec::new(),
             pending_stores: Vec::new(),
             pending_fstores: Vec::new(),
             gpr_scratch_used: 0,
@@ -426,6 +453,9 @@ impl<'a> FuncEmitter<'a> {
     }
 
     fn out_of_line(&mut self) {
+        for stub in std::mem::take(&mut self.yield_stubs) {
+            self.yield_stub(stub);
+        }
         for (label, code, srcloc) in std::mem::take(&mut self.stubs) {
             self.tb.asm.bind(label);
             self.trap_now(Some(code), srcloc);
@@ -871,6 +901,28 @@ impl<'a> FuncEmitter<'a> {
                 self.asm().bind(ok);
             }
             MInst::Trap { code, srcloc } => self.trap_now(Some(code), srcloc),
+            MInst::CheckPoint { fuel, interrupt, srcloc } => {
+                let fuel = fuel.map(|f| self.mod_gpr(f));
+                let (stub, resume) = (self.tb.asm.new_label(), self.tb.asm.new_label());
+                let a = self.asm();
+                if let Some(f) = fuel {
+                    // The counter is "consumed minus granted": done at >= 0.
+                    a.test_rr(Size::S64, f, f);
+                    a.jcc(Cond::NS, stub);
+                }
+                if interrupt {
+                    a.load(LoadKind::U64, Gpr::R11, Amode::base_disp(VMCTX, header::STORE as i32));
+                    a.alu_mi(
+                        AluOp::Cmp,
+                        Size::S32,
+                        Amode::base_disp(Gpr::R11, store::INTERRUPT as i32),
+                        0,
+                    );
+                    a.jcc(Cond::NE, stub);
+                }
+                a.bind(resume);
+                self.yield_stubs.push(YieldStub { stub, resume, fuel, srcloc });
+            }
             MInst::Call { ref target, .. } => self.call(target),
             MInst::OutgoingArgs { .. } | MInst::Params { .. } => {}
             MInst::StoreArg { offset, src, float } => {
@@ -1332,6 +1384,69 @@ impl<'a> FuncEmitter<'a> {
             }
             (_, _, Loc::None) | (_, Loc::None, _) => {}
         }
+    }
+}
+
+/// The slow path of a check point.
+struct YieldStub {
+    stub: Label,
+    resume: Label,
+    /// Where the fuel counter is, when metering.
+    fuel: Option<Gpr>,
+    srcloc: u32,
+}
+
+/// Caller-saved registers a check point's slow path preserves (every one
+/// the allocator may use, plus r10, which may hold a reloaded operand).
+const YIELD_SAVED_GPRS: [Gpr; 8] =
+    [Gpr::RAX, Gpr::RCX, Gpr::RDX, Gpr::RSI, Gpr::RDI, Gpr::R8, Gpr::R9, Gpr::R10];
+/// XMM registers the allocator may use (all are caller-saved).
+const YIELD_SAVED_XMMS: u8 = 14;
+
+impl FuncEmitter<'_> {
+    /// Emits a check point's slow path: saves every register live values
+    /// may be in, stores the fuel counter, calls the `yield_point` builtin,
+    /// then either traps or restores registers, reloads the (possibly
+    /// refilled) counter and resumes. Keeping this out of line and
+    /// register-preserving means loops need not spill around check points.
+    fn yield_stub(&mut self, s: YieldStub) {
+        let store_field = |off: u32| Amode::base_disp(Gpr::R11, off as i32);
+        let a = &mut self.tb.asm;
+        a.bind(s.stub);
+        a.load(LoadKind::U64, Gpr::R11, Amode::base_disp(VMCTX, header::STORE as i32));
+        if let Some(f) = s.fuel {
+            a.store(Size::S64, store_field(store::FUEL_CONSUMED), f);
+        }
+        for &g in &YIELD_SAVED_GPRS {
+            a.push(g);
+        }
+        // 8 pushes keep rsp 16-byte aligned; 14 xmm slots of 16 bytes too.
+        let xmm_area = 16 * YIELD_SAVED_XMMS as i32;
+        a.alu_ri(AluOp::Sub, Size::S64, Gpr::RSP, xmm_area);
+        for x in 0..YIELD_SAVED_XMMS {
+            a.store_v128(Amode::base_disp(Gpr::RSP, 16 * x as i32), Xmm(x));
+        }
+        a.mov_rr(Size::S64, Gpr::RDI, VMCTX);
+        a.load(LoadKind::U64, Gpr::R11, Amode::base_disp(VMCTX, header::BUILTINS as i32));
+        a.call_m(Amode::base_disp(Gpr::R11, Builtin::YieldPoint.table_offset() as i32));
+        a.mov_rr(Size::S32, Gpr::R11, Gpr::RAX);
+        for x in 0..YIELD_SAVED_XMMS {
+            a.load_v128(Xmm(x), Amode::base_disp(Gpr::RSP, 16 * x as i32));
+        }
+        a.alu_ri(AluOp::Add, Size::S64, Gpr::RSP, xmm_area);
+        for &g in YIELD_SAVED_GPRS.iter().rev() {
+            a.pop(g);
+        }
+        a.test_rr(Size::S32, Gpr::R11, Gpr::R11);
+        let stop = a.new_label();
+        a.jcc(Cond::NE, stop);
+        if let Some(f) = s.fuel {
+            a.load(LoadKind::U64, Gpr::R11, Amode::base_disp(VMCTX, header::STORE as i32));
+            a.load(LoadKind::U64, f, store_field(store::FUEL_CONSUMED));
+        }
+        a.jmp(s.resume);
+        a.bind(stop);
+        self.trap_now(None, s.srcloc);
     }
 }
 
