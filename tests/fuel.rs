@@ -102,3 +102,45 @@ fn loop_with_parameters_under_fuel() {
     let f = inst.get_typed_func::<f64, f64>(&store, "f").unwrap();
     assert_eq!(f.call(&mut store, 2.5).unwrap(), 10.5);
 }
+
+/// The benchmark kernels (a real Rust plugin using serde, sha2, sorting,
+/// bulk memory) consume the same fuel in both engines.
+#[test]
+fn fuel_agrees_on_the_benchmark_kernels() {
+    let wasm = std::fs::read(env!("SCION_GUEST_KERNELS")).unwrap();
+    let ours = engine(true);
+    let module = Module::new(&ours, &wasm).unwrap();
+    let mut store = Store::new(&ours, ());
+    store.set_fuel(u64::MAX / 4).unwrap();
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    let theirs = wasmtime_engine_with(true);
+    let wmodule = wasmtime::Module::new(&theirs, &wasm).unwrap();
+    let mut wstore = wasmtime::Store::new(&theirs, ());
+    wstore.set_fuel(u64::MAX / 4).unwrap();
+    let winst = wasmtime::Instance::new(&mut wstore, &wmodule, &[]).unwrap();
+    for (name, arg) in [
+        ("fib", 18u32),
+        ("sieve", 50_000),
+        ("matmul", 24),
+        ("sha256", 8),
+        ("json", 40),
+        ("postcard_roundtrip", 100),
+        ("sort", 5_000),
+        ("bulk", 16),
+    ] {
+        let f = inst.get_typed_func::<u32, u64>(&store, name).unwrap();
+        let before = store.get_fuel().unwrap();
+        let ours = f.call(&mut store, arg).unwrap();
+        let ours_fuel = before - store.get_fuel().unwrap();
+        let wf = winst.get_typed_func::<u32, u64>(&mut wstore, name).unwrap();
+        let wbefore = wstore.get_fuel().unwrap();
+        let theirs = wf.call(&mut wstore, arg).unwrap();
+        let theirs_fuel = wbefore - wstore.get_fuel().unwrap();
+        assert_eq!(ours, theirs, "{name}: results differ");
+        assert_eq!(
+            ours_fuel, theirs_fuel,
+            "{name}({arg}): scion {ours_fuel} fuel, wasmtime {theirs_fuel}"
+        );
+        eprintln!("{name}({arg}): {ours_fuel} fuel in both engines");
+    }
+}

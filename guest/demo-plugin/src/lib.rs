@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 // Links the SDK's guest runtime (its allocator exports).
-pub use scion_sdk as _;
+extern crate scion_sdk;
 
 fn input<'a>(ptr: *const u8, len: u32) -> &'a str {
     // SAFETY: the host wrote `len` bytes at `ptr`, a buffer from scion_alloc.

@@ -115,7 +115,7 @@ fn build_trap(store: &mut StoreOpaque) -> Trap {
                 trap.code = code;
             }
             trap.func_index = Some(site.func_index);
-            trap.func_name = meta.module.func_name(site.func_index).map(str::to_string);
+            trap.func_name = meta.module.func_name(site.func_index).map(demangle);
             if site.func_index >= meta.module.imported_funcs {
                 trap.wasm_offset = Some(site.wasm_offset);
                 trap.backtrace.push(frame(&module, site.func_index));
@@ -141,11 +141,17 @@ fn build_trap(store: &mut StoreOpaque) -> Trap {
     trap
 }
 
+/// A readable function name: Rust (and C++ through Itanium-style legacy
+/// Rust mangling) symbols are demangled, without their hash.
+fn demangle(name: &str) -> String {
+    format!("{:#}", rustc_demangle::demangle(name))
+}
+
 fn frame(module: &Module, func_index: u32) -> FrameInfo {
     let info = module.info();
     FrameInfo {
         func_index,
-        func_name: info.func_name(func_index).map(str::to_string),
+        func_name: info.func_name(func_index).map(demangle),
         module_name: info.name.clone(),
     }
 }

@@ -62,11 +62,18 @@ impl fmt::Display for Trap {
         }
         if self.backtrace.len() > 1 {
             f.write_str("\nwasm backtrace:")?;
-            for (i, fr) in self.backtrace.iter().enumerate() {
+            let mut i = 0;
+            while i < self.backtrace.len() {
+                let fr = &self.backtrace[i];
+                let run = self.backtrace[i..].iter().take_while(|g| *g == fr).count();
                 write!(f, "\n  {i}: function {}", fr.func_index)?;
                 if let Some(n) = &fr.func_name {
                     write!(f, " ({n})")?;
                 }
+                if run > 1 {
+                    write!(f, ", {} more times", run - 1)?;
+                }
+                i += run;
             }
         }
         Ok(())

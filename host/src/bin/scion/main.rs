@@ -8,6 +8,7 @@
 
 mod compile;
 mod run;
+mod units;
 mod wast;
 
 use std::process::ExitCode;
@@ -15,7 +16,13 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage:
   scion compile IN.wasm|IN.wat -o OUT.so     compile to a shared object
-  scion run IN.wasm --invoke NAME [ARGS...]   call an export, print results
+  scion run IN.wasm [OPTIONS] --invoke NAME [ARGS...]
+                                             call an export, print results
+      --fuel N            meter fuel, give the call N
+      --print-fuel        print the fuel consumed (to stderr)
+      --max-memory SIZE   limit each linear memory (bytes, KiB, MiB, GiB)
+      --max-stack SIZE    wasm stack budget
+      --timeout DURATION  stop the call after DURATION (e.g. 50ms, 2s)
   scion wast FILE...                          run spec-test scripts
 ";
 
@@ -46,5 +53,10 @@ fn main() -> ExitCode {
 
 /// The engine the tool uses (default configuration, default cache).
 fn engine() -> Result<scion::Engine, String> {
-    scion::Engine::new(scion::Config::default()).map_err(|e| e.to_string())
+    engine_with(scion::Config::default())
+}
+
+/// An engine with a configuration.
+fn engine_with(config: scion::Config) -> Result<scion::Engine, String> {
+    scion::Engine::new(config).map_err(|e| e.to_string())
 }

@@ -38,25 +38,60 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
     let mut input = None;
     let mut invoke = None;
     let mut call_args = Vec::new();
+    let (mut fuel, mut print_fuel, mut max_memory, mut max_stack, mut timeout) =
+        (None, false, None, None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or(format!("{name} needs a value"));
         match a.as_str() {
             "--invoke" => {
-                invoke = Some(it.next().ok_or("--invoke needs a function name")?.clone());
+                invoke = Some(value("--invoke")?);
                 call_args.extend(it.by_ref().cloned());
             }
-            _ if input.is_none() => input = Some(a.clone()),
+            "--fuel" => {
+                let v = value("--fuel")?;
+                fuel = Some(
+                    v.replace('_', "")
+                        .parse::<u64>()
+                        .map_err(|_| format!("`{v}` is not a fuel amount"))?,
+                );
+            }
+            "--print-fuel" => print_fuel = true,
+            "--max-memory" => max_memory = Some(super::units::parse_size(&value("--max-memory")?)?),
+            "--max-stack" => max_stack = Some(super::units::parse_size(&value("--max-stack")?)?),
+            "--timeout" => timeout = Some(super::units::parse_duration(&value("--timeout")?)?),
+            _ if input.is_none() && !a.starts_with("--") => input = Some(a.clone()),
             _ => return Err(format!("unexpected argument `{a}`")),
         }
     }
     let input = input.ok_or("run needs an input file")?;
-    let engine = super::engine()?;
+    let metered = fuel.is_some() || print_fuel;
+    let mut config = scion::Config::new().consume_fuel(metered);
+    if let Some(bytes) = max_stack {
+        config = config.max_wasm_stack(bytes as usize);
+    }
+    let engine = super::engine_with(config)?;
     let module = Module::from_file(&engine, &input).map_err(|e| e.to_string())?;
     let mut store = Store::new(&engine, ());
+    if let Some(bytes) = max_memory {
+        store.set_limits(scion::StoreLimits { max_memory_bytes: bytes, ..store.limits() });
+    }
+    let initial_fuel = fuel.unwrap_or(u64::MAX / 2);
+    if metered {
+        store.set_fuel(initial_fuel).map_err(|e| e.to_string())?;
+    }
+    store.set_timeout(timeout).map_err(|e| e.to_string())?;
+    let report_fuel = |store: &Store<()>| {
+        if print_fuel {
+            let left = store.get_fuel().unwrap_or(0);
+            eprintln!("fuel consumed: {}", initial_fuel - left);
+        }
+    };
     let instance = match Instance::new(&mut store, &module, &[]) {
         Ok(i) => i,
         Err(scion::Error::Trap(t)) => {
             eprintln!("{t}");
+            report_fuel(&store);
             return Ok(ExitCode::from(1));
         }
         Err(e) => return Err(e.to_string()),
@@ -76,7 +111,9 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
         .map(|(a, &t)| parse_arg(a, t))
         .collect::<Result<Vec<_>, _>>()?;
     let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
-    match func.call(&mut store, &params, &mut results) {
+    let outcome = func.call(&mut store, &params, &mut results);
+    report_fuel(&store);
+    match outcome {
         Ok(()) => {
             for r in results {
                 println!("{r}");

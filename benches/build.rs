@@ -1,0 +1,9 @@
+//! Builds the benchmark plugins (installing the wasm32 target when missing).
+
+#[path = "../guest/build_guests.rs"]
+mod build_guests;
+
+fn main() {
+    let guest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest");
+    build_guests::build_guests(&guest, &["kernels"]);
+}
