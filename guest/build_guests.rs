@@ -43,6 +43,10 @@ pub fn build_guests(guest_dir: &Path, packages: &[&str]) -> PathBuf {
     for p in packages {
         println!("cargo:rerun-if-changed={}", guest_dir.join(p).display());
     }
+    // Every plugin links the SDK; some share interface crates.
+    for shared in ["../sdk", "../macros", "sdk-api"] {
+        println!("cargo:rerun-if-changed={}", guest_dir.join(shared).display());
+    }
     let target_dir = guest_dir.join("target");
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(guest_dir)

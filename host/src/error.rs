@@ -32,6 +32,36 @@ pub enum Error {
     Limit(String),
     /// The plugin trapped.
     Trap(Trap),
+    /// A plugin panicked: its panic message, and the trap that ended it.
+    Panic {
+        /// The plugin's name.
+        plugin: String,
+        /// The panic message the plugin reported (with its source location).
+        message: String,
+        /// The trap (kind, function, wasm offset, backtrace).
+        trap: Box<Trap>,
+    },
+    /// A plugin's interface schema does not match the host's, or its schema
+    /// section is malformed.
+    Schema(String),
+    /// A value crossing the host/plugin boundary could not be encoded or
+    /// decoded.
+    Wire(String),
+    /// A plugin's initialisation failed (e.g. it rejected its configuration).
+    Init {
+        /// The plugin's name.
+        plugin: String,
+        /// Why, as the plugin reported it.
+        message: String,
+    },
+    /// The plugin trapped in an earlier call, so its state cannot be
+    /// trusted; restart or reload it.
+    Poisoned {
+        /// The plugin's name.
+        plugin: String,
+        /// The earlier failure.
+        cause: String,
+    },
     /// A host-side usage error (wrong store, wrong signature, ...).
     Usage(String),
     /// The engine cannot run on this machine or with this configuration.
@@ -43,6 +73,7 @@ impl Error {
     pub fn as_trap(&self) -> Option<&Trap> {
         match self {
             Error::Trap(t) => Some(t),
+            Error::Panic { trap, .. } => Some(trap),
             _ => None,
         }
     }
@@ -50,7 +81,15 @@ impl Error {
     /// Whether the error happened while loading, compiling or linking (as
     /// opposed to while running the plugin).
     pub fn is_load_error(&self) -> bool {
-        matches!(self, Error::Compile { .. } | Error::Io { .. } | Error::Link(_) | Error::Limit(_))
+        matches!(
+            self,
+            Error::Compile { .. }
+                | Error::Io { .. }
+                | Error::Link(_)
+                | Error::Limit(_)
+                | Error::Schema(_)
+                | Error::Init { .. }
+        )
     }
 }
 
@@ -65,6 +104,18 @@ impl fmt::Display for Error {
             Error::Link(m) => write!(f, "link error: {m}"),
             Error::Limit(m) => write!(f, "limit exceeded: {m}"),
             Error::Trap(t) => write!(f, "{t}"),
+            Error::Panic { plugin, message, trap } => {
+                write!(f, "plugin `{plugin}` panicked: {message}\n{trap}")
+            }
+            Error::Schema(m) => write!(f, "schema mismatch: {m}"),
+            Error::Wire(m) => write!(f, "bad value at the plugin boundary: {m}"),
+            Error::Init { plugin, message } => {
+                write!(f, "plugin `{plugin}` failed to initialise: {message}")
+            }
+            Error::Poisoned { plugin, cause } => write!(
+                f,
+                "plugin `{plugin}` failed earlier and must be restarted or reloaded ({cause})"
+            ),
             Error::Usage(m) => write!(f, "{m}"),
             Error::Unsupported(m) => write!(f, "unsupported: {m}"),
         }
@@ -81,6 +132,12 @@ impl std::error::Error for Error {
             }
             _ => None,
         }
+    }
+}
+
+impl From<scion_sdk::wire::WireError> for Error {
+    fn from(e: scion_sdk::wire::WireError) -> Error {
+        Error::Wire(e.0)
     }
 }
 

@@ -68,6 +68,19 @@ impl Module {
         Module::from_binary_at(engine, &wasm, Some(path))
     }
 
+    /// Decodes and validates a `.wasm` or `.wat` file without compiling it,
+    /// returning everything but its function bodies (for tools such as
+    /// `scion inspect`).
+    pub fn describe_file(path: impl AsRef<Path>) -> Result<ModuleInfo> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let wasm = to_binary(&bytes, Some(path))?;
+        compiler::decode::decode(&wasm)
+            .map(|d| d.info)
+            .map_err(|error| Error::Compile { path: Some(path.to_path_buf()), error })
+    }
+
     /// Compiles a module from wasm binary only.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         Module::from_binary_at(engine, wasm, None)

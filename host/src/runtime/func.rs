@@ -274,7 +274,7 @@ impl Func {
     }
 
     /// Calls with arguments already in `slots`; results replace them.
-    fn call_raw(&self, store: &mut impl AsStore, slots: &mut [ValRaw]) -> Result<()> {
+    pub(crate) fn call_raw(&self, store: &mut impl AsStore, slots: &mut [ValRaw]) -> Result<()> {
         match self.kind {
             FuncKind::Wasm(p) => {
                 let opaque = store.inner_mut().opaque_mut() as *mut StoreOpaque;

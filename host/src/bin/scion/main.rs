@@ -4,9 +4,11 @@
 //! scion compile IN.wasm|IN.wat -o OUT.so
 //! scion run IN.wasm --invoke NAME [ARGS...]
 //! scion wast FILE...
+//! scion inspect PLUGIN.wasm
 //! ```
 
 mod compile;
+mod inspect;
 mod run;
 mod units;
 mod wast;
@@ -24,6 +26,8 @@ usage:
       --max-stack SIZE    wasm stack budget
       --timeout DURATION  stop the call after DURATION (e.g. 50ms, 2s)
   scion wast FILE...                          run spec-test scripts
+  scion inspect PLUGIN.wasm                   show a plugin's interfaces, imports,
+                                             exports, memories and tables
 ";
 
 fn main() -> ExitCode {
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         "compile" => compile::main(rest),
         "run" => run::main(rest),
         "wast" => wast::main(rest),
+        "inspect" => inspect::main(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,399 @@
+//! Plugins built with the Scion SDK (`scion_sdk::plugin`): load one, check
+//! its schema against the host's, link the runtime services and the host
+//! interfaces it calls, initialise it with its configuration, and call it
+//! through the typed clients `#[interface]` generates.
+//!
+//! ```no_run
+//! # use scion::{Engine, Plugin};
+//! # fn demo() -> scion::Result<()> {
+//! let engine = Engine::default();
+//! let mut plugin = Plugin::builder(&engine).name("upper").load_file("upper.wasm")?;
+//! // With an interface crate: `let mut filter = FilterClient::new(&mut plugin)?;`
+//! plugin.set_fuel(1_000_000)?;
+//! # Ok(()) }
+//! ```
+//!
+//! A plugin that traps (panic, out of fuel, interrupted, out of bounds...)
+//! is *poisoned*: its memory may hold half-updated data structures, so
+//! further calls fail with [`Error::Poisoned`] until [`Plugin::restart`]
+//! gives it a fresh instance (or a hot reload replaces it).
+
+mod imports;
+mod schema_check;
+mod transport;
+
+pub use schema_check::read_section as read_schema;
+
+use crate::runtime::store::StoreLimits;
+use crate::{
+    Engine, Error, Func, Instance, InterruptHandle, Memory, Module, Result, Store, TypedFunc,
+};
+use parking_lot::Mutex;
+use scion_sdk::abi;
+use scion_sdk::host::Dispatch;
+use scion_sdk::schema::{OwnedType, SchemaSection};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A host implementation of an interface, shared by every version of a
+/// plugin (hot reload keeps it).
+pub(crate) type SharedServer = Arc<Mutex<Box<dyn Dispatch>>>;
+
+/// The host data of a plugin's store.
+pub struct PluginData {
+    name: Arc<str>,
+    /// The panic message the plugin reported during the current call.
+    panic: Option<String>,
+    servers: Vec<SharedServer>,
+    /// Memory and allocator, once instantiated (host calls reply through them).
+    guest: Option<GuestAbi>,
+}
+
+impl PluginData {
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The SDK exports every plugin has.
+#[derive(Clone, Copy)]
+pub(crate) struct GuestAbi {
+    memory: Memory,
+    alloc: TypedFunc<i32, i32>,
+    free: TypedFunc<(i32, i32), ()>,
+}
+
+/// How to build a plugin; kept by the plugin so that it can be restarted.
+#[derive(Clone)]
+struct Settings {
+    name: Arc<str>,
+    /// The encoded configuration and its type, or why it did not encode.
+    config: Option<std::result::Result<(Vec<u8>, OwnedType), String>>,
+    servers: Vec<SharedServer>,
+    limits: StoreLimits,
+    fuel: Option<u64>,
+    timeout: Option<Duration>,
+}
+
+/// Builds a [`Plugin`]: name, configuration, host interfaces, limits.
+pub struct PluginBuilder {
+    engine: Engine,
+    settings: Settings,
+    named: bool,
+}
+
+impl PluginBuilder {
+    /// The plugin's name, used in errors and as the target of its log
+    /// records (default: the file stem, or `plugin`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.settings.name = name.into().into();
+        self.named = true;
+        self
+    }
+
+    /// The configuration the plugin is built from (its `#[plugin(config =
+    /// T)]` type; checked against the plugin's schema at load).
+    pub fn config<C: serde::Serialize + scion_sdk::Schema>(mut self, config: &C) -> Self {
+        let encoded = scion_sdk::wire::encode(config).map_err(|e| e.0);
+        self.settings.config = Some(encoded.map(|bytes| (bytes, OwnedType::of(&C::TYPE))));
+        self
+    }
+
+    /// Serves a host interface to the plugin: pass the `<Trait>Server`
+    /// that `#[interface]` generated, wrapping your implementation.
+    pub fn host(mut self, server: impl Dispatch + 'static) -> Self {
+        self.settings.servers.push(Arc::new(Mutex::new(Box::new(server))));
+        self
+    }
+
+    /// Memory and table limits.
+    pub fn limits(mut self, limits: StoreLimits) -> Self {
+        self.settings.limits = limits;
+        self
+    }
+
+    /// Initial fuel (needs [`crate::Config::consume_fuel`]); initialisation
+    /// is charged too.
+    pub fn fuel(mut self, fuel: u64) -> Self {
+        self.settings.fuel = Some(fuel);
+        self
+    }
+
+    /// A deadline for every call into the plugin.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeout = Some(timeout);
+        self
+    }
+
+    /// Instantiates and initialises a compiled module.
+    pub fn instantiate(self, module: &Module) -> Result<Plugin> {
+        Plugin::start(&self.engine, module.clone(), self.settings)
+    }
+
+    /// Compiles (or loads from the cache) wasm bytes and instantiates them.
+    pub fn load(self, wasm: impl AsRef<[u8]>) -> Result<Plugin> {
+        let module = Module::new(&self.engine, wasm)?;
+        self.instantiate(&module)
+    }
+
+    /// Compiles (or loads from the cache) a `.wasm` file and instantiates it.
+    pub fn load_file(mut self, path: impl AsRef<Path>) -> Result<Plugin> {
+        let path = path.as_ref();
+        if !self.named {
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                self.settings.name = stem.into();
+            }
+        }
+        let module = Module::from_file(&self.engine, path)?;
+        self.instantiate(&module)
+    }
+}
+
+/// One running plugin: a module instantiated in its own store, with its
+/// SDK runtime initialised. Call it through an interface client
+/// (`FilterClient::new(&mut plugin)?`), which uses its
+/// [`scion_sdk::host::Transport`] implementation.
+pub struct Plugin {
+    store: Store<PluginData>,
+    instance: Instance,
+    module: Module,
+    guest: GuestAbi,
+    schema: SchemaSection,
+    settings: Settings,
+    /// Exports already looked up and type-checked, by interface and method.
+    /// (With the type of the first result, if any.)
+    exports: HashMap<String, HashMap<String, (Func, Option<crate::ValType>)>>,
+    /// Why the plugin may not be called again, after a trap.
+    poisoned: Option<String>,
+}
+
+impl Plugin {
+    /// A builder with default settings.
+    pub fn builder(engine: &Engine) -> PluginBuilder {
+        PluginBuilder {
+            engine: engine.clone(),
+            settings: Settings {
+                name: "plugin".into(),
+                config: None,
+                servers: Vec::new(),
+                limits: StoreLimits::default(),
+                fuel: None,
+                timeout: None,
+            },
+            named: false,
+        }
+    }
+
+    /// Loads a plugin from wasm bytes with default settings.
+    pub fn load(engine: &Engine, wasm: impl AsRef<[u8]>) -> Result<Plugin> {
+        Plugin::builder(engine).load(wasm)
+    }
+
+    fn start(engine: &Engine, module: Module, settings: Settings) -> Result<Plugin> {
+        let name = settings.name.clone();
+        let schema = schema_check::read_section(&name, module.info())?;
+        schema_check::check_config(&name, &schema, settings.config.as_ref())?;
+        let data = PluginData {
+            name: name.clone(),
+            panic: None,
+            servers: settings.servers.clone(),
+            guest: None,
+        };
+        let mut store = Store::new(engine, data);
+        store.set_limits(settings.limits);
+        if let Some(fuel) = settings.fuel {
+            store.set_fuel(fuel)?;
+        }
+        store.set_timeout(settings.timeout)?;
+        let imports = imports::link(&mut store, &module, &schema)?;
+        let instance = Instance::new(&mut store, &module, &imports)?;
+        let guest = guest_abi(&store, &instance, &name)?;
+        store.data_mut().guest = Some(guest);
+        let init = instance.get_typed_func::<(i32, i32), i32>(&store, abi::INIT_EXPORT).map_err(|_| {
+            Error::Link(format!(
+                "plugin `{name}` has no `{}` export of type (i32, i32) -> i32: build it with #[scion_sdk::plugin]",
+                abi::INIT_EXPORT
+            ))
+        })?;
+        let mut plugin = Plugin {
+            store,
+            instance,
+            module,
+            guest,
+            schema,
+            settings,
+            exports: HashMap::new(),
+            poisoned: None,
+        };
+        let config = match &plugin.settings.config {
+            Some(Ok((bytes, _))) => bytes.clone(),
+            _ => Vec::new(),
+        };
+        let status = plugin.guarded(|p| {
+            let (ptr, len) = p.write_input(&config)?;
+            init.call(&mut p.store, (ptr, len))
+        });
+        match status {
+            Ok(0) => Ok(plugin),
+            Ok(_) => {
+                let message = plugin
+                    .store
+                    .data_mut()
+                    .panic
+                    .take()
+                    .unwrap_or_else(|| "no reason given".into());
+                Err(Error::Init { plugin: name.to_string(), message })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    /// The module this plugin runs.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// The plugin's instance (for calling exports that are not part of an
+    /// interface).
+    pub fn instance(&self) -> Instance {
+        self.instance
+    }
+
+    /// The plugin's store.
+    pub fn store(&self) -> &Store<PluginData> {
+        &self.store
+    }
+
+    /// The plugin's store, mutably.
+    pub fn store_mut(&mut self) -> &mut Store<PluginData> {
+        &mut self.store
+    }
+
+    /// The plugin's schema section, decoded.
+    pub fn schema(&self) -> &SchemaSection {
+        &self.schema
+    }
+
+    /// Sets the remaining fuel.
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.store.set_fuel(fuel)
+    }
+
+    /// The remaining fuel.
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.store.get_fuel()
+    }
+
+    /// Adds fuel.
+    pub fn add_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.store.add_fuel(fuel)
+    }
+
+    /// Limits each later call to `timeout` (`None`: no deadline).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        self.settings.timeout = timeout;
+        self.store.set_timeout(timeout)
+    }
+
+    /// A handle another thread can use to interrupt a running call.
+    pub fn interrupt_handle(&self) -> Result<InterruptHandle> {
+        self.store.interrupt_handle()
+    }
+
+    /// Bytes of linear memory the plugin currently uses.
+    pub fn memory_size(&self) -> usize {
+        self.guest.memory.data_size(&self.store)
+    }
+
+    /// Why the plugin cannot be called, if it trapped earlier.
+    pub fn poisoned(&self) -> Option<&str> {
+        self.poisoned.as_deref()
+    }
+
+    /// Replaces the instance with a fresh one (same module, configuration
+    /// and host interfaces; the remaining fuel carries over), e.g. after a
+    /// trap poisoned it. The plugin's in-memory state is lost.
+    pub fn restart(&mut self) -> Result<()> {
+        let mut settings = self.settings.clone();
+        if self.store.engine().config().consume_fuel {
+            settings.fuel = Some(self.store.get_fuel()?);
+        }
+        *self = Plugin::start(&self.store.engine().clone(), self.module.clone(), settings)?;
+        Ok(())
+    }
+
+    /// Runs `f`, turning a trap into a poisoned plugin and a reported
+    /// panic message into [`Error::Panic`].
+    fn guarded<R>(&mut self, f: impl FnOnce(&mut Plugin) -> Result<R>) -> Result<R> {
+        if let Some(cause) = &self.poisoned {
+            return Err(Error::Poisoned { plugin: self.name().to_string(), cause: cause.clone() });
+        }
+        self.store.data_mut().panic = None;
+        match f(self) {
+            Ok(r) => Ok(r),
+            Err(Error::Trap(trap)) => {
+                let panic = self.store.data_mut().panic.take();
+                let err = match panic {
+                    Some(message) => Error::Panic {
+                        plugin: self.name().to_string(),
+                        message,
+                        trap: Box::new(trap),
+                    },
+                    None => Error::Trap(trap),
+                };
+                self.poisoned =
+                    Some(err.to_string().lines().next().unwrap_or_default().to_string());
+                Err(err)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Copies `bytes` into a fresh plugin buffer; returns its address and
+    /// length (the plugin takes ownership).
+    fn write_input(&mut self, bytes: &[u8]) -> Result<(i32, i32)> {
+        let len = i32::try_from(bytes.len()).map_err(|_| {
+            Error::Wire(format!("a {} byte value is too large for a plugin", bytes.len()))
+        })?;
+        let ptr = self.guest.alloc.call(&mut self.store, len)?;
+        if ptr == 0 {
+            return Err(Error::Limit(format!(
+                "plugin `{}` could not allocate {len} bytes for a value",
+                self.name()
+            )));
+        }
+        self.guest.memory.write(&mut self.store, ptr as u32 as usize, bytes).map_err(|_| {
+            Error::Wire(format!(
+                "plugin `{}` returned an out-of-bounds buffer for {len} bytes",
+                self.name()
+            ))
+        })?;
+        Ok((ptr, len))
+    }
+}
+
+/// Finds the SDK's exports in a fresh instance.
+fn guest_abi(store: &Store<PluginData>, instance: &Instance, name: &str) -> Result<GuestAbi> {
+    let missing = |what: &str| {
+        Error::Link(format!(
+            "plugin `{name}` has no {what}: it was not built with the Scion SDK (scion_sdk::plugin)"
+        ))
+    };
+    let memory =
+        instance.get_memory(store, "memory").ok_or_else(|| missing("exported memory `memory`"))?;
+    let alloc = instance
+        .get_typed_func::<i32, i32>(store, abi::ALLOC_EXPORT)
+        .map_err(|_| missing("`scion_alloc` export of type (i32) -> i32"))?;
+    let free = instance
+        .get_typed_func::<(i32, i32), ()>(store, abi::FREE_EXPORT)
+        .map_err(|_| missing("`scion_free` export of type (i32, i32) -> ()"))?;
+    Ok(GuestAbi { memory, alloc, free })
+}

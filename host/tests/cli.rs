@@ -1,0 +1,158 @@
+//! The `scion` command-line tool, run as a user would.
+
+use scion_sdk::Interface;
+use scion_sdk::schema::{Direction, encode, record_len};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn scion(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scion"))
+        .args(args)
+        .current_dir(dir)
+        .env("SCION_CACHE_DIR", dir.join("cache"))
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const FIB: &str = r#"(module
+  (func $fib (export "fib") (param i64) (result i64)
+    (if (result i64) (i64.lt_u (local.get 0) (i64.const 2))
+      (then (local.get 0))
+      (else (i64.add (call $fib (i64.sub (local.get 0) (i64.const 1)))
+                     (call $fib (i64.sub (local.get 0) (i64.const 2)))))))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "spin") (loop (br 0)))
+  (func (export "pair") (result i32 f64) (i32.const -7) (f64.const 2.5)))"#;
+
+#[test]
+fn run_prints_results_and_reports_traps() {
+    let dir = scratch("run");
+    std::fs::write(dir.join("fib.wat"), FIB).unwrap();
+    let out = scion(&dir, &["run", "fib.wat", "--invoke", "fib", "20"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "6765\n");
+
+    let out = scion(&dir, &["run", "fib.wat", "--invoke", "pair"]);
+    assert_eq!(text(&out.stdout), "-7\n2.5\n");
+
+    let out = scion(&dir, &["run", "fib.wat", "--invoke", "div", "1", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("trap: integer divide by zero"), "{}", text(&out.stderr));
+
+    let out = scion(&dir, &["run", "fib.wat", "--fuel", "1000", "--invoke", "spin"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("fuel"), "{}", text(&out.stderr));
+
+    let out = scion(&dir, &["run", "fib.wat", "--timeout", "50ms", "--invoke", "spin"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("interrupt"), "{}", text(&out.stderr));
+
+    let out = scion(&dir, &["run", "fib.wat", "--print-fuel", "--invoke", "fib", "10"]);
+    assert!(out.status.success());
+    assert!(text(&out.stderr).starts_with("fuel consumed: "), "{}", text(&out.stderr));
+
+    let out = scion(&dir, &["run", "fib.wat", "--invoke", "fib", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("`x` is not a valid i64"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn compile_writes_a_shared_object() {
+    let dir = scratch("compile");
+    std::fs::write(dir.join("fib.wat"), FIB).unwrap();
+    let out = scion(&dir, &["compile", "fib.wat", "-o", "fib.so"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(&std::fs::read(dir.join("fib.so")).unwrap()[..4], b"\x7fELF");
+
+    std::fs::write(dir.join("bad.wasm"), b"\0asm\x01\0\0\0\x01\x05").unwrap();
+    let out = scion(&dir, &["compile", "bad.wasm", "-o", "bad.so"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("bad.wasm"), "{}", text(&out.stderr));
+    assert!(!dir.join("bad.so").exists());
+}
+
+#[allow(dead_code)]
+mod api {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, scion_sdk::Schema)]
+    pub struct Row {
+        pub id: u64,
+        pub cells: Vec<Option<String>>,
+    }
+
+    #[scion_sdk::interface]
+    pub trait Filter {
+        fn keep(&self, row: Row) -> bool;
+        fn threshold(&mut self, value: f64);
+    }
+}
+
+const FILTER: &scion_sdk::schema::InterfaceDesc = <dyn api::Filter as Interface>::DESC;
+const RECORD_LEN: usize = record_len(FILTER);
+const RECORD: [u8; RECORD_LEN] = encode::<RECORD_LEN>(FILTER, Direction::Export);
+
+#[test]
+fn inspect_shows_interfaces_imports_exports_memories_and_tables() {
+    let dir = scratch("inspect");
+    let mut wasm = wat::parse_str(
+        r#"(module
+             (import "scion" "panic" (func (param i32 i32)))
+             (memory (export "memory") 2 16)
+             (table 3 funcref)
+             (func (export "scion:Filter/keep") (param i32 i32) (result i64) (i64.const 0))
+             (func (export "scion:Filter/threshold") (param f64)))"#,
+    )
+    .unwrap();
+    // A custom section: id 0, size, name, bytes.
+    let mut section = vec![12];
+    section.extend_from_slice(b"scion-schema");
+    section.extend_from_slice(&RECORD);
+    wasm.push(0);
+    let mut n = section.len();
+    while n >= 0x80 {
+        wasm.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    wasm.push(n as u8);
+    wasm.extend(section);
+    std::fs::write(dir.join("filter.wasm"), &wasm).unwrap();
+
+    let out = scion(&dir, &["inspect", "filter.wasm"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    for line in [
+        "interface Filter",
+        "fn keep(&self, row: Row) -> bool",
+        "fn threshold(&mut self, value: f64)  [scalar]",
+        "struct Row { id: u64, cells: Vec<Option<String>> }",
+        "scion::panic  function (i32, i32) -> ()",
+        "scion:Filter/keep  function (i32, i32) -> (i64)",
+        "0: 2 pages (128.00 KiB) initial, at most 16 pages (1.00 MiB)",
+        "0: funcref 3 elements initial, no maximum",
+    ] {
+        assert!(report.contains(line), "missing `{line}` in:\n{report}");
+    }
+
+    std::fs::write(dir.join("plain.wat"), "(module)").unwrap();
+    let out = scion(&dir, &["inspect", "plain.wat"]);
+    assert!(text(&out.stdout).contains("no Scion interfaces"), "{}", text(&out.stdout));
+
+    let mut lying = wasm.clone();
+    let at = lying.len() - RECORD_LEN + 4;
+    lying[at] = 9; // unknown record kind
+    std::fs::write(dir.join("lying.wasm"), &lying).unwrap();
+    let out = scion(&dir, &["inspect", "lying.wasm"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown record kind"), "{}", text(&out.stderr));
+}

@@ -1,0 +1,153 @@
+//! The wire format of calls: postcard for serialized methods, raw wasm
+//! values for scalar ones.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// A scalar argument or result (the wasm value it travels as).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar {
+    /// i32 (also `u32`, `i8`..`u16`, `bool`, `char`)
+    I32(i32),
+    /// i64 (also `u64`)
+    I64(i64),
+    /// f32
+    F32(f32),
+    /// f64
+    F64(f64),
+}
+
+/// A value that travels as a [`Scalar`].
+pub trait ScalarValue: Sized {
+    /// Into the wire form.
+    fn to_scalar(self) -> Scalar;
+    /// From the wire form; `None` when the kind does not match.
+    fn from_scalar(s: Scalar) -> Option<Self>;
+}
+
+macro_rules! scalar {
+    ($($t:ty => $k:ident as $w:ty),* $(,)?) => {$(
+        impl ScalarValue for $t {
+            fn to_scalar(self) -> Scalar {
+                Scalar::$k(self as $w)
+            }
+            fn from_scalar(s: Scalar) -> Option<Self> {
+                match s {
+                    Scalar::$k(v) => Some(v as $t),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+scalar!(i32 => I32 as i32, u32 => I32 as i32, i16 => I32 as i32, u16 => I32 as i32, i8 => I32 as i32,
+        u8 => I32 as i32, i64 => I64 as i64, u64 => I64 as i64, f32 => F32 as f32, f64 => F64 as f64);
+
+impl ScalarValue for bool {
+    fn to_scalar(self) -> Scalar {
+        Scalar::I32(self as i32)
+    }
+    fn from_scalar(s: Scalar) -> Option<Self> {
+        match s {
+            Scalar::I32(v) => Some(v != 0),
+            _ => None,
+        }
+    }
+}
+
+impl ScalarValue for char {
+    fn to_scalar(self) -> Scalar {
+        Scalar::I32(self as i32)
+    }
+    fn from_scalar(s: Scalar) -> Option<Self> {
+        match s {
+            Scalar::I32(v) => char::from_u32(v as u32),
+            _ => None,
+        }
+    }
+}
+
+/// A scalar's wasm-level representation, used by the glue the macros
+/// generate on the plugin side.
+pub trait WasmScalar: Copy {
+    /// The wasm value type (`i32`, `i64`, `f32` or `f64`).
+    type Wasm: Copy;
+    /// Into the wasm value.
+    fn into_wasm(self) -> Self::Wasm;
+    /// From the wasm value.
+    fn from_wasm(w: Self::Wasm) -> Self;
+}
+
+macro_rules! wasm_scalar {
+    ($($t:ty => $w:ty),* $(,)?) => {$(
+        impl WasmScalar for $t {
+            type Wasm = $w;
+            fn into_wasm(self) -> $w {
+                self as $w
+            }
+            fn from_wasm(w: $w) -> $t {
+                w as $t
+            }
+        }
+    )*};
+}
+
+wasm_scalar!(i32 => i32, u32 => i32, i16 => i32, u16 => i32, i8 => i32, u8 => i32, i64 => i64, u64 => i64,
+             f32 => f32, f64 => f64);
+
+impl WasmScalar for bool {
+    type Wasm = i32;
+    fn into_wasm(self) -> i32 {
+        self as i32
+    }
+    fn from_wasm(w: i32) -> bool {
+        w != 0
+    }
+}
+
+impl WasmScalar for char {
+    type Wasm = i32;
+    fn into_wasm(self) -> i32 {
+        self as i32
+    }
+    fn from_wasm(w: i32) -> char {
+        char::from_u32(w as u32).expect("the host passed an invalid char")
+    }
+}
+
+/// A value that could not be encoded or decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireError(pub String);
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Encodes a value with postcard.
+pub fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, WireError> {
+    postcard::to_allocvec(value).map_err(|e| WireError(alloc::format!("cannot encode: {e}")))
+}
+
+/// Decodes a value with postcard; the whole input must be consumed.
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
+    let (value, rest) = postcard::take_from_bytes(bytes)
+        .map_err(|e| WireError(alloc::format!("cannot decode: {e}")))?;
+    if !rest.is_empty() {
+        return Err(WireError(alloc::format!("{} bytes left over after decoding", rest.len())));
+    }
+    Ok(value)
+}
+
+/// Packs a buffer address and length into the i64 a serialized call returns.
+pub fn pack(ptr: u32, len: u32) -> i64 {
+    ((ptr as u64) << 32 | len as u64) as i64
+}
+
+/// Unpacks what [`pack`] made.
+pub fn unpack(v: i64) -> (u32, u32) {
+    ((v as u64 >> 32) as u32, v as u32)
+}

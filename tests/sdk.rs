@@ -1,0 +1,486 @@
+//! The SDK end to end: a real Rust plugin (guest/sdk-plugin, written
+//! against guest/sdk-api) loaded through `scion::Plugin` and called through
+//! the generated typed client; host callbacks; panics; logging;
+//! configuration; schema mismatches; lying schema sections.
+
+use scion::{Config, Engine, Error, Plugin};
+use scion_sdk::host::Transport;
+use sdk_api::*;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+const PLUGIN: &str = env!("SCION_GUEST_SDK_PLUGIN");
+
+fn engine() -> Engine {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-cache");
+    Engine::new(Config::new().cache_dir(dir)).unwrap()
+}
+
+/// The host's implementation of the interface the plugin calls.
+#[derive(Default)]
+struct Services {
+    total: i64,
+}
+
+impl HostServices for Services {
+    fn lookup(&mut self, key: String) -> Option<String> {
+        (key == "Ada").then(|| "Countess ".to_string())
+    }
+    fn record(&mut self, value: i64) -> i64 {
+        self.total += value;
+        self.total
+    }
+}
+
+fn config() -> GeoConfig {
+    GeoConfig { greeting: "Hello".into(), max_points: 100 }
+}
+
+fn load() -> Plugin {
+    Plugin::builder(&engine())
+        .name("geo")
+        .config(&config())
+        .host(HostServicesServer(Services::default()))
+        .load_file(PLUGIN)
+        .unwrap()
+}
+
+#[test]
+fn scalar_methods() {
+    let mut plugin = load();
+    let mut geo = GeometryClient::new(&mut plugin).unwrap();
+    assert_eq!(geo.add(2, 40).unwrap(), 42);
+    assert_eq!(geo.add(i32::MAX, 1).unwrap(), i32::MIN);
+    assert_eq!(geo.mix(200, -1_000_000_000_000, 0.25, true).unwrap(), 200.0 - 1e12 + 0.25 + 0.5);
+    geo.set_scale(2.0).unwrap();
+    let a = geo.area(Shape::Polygon(vec![pt(0.0, 0.0), pt(4.0, 0.0), pt(4.0, 3.0)])).unwrap();
+    assert_eq!(a, Ok(12.0));
+    assert_eq!(geo.calls().unwrap(), 5);
+}
+
+fn pt(x: f64, y: f64) -> Point {
+    Point { x, y }
+}
+
+#[test]
+fn structs_enums_options_results() {
+    let mut plugin = load();
+    let mut geo = GeometryClient::new(&mut plugin).unwrap();
+    let circle = geo.area(Shape::Circle { center: pt(1.0, 1.0), radius: 1.0 }).unwrap().unwrap();
+    assert!((circle - std::f64::consts::PI).abs() < 1e-12);
+    assert_eq!(
+        geo.area(Shape::Circle { center: pt(0.0, 0.0), radius: 0.0 }).unwrap(),
+        Err(GeoError::Degenerate { what: "zero radius".into() })
+    );
+    assert_eq!(geo.area(Shape::Empty).unwrap(), Err(GeoError::Degenerate { what: "empty".into() }));
+    assert_eq!(
+        geo.area(Shape::Polygon(vec![pt(0.0, 0.0); 101])).unwrap(),
+        Err(GeoError::TooLarge(101))
+    );
+
+    let drawing = Drawing {
+        name: "plan".into(),
+        shapes: vec![
+            Shape::Empty,
+            Shape::Polygon(vec![pt(1.0, 2.0)]),
+            Shape::Circle { center: pt(3.0, 4.0), radius: 5.0 },
+        ],
+        tags: None,
+        meta: BTreeMap::from([("v".to_string(), 7)]),
+    };
+    let out = geo.summarize(drawing.clone()).unwrap();
+    let mut expected = drawing;
+    expected.name = "PLAN".into();
+    expected.shapes.reverse();
+    expected.tags = Some(vec!["seen".into()]);
+    expected.meta.insert("shapes".into(), 3);
+    assert_eq!(out, expected);
+
+    let names: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+    assert_eq!(geo.find(names.clone(), "c".into()).unwrap(), Some(2));
+    assert_eq!(geo.find(names, "z".into()).unwrap(), None);
+    assert_eq!(geo.find(vec![], String::new()).unwrap(), None);
+}
+
+#[test]
+fn one_mebibyte_each_way() {
+    let mut plugin = load();
+    let mut geo = GeometryClient::new(&mut plugin).unwrap();
+    let big: Vec<u8> = (0..1 << 20).map(|i| (i * 7 % 256) as u8).collect();
+    let back = geo.echo(big.clone()).unwrap();
+    assert_eq!(back.len(), big.len());
+    assert!(back.iter().rev().eq(big.iter()));
+    let made = geo.make(1 << 20).unwrap();
+    assert_eq!(made.len(), 1 << 20);
+    assert!(made.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
+    // Buffers are freed: repeating does not grow memory without bound.
+    let before = plugin.memory_size();
+    let mut geo = GeometryClient::new(&mut plugin).unwrap();
+    for _ in 0..20 {
+        geo.echo(big.clone()).unwrap();
+    }
+    assert!(
+        plugin.memory_size() <= before + (4 << 20),
+        "memory grew from {before} to {}",
+        plugin.memory_size()
+    );
+}
+
+#[test]
+fn host_callbacks() {
+    let mut plugin = load();
+    let mut geo = GeometryClient::new(&mut plugin).unwrap();
+    assert_eq!(geo.greet("Ada".into()).unwrap(), "Hello Countess Ada (#3)");
+    assert_eq!(geo.greet("Bob".into()).unwrap(), "Hello Bob (#6)");
+}
+
+#[test]
+fn panic_becomes_a_trap_with_the_message_and_poisons() {
+    let mut plugin = load();
+    let mut geo = GeometryClient::new(&mut plugin).unwrap();
+    let err = geo.fail("the answer is not 41".into()).unwrap_err();
+    match &err {
+        Error::Panic { plugin, message, trap } => {
+            assert_eq!(plugin, "geo");
+            assert!(message.contains("the answer is not 41"), "{message}");
+            assert!(message.contains("src/lib.rs"), "location missing: {message}");
+            assert_eq!(trap.code, scion::TrapCode::Unreachable);
+        }
+        other => panic!("expected a panic, got {other}"),
+    }
+    eprintln!("{err}");
+    assert!(err.to_string().contains("the answer is not 41"));
+    // The instance may hold half-updated state: it refuses further calls...
+    assert!(
+        matches!(geo.add(1, 2), Err(Error::Poisoned { .. })),
+        "a poisoned plugin must refuse calls"
+    );
+    // ...until restarted.
+    plugin.restart().unwrap();
+    let mut geo = GeometryClient::new(&mut plugin).unwrap();
+    assert_eq!(geo.add(1, 2).unwrap(), 3);
+    assert_eq!(geo.calls().unwrap(), 1, "a restart starts from a fresh instance");
+}
+
+/// Records log records in memory.
+struct Capture(Mutex<Vec<(log::Level, String, String)>>);
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, r: &log::Record<'_>) {
+        self.0.lock().unwrap().push((r.level(), r.target().to_string(), r.args().to_string()));
+    }
+    fn flush(&self) {}
+}
+
+static LOGS: Capture = Capture(Mutex::new(Vec::new()));
+
+#[test]
+fn guest_logging_reaches_the_host_logger() {
+    let _ = log::set_logger(&LOGS);
+    log::set_max_level(log::LevelFilter::Trace);
+    let mut plugin = Plugin::builder(&engine())
+        .name("logger-test")
+        .config(&GeoConfig { greeting: "Hi".into(), max_points: 3 })
+        .host(HostServicesServer(Services::default()))
+        .load_file(PLUGIN)
+        .unwrap();
+    GeometryClient::new(&mut plugin).unwrap().greet("Eve".into()).unwrap();
+    let logs = LOGS.0.lock().unwrap();
+    let mine: Vec<_> = logs.iter().filter(|(_, t, _)| t == "logger-test").collect();
+    assert!(
+        mine.iter()
+            .any(|(l, _, m)| *l == log::Level::Info && m == "configured with greeting \"Hi\""),
+        "{mine:?}"
+    );
+    assert!(
+        mine.iter().any(|(l, _, m)| *l == log::Level::Debug && m == "greeting Eve"),
+        "{mine:?}"
+    );
+}
+
+#[test]
+fn configuration_is_checked() {
+    let engine = engine();
+    let services = || HostServicesServer(Services::default());
+    let err = Plugin::builder(&engine).host(services()).load_file(PLUGIN).err().unwrap();
+    assert!(err.to_string().contains("needs a configuration of type GeoConfig"), "{err}");
+
+    #[derive(serde::Serialize, scion_sdk::Schema)]
+    struct GeoConfig {
+        greeting: String,
+        max_points: u64,
+    }
+    let err = Plugin::builder(&engine)
+        .config(&GeoConfig { greeting: "x".into(), max_points: 1 })
+        .host(services())
+        .load_file(PLUGIN)
+        .err()
+        .unwrap();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("field `max_points` has type u64 in the host but u32 in the plugin"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_host_interface_is_a_link_error() {
+    let err = Plugin::builder(&engine()).config(&config()).load_file(PLUGIN).err().unwrap();
+    assert!(matches!(err, Error::Link(_)), "{err}");
+    assert!(err.to_string().contains("host interface `HostServices`"), "{err}");
+}
+
+/// Interfaces as a host built against another version of the interface
+/// crate would see them.
+#[allow(dead_code)]
+mod renamed {
+    #[scion_sdk::interface]
+    pub trait Geometry {
+        fn add(&self, a: i32, b: i32) -> i32;
+        fn sum(&self, a: i32, b: i32) -> i32;
+    }
+}
+
+#[allow(dead_code)]
+mod changed_field {
+    use serde::{Deserialize, Serialize};
+    #[derive(Serialize, Deserialize, scion_sdk::Schema)]
+    pub struct Point {
+        pub x: f32,
+        pub y: f64,
+    }
+    #[derive(Serialize, Deserialize, scion_sdk::Schema)]
+    pub enum Shape {
+        Circle { center: Point, radius: f64 },
+        Polygon(Vec<Point>),
+        Empty,
+    }
+    #[scion_sdk::interface]
+    pub trait Geometry {
+        fn add(&self, a: i32, b: i32) -> i32;
+        fn area(&self, shape: Shape) -> Result<f64, sdk_api::GeoError>;
+    }
+}
+
+#[allow(dead_code)]
+mod missing_method {
+    #[scion_sdk::interface]
+    pub trait Geometry {
+        fn add(&self, a: i32, b: i32) -> i32;
+        fn perimeter(&self, sides: Vec<f64>) -> f64;
+    }
+}
+
+#[allow(dead_code)]
+mod changed_argument {
+    #[scion_sdk::interface]
+    pub trait Geometry {
+        fn echo(&self, bytes: String) -> Vec<u8>;
+    }
+}
+
+#[allow(dead_code)]
+mod other_interface {
+    #[scion_sdk::interface]
+    pub trait Renderer {
+        fn render(&self) -> String;
+    }
+}
+
+fn mismatch(check: impl FnOnce(&mut Plugin) -> Result<(), Error>) -> String {
+    let mut plugin = load();
+    let err = check(&mut plugin).err().expect("the mismatch must be refused");
+    assert!(matches!(err, Error::Schema(_)), "{err}");
+    err.to_string()
+}
+
+#[test]
+fn schema_mismatches_are_refused_naming_the_difference() {
+    let msg = mismatch(|p| renamed::GeometryClient::new(p).map(drop));
+    eprintln!("{msg}");
+    assert!(msg.contains("interface `Geometry`: method `sum` is missing in the plugin"), "{msg}");
+
+    let msg = mismatch(|p| changed_field::GeometryClient::new(p).map(drop));
+    assert!(msg.contains("method `area`, argument `shape`"), "{msg}");
+    assert!(msg.contains("variant `Circle`"), "{msg}");
+    assert!(msg.contains("field `x` has type f32 in the host but f64 in the plugin"), "{msg}");
+    eprintln!("{msg}");
+
+    let msg = mismatch(|p| missing_method::GeometryClient::new(p).map(drop));
+    assert!(msg.contains("method `perimeter` is missing in the plugin"), "{msg}");
+
+    let msg = mismatch(|p| changed_argument::GeometryClient::new(p).map(drop));
+    assert!(
+        msg.contains(
+            "method `echo`, argument `bytes` has type String in the host but Vec<u8> in the plugin"
+        ),
+        "{msg}"
+    );
+
+    let msg = mismatch(|p| other_interface::RendererClient::new(p).map(drop));
+    assert!(
+        msg.contains("does not implement interface `Renderer` (it implements `Geometry`)"),
+        "{msg}"
+    );
+}
+
+/// `wasm` with its `scion-schema` section replaced by `section`.
+fn with_schema(wasm: &[u8], section: &[u8]) -> Vec<u8> {
+    let mut out = wasm[..8].to_vec();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let payload = payload.unwrap();
+        if let wasmparser::Payload::CustomSection(c) = &payload {
+            if c.name() == scion_sdk::abi::SCHEMA_SECTION {
+                let mut body = Vec::new();
+                leb(&mut body, c.name().len() as u64);
+                body.extend_from_slice(c.name().as_bytes());
+                body.extend_from_slice(section);
+                out.push(0);
+                leb(&mut out, body.len() as u64);
+                out.extend(body);
+                continue;
+            }
+        }
+        if let Some((id, range)) = payload.as_section() {
+            out.push(id);
+            let range = range.start as usize..range.end as usize;
+            leb(&mut out, range.len() as u64);
+            out.extend_from_slice(&wasm[range]);
+        }
+    }
+    out
+}
+
+fn leb(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+fn schema_section(wasm: &[u8]) -> Vec<u8> {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::CustomSection(c) = payload.unwrap() {
+            if c.name() == scion_sdk::abi::SCHEMA_SECTION {
+                return c.data().to_vec();
+            }
+        }
+    }
+    panic!("no schema section")
+}
+
+/// Loads (and if that works, checks and calls) a plugin whose schema
+/// section was edited; returns the outcome as text. Never panics on the
+/// plugin's account.
+fn try_lying(engine: &Engine, wasm: &[u8]) -> Result<(), Error> {
+    let mut plugin = Plugin::builder(engine)
+        .config(&config())
+        .host(HostServicesServer(Services::default()))
+        .load(wasm)?;
+    let mut geo = GeometryClient::new(&mut plugin)?;
+    geo.add(1, 2)?;
+    geo.echo(vec![1, 2, 3])?;
+    geo.greet("Ada".into())?;
+    Ok(())
+}
+
+#[test]
+fn a_lying_schema_section_cannot_hurt_the_host() {
+    let engine = engine();
+    let wasm = std::fs::read(PLUGIN).unwrap();
+    let section = schema_section(&wasm);
+
+    // Claim that the scalar `add` is serialized: the export's real type
+    // gives the lie away.
+    let add = section.windows(5).position(|w| w == b"\x03\x00add").expect("record of `add`");
+    let mut lie = section.clone();
+    lie[add + 5] = 0; // abi: serialized
+    let err = try_lying(&engine, &with_schema(&wasm, &lie)).unwrap_err();
+    assert!(matches!(err, Error::Schema(_)), "{err}");
+
+    // Truncated, garbage, absurdly nested.
+    for bad in [&section[..section.len() / 2], b"SCS1\x07garbage".as_slice(), &[b'x'; 40][..]] {
+        let err = try_lying(&engine, &with_schema(&wasm, bad)).unwrap_err();
+        assert!(matches!(err, Error::Schema(_)), "{err}");
+    }
+    let mut deep = b"SCS1\x02".to_vec();
+    deep.extend(std::iter::repeat_n(14u8, 100_000)); // Option<Option<...>>
+    let err = try_lying(&engine, &with_schema(&wasm, &deep)).unwrap_err();
+    assert!(err.to_string().contains("nested too deeply"), "{err}");
+
+    // Random single-byte edits: each either still works or fails cleanly.
+    let mut seed = 0x9e3779b97f4a7c15u64;
+    let (mut ok, mut refused) = (0, 0);
+    for _ in 0..120 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let mut edited = section.clone();
+        let at = (seed % edited.len() as u64) as usize;
+        edited[at] = (seed >> 32) as u8;
+        match try_lying(&engine, &with_schema(&wasm, &edited)) {
+            Ok(()) => ok += 1,
+            Err(Error::Schema(_) | Error::Link(_) | Error::Wire(_)) => refused += 1,
+            Err(e) => panic!("unexpected failure for an edit at byte {at}: {e}"),
+        }
+    }
+    assert!(refused > 60, "{ok} edits accepted, {refused} refused");
+}
+
+#[test]
+fn transport_checks_export_types_without_a_client() {
+    // A hand-written transport call with the wrong shape is refused, not run.
+    let mut plugin = load();
+    let err = plugin.call("Geometry", "add", &[]).unwrap_err();
+    assert!(matches!(err, Error::Schema(_)), "{err}");
+    let err = plugin.call_scalar("Geometry", "nope", &[], false).unwrap_err();
+    assert!(matches!(err, Error::Link(_)), "{err}");
+}
+
+#[test]
+fn plugins_are_send_and_independent() {
+    let a = Arc::new(Mutex::new(load()));
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let a = a.clone();
+            std::thread::spawn(move || {
+                let mut plugin = load();
+                let mut geo = GeometryClient::new(&mut plugin).unwrap();
+                for j in 0..50 {
+                    assert_eq!(geo.add(i, j).unwrap(), i + j);
+                }
+                let mut shared = a.lock().unwrap();
+                GeometryClient::new(&mut *shared).unwrap().add(1, 1).unwrap()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 2);
+    }
+}
+
+/// The minimal plugin's interface, declared again on the host side (as a
+/// host depending on the same interface crate would see it).
+#[scion_sdk::interface]
+pub trait Greeter {
+    fn greet(&self, name: String) -> String;
+}
+
+#[test]
+fn a_one_method_plugin_fits_in_30_kib() {
+    let path = env!("SCION_GUEST_MINIMAL_PLUGIN");
+    let size = std::fs::metadata(path).unwrap().len();
+    assert!(size <= 30 * 1024, "the minimal plugin is {size} bytes");
+    let mut plugin = Plugin::builder(&engine()).load_file(path).unwrap();
+    assert_eq!(plugin.name(), "minimal_plugin");
+    let mut greeter = GreeterClient::new(&mut plugin).unwrap();
+    assert_eq!(greeter.greet("Scion".into()).unwrap(), "Hello, Scion!");
+}
