@@ -6,5 +6,8 @@ mod build_guests;
 
 fn main() {
     let guest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest");
-    build_guests::build_guests(&guest, &["demo-plugin", "hostile"]);
+    build_guests::build_guests(
+        &guest,
+        &["demo-plugin", "hostile", "kvdb-score", "kvdb-filter", "editor-commands", "word-filter"],
+    );
 }

@@ -143,6 +143,7 @@ fn panic_becomes_a_trap_with_the_message_and_poisons() {
         Error::Panic { plugin, message, trap } => {
             assert_eq!(plugin, "geo");
             assert!(message.contains("the answer is not 41"), "{message}");
+            assert!(message.starts_with("the answer is not 41 (at "), "{message}");
             assert!(message.contains("src/lib.rs"), "location missing: {message}");
             assert_eq!(trap.code, scion::TrapCode::Unreachable);
         }

@@ -1,8 +1,9 @@
 //! `#[derive(Schema)]`.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
-use syn::{Data, DeriveInput, Fields};
+use syn::visit_mut::{self, VisitMut};
+use syn::{Data, DeriveInput, Fields, Type};
 
 /// serde attributes that change the postcard encoding, which a schema
 /// describing the Rust shape would then misrepresent.
@@ -65,17 +66,41 @@ fn is_skipped(attrs: &[syn::Attribute]) -> bool {
     skipped
 }
 
-fn fields_desc(fields: &Fields) -> syn::Result<TokenStream> {
+/// The stand-in for the type itself inside its own fields.
+const SELF_REF: &str = "__ScionSelfRef";
+
+/// Replaces the type's own name (and `Self`) in a field type by the
+/// stand-in, so that a recursive type describes itself by name instead of
+/// infinitely.
+struct SelfRef<'a>(&'a Ident);
+
+impl VisitMut for SelfRef<'_> {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::Path(p) = ty {
+            if p.qself.is_none() && p.path.segments.len() == 1 {
+                let id = &p.path.segments[0].ident;
+                if id == self.0 || id == "Self" {
+                    *ty = syn::parse_str(SELF_REF).expect("an identifier");
+                    return;
+                }
+            }
+        }
+        visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+fn fields_desc(fields: &Fields, name: &Ident) -> syn::Result<TokenStream> {
     let mut out = Vec::new();
     for (i, f) in fields.iter().enumerate() {
         check_serde_attrs(&f.attrs)?;
         if is_skipped(&f.attrs) {
             continue;
         }
-        let name = f.ident.as_ref().map_or_else(|| i.to_string(), |id| id.to_string());
-        let ty = &f.ty;
+        let field = f.ident.as_ref().map_or_else(|| i.to_string(), |id| id.to_string());
+        let mut ty = f.ty.clone();
+        SelfRef(name).visit_type_mut(&mut ty);
         out.push(quote! {
-            ::scion_sdk::schema::FieldDesc { name: #name, ty: <#ty as ::scion_sdk::Schema>::TYPE }
+            ::scion_sdk::schema::FieldDesc { name: #field, ty: <#ty as ::scion_sdk::Schema>::TYPE }
         });
     }
     Ok(quote!(&[#(#out),*]))
@@ -92,7 +117,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let (impl_g, ty_g, where_c) = generics.split_for_impl();
     let body = match &input.data {
         Data::Struct(s) => {
-            let fields = fields_desc(&s.fields)?;
+            let fields = fields_desc(&s.fields, name)?;
             quote! {
                 ::scion_sdk::schema::TypeDesc::Struct(&::scion_sdk::schema::StructDesc {
                     name: #name_str,
@@ -105,7 +130,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             for v in &e.variants {
                 check_serde_attrs(&v.attrs)?;
                 let vname = v.ident.to_string();
-                let fields = fields_desc(&v.fields)?;
+                let fields = fields_desc(&v.fields, name)?;
                 variants.push(quote! {
                     ::scion_sdk::schema::VariantDesc { name: #vname, fields: #fields }
                 });
@@ -124,9 +149,16 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             ));
         }
     };
+    let self_ref = Ident::new(SELF_REF, Span::call_site());
     Ok(quote! {
-        impl #impl_g ::scion_sdk::Schema for #name #ty_g #where_c {
-            const TYPE: ::scion_sdk::schema::TypeDesc = #body;
-        }
+        const _: () = {
+            struct #self_ref;
+            impl ::scion_sdk::Schema for #self_ref {
+                const TYPE: ::scion_sdk::schema::TypeDesc = ::scion_sdk::schema::TypeDesc::Ref(#name_str);
+            }
+            impl #impl_g ::scion_sdk::Schema for #name #ty_g #where_c {
+                const TYPE: ::scion_sdk::schema::TypeDesc = #body;
+            }
+        };
     })
 }

@@ -53,7 +53,13 @@ pub fn report_panic(message: &str) {
 /// Forwards panic messages to the host (with the `std` feature).
 #[cfg(feature = "std")]
 pub fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| report_panic(&alloc::format!("{info}"))));
+    std::panic::set_hook(Box::new(|info| {
+        let message = info.payload_as_str().unwrap_or("(a panic payload that is not a string)");
+        match info.location() {
+            Some(at) => report_panic(&alloc::format!("{message} (at {at})")),
+            None => report_panic(message),
+        }
+    }));
 }
 
 /// Sets up the runtime: panic forwarding and logging (called first by

@@ -74,6 +74,9 @@ pub enum TypeDesc {
     Struct(&'static StructDesc),
     /// An enum
     Enum(&'static EnumDesc),
+    /// A reference to an enclosing struct or enum by name, where a type
+    /// contains itself (`enum Value { List(Vec<Value>), .. }`).
+    Ref(&'static str),
 }
 
 /// A struct's name and fields.
@@ -227,7 +230,7 @@ pub const fn type_len(t: &TypeDesc) -> usize {
         TypeDesc::Option(e) | TypeDesc::List(e) => 1 + type_len(e),
         TypeDesc::Map(a, b) | TypeDesc::Result(a, b) => 1 + type_len(a) + type_len(b),
         TypeDesc::Tuple(ts) => {
-            let mut n = 2;
+            let mut n = 3;
             let mut i = 0;
             while i < ts.len() {
                 n += type_len(&ts[i]);
@@ -236,6 +239,7 @@ pub const fn type_len(t: &TypeDesc) -> usize {
             n
         }
         TypeDesc::Array(e, _) => 5 + type_len(e),
+        TypeDesc::Ref(name) => 1 + str_len(name),
         TypeDesc::Struct(s) => 1 + str_len(s.name) + fields_len(s.fields),
         TypeDesc::Enum(e) => {
             let mut n = 1 + str_len(e.name) + 2;
@@ -296,6 +300,7 @@ const fn tag(t: &TypeDesc) -> u8 {
         TypeDesc::Array(..) => 19,
         TypeDesc::Struct(_) => 20,
         TypeDesc::Enum(_) => 21,
+        TypeDesc::Ref(_) => 22,
     }
 }
 
@@ -356,6 +361,7 @@ const fn put_type(out: &mut [u8], at: usize, t: &TypeDesc) -> usize {
             let at = put_str(out, at, s.name);
             put_fields(out, at, s.fields)
         }
+        TypeDesc::Ref(name) => put_str(out, at, name),
         TypeDesc::Enum(e) => {
             let at = put_str(out, at, e.name);
             let mut at = put_u16(out, at, e.variants.len());
@@ -445,6 +451,8 @@ pub enum OwnedType {
     Struct(String, Vec<(String, OwnedType)>),
     /// An enum: name and variants with their fields
     Enum(String, Vec<(String, Vec<(String, OwnedType)>)>),
+    /// An enclosing struct or enum, by name (recursive types)
+    Ref(String),
 }
 
 /// A decoded method.
@@ -500,6 +508,7 @@ impl OwnedType {
                 e.name.to_string(),
                 e.variants.iter().map(|v| (v.name.to_string(), fields(v.fields))).collect(),
             ),
+            TypeDesc::Ref(name) => OwnedType::Ref(name.to_string()),
             leaf => OwnedType::Leaf(LEAVES[tag(leaf) as usize]),
         }
     }
@@ -549,7 +558,7 @@ impl fmt::Display for OwnedType {
                 f.write_str(if ts.len() == 1 { ",)" } else { ")" })
             }
             OwnedType::Array(e, n) => write!(f, "[{e}; {n}]"),
-            OwnedType::Struct(n, _) | OwnedType::Enum(n, _) => f.write_str(n),
+            OwnedType::Struct(n, _) | OwnedType::Enum(n, _) | OwnedType::Ref(n) => f.write_str(n),
         }
     }
 }
@@ -645,6 +654,7 @@ impl Reader<'_> {
                     (0..n).map(|_| Ok((self.str()?, self.fields()?))).collect::<Result<_, _>>()?,
                 )
             }
+            22 => OwnedType::Ref(self.str()?),
             _ => return self.err("unknown type tag"),
         };
         self.depth -= 1;
@@ -727,6 +737,8 @@ pub fn diff_type(path: &str, host: &OwnedType, plugin: &OwnedType) -> Option<Str
         || Some(format!("{path} has type {host} in the host but {plugin} in the plugin"));
     match (host, plugin) {
         (T::Leaf(a), T::Leaf(b)) if a == b => None,
+        // The enclosing types themselves are compared where they appear.
+        (T::Ref(a), T::Ref(b)) if a == b => None,
         (T::Option(a), T::Option(b)) | (T::List(a), T::List(b)) => diff_type(path, a, b),
         (T::Map(a1, b1), T::Map(a2, b2)) | (T::Result(a1, b1), T::Result(a2, b2)) => {
             diff_type(path, a1, a2).or_else(|| diff_type(path, b1, b2))

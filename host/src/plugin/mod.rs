@@ -318,15 +318,13 @@ impl Plugin {
         self.poisoned.as_deref()
     }
 
-    /// Replaces the instance with a fresh one (same module, configuration
-    /// and host interfaces; the remaining fuel carries over), e.g. after a
-    /// trap poisoned it. The plugin's in-memory state is lost.
+    /// Replaces the instance with a fresh one built with the same module,
+    /// configuration, host interfaces, limits and initial fuel (as given
+    /// to the builder), e.g. after a trap poisoned it. The plugin's
+    /// in-memory state is lost. On failure the old instance stays.
     pub fn restart(&mut self) -> Result<()> {
-        let mut settings = self.settings.clone();
-        if self.store.engine().config().consume_fuel {
-            settings.fuel = Some(self.store.get_fuel()?);
-        }
-        *self = Plugin::start(&self.store.engine().clone(), self.module.clone(), settings)?;
+        let engine = self.store.engine().clone();
+        *self = Plugin::start(&engine, self.module.clone(), self.settings.clone())?;
         Ok(())
     }
 

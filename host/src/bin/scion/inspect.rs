@@ -130,7 +130,7 @@ fn format_bytes(b: u64) -> String {
 /// Structs and enums reachable from `t`, each once.
 fn collect_named(t: &OwnedType, out: &mut Vec<OwnedType>) {
     match t {
-        OwnedType::Leaf(_) => {}
+        OwnedType::Leaf(_) | OwnedType::Ref(_) => {}
         OwnedType::Option(e) | OwnedType::List(e) | OwnedType::Array(e, _) => collect_named(e, out),
         OwnedType::Map(a, b) | OwnedType::Result(a, b) => {
             collect_named(a, out);

@@ -1,0 +1,27 @@
+use scion_sdk::{Schema, interface};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, Schema)]
+pub struct Message {
+    pub author: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Schema)]
+pub enum Verdict {
+    Allow,
+    Rewrite(String),
+    Reject { reason: String },
+}
+
+/// The plugin's configuration, chosen by the host.
+#[derive(Debug, Clone, Serialize, Deserialize, Schema)]
+pub struct Rules {
+    pub banned: Vec<String>,
+}
+
+#[interface]
+pub trait Moderator {
+    fn review(&mut self, message: Message) -> Verdict;
+    fn rejected(&self) -> u32;
+}
