@@ -5,5 +5,8 @@ mod build_guests;
 
 fn main() {
     let guest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest");
-    build_guests::build_guests(&guest, &["kernels"]);
+    build_guests::build_guests(&guest, &["kernels", "call-plugin"]);
+    if std::env::var_os("CARGO_FEATURE_EXTISM").is_some() {
+        build_guests::build_guests(&guest, &["extism-calls"]);
+    }
 }

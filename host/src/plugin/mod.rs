@@ -32,7 +32,6 @@ use parking_lot::Mutex;
 use scion_sdk::abi;
 use scion_sdk::host::Dispatch;
 use scion_sdk::schema::{OwnedType, SchemaSection};
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +63,15 @@ pub(crate) struct GuestAbi {
     memory: Memory,
     alloc: TypedFunc<i32, i32>,
     free: TypedFunc<(i32, i32), ()>,
+}
+
+/// A method's export, looked up and type-checked once.
+pub(crate) struct MethodExport {
+    interface: Box<str>,
+    method: Box<str>,
+    func: Func,
+    /// The type of its result, if it has one.
+    result: Option<crate::ValType>,
 }
 
 /// How to build a plugin; kept by the plugin so that it can be restarted.
@@ -163,9 +171,8 @@ pub struct Plugin {
     guest: GuestAbi,
     schema: SchemaSection,
     settings: Settings,
-    /// Exports already looked up and type-checked, by interface and method.
-    /// (With the type of the first result, if any.)
-    exports: HashMap<String, HashMap<String, (Func, Option<crate::ValType>)>>,
+    /// Exports already looked up and type-checked.
+    exports: Vec<MethodExport>,
     /// Why the plugin may not be called again, after a trap.
     poisoned: Option<String>,
 }
@@ -225,7 +232,7 @@ impl Plugin {
             guest,
             schema,
             settings,
-            exports: HashMap::new(),
+            exports: Vec::new(),
             poisoned: None,
         };
         let config = match &plugin.settings.config {

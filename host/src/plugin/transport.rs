@@ -2,7 +2,7 @@
 //! (`scion_sdk::abi`), behind the `Transport` trait the generated clients
 //! use.
 
-use super::{Plugin, schema_check};
+use super::{MethodExport, Plugin, schema_check};
 use crate::runtime::values::ValRaw;
 use crate::types::{FuncType, ValType};
 use crate::{Error, Func, Result};
@@ -24,8 +24,12 @@ impl Plugin {
         fits: impl FnOnce(&FuncType) -> bool,
         wanted: impl FnOnce() -> String,
     ) -> Result<(Func, Option<ValType>)> {
-        if let Some(f) = self.exports.get(interface).and_then(|m| m.get(method)) {
-            return Ok(*f);
+        // A linear scan: plugins export few methods, and comparing short
+        // names beats hashing them on every call.
+        if let Some(e) =
+            self.exports.iter().find(|e| *e.method == *method && *e.interface == *interface)
+        {
+            return Ok((e.func, e.result));
         }
         let name = abi::method_export(interface, method);
         let func = self.instance.get_func(&self.store, &name).ok_or_else(|| {
@@ -42,9 +46,14 @@ impl Plugin {
                 wanted()
             )));
         }
-        let entry = (func, ty.results.first().copied());
-        self.exports.entry(interface.to_string()).or_default().insert(method.to_string(), entry);
-        Ok(entry)
+        let result = ty.results.first().copied();
+        self.exports.push(MethodExport {
+            interface: interface.into(),
+            method: method.into(),
+            func,
+            result,
+        });
+        Ok((func, result))
     }
 
     /// Reads and frees a buffer the plugin returned.

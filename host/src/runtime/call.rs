@@ -74,7 +74,12 @@ pub(crate) unsafe fn invoke(
             let limit = stack_limit(sp, s.engine.config().max_wasm_stack);
             s.vm().stack_limit = limit;
             // An interrupt aimed at an earlier call does not stop this one.
-            s.vm.interrupt_flag().store(0, std::sync::atomic::Ordering::SeqCst);
+            // (Checked first: an unconditional atomic store costs more than
+            // the rest of the call's setup.)
+            let flag = s.vm.interrupt_flag();
+            if flag.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+                flag.store(0, std::sync::atomic::Ordering::SeqCst);
+            }
             if let Some(t) = s.timeout {
                 deadline = Some(super::timer::arm(std::time::Instant::now() + t, s.vm.clone()));
             }
