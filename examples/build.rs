@@ -8,6 +8,14 @@ fn main() {
     let guest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest");
     build_guests::build_guests(
         &guest,
-        &["demo-plugin", "hostile", "kvdb-score", "kvdb-filter", "editor-commands", "word-filter"],
+        &[
+            "demo-plugin",
+            "hostile",
+            "kvdb-score",
+            "kvdb-filter",
+            "editor-commands",
+            "word-filter",
+            "game-mod",
+        ],
     );
 }

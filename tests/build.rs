@@ -8,6 +8,18 @@ fn main() {
     let guest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest");
     build_guests::build_guests(
         &guest,
-        &["demo-plugin", "hostile", "huge-memory", "kernels", "sdk-plugin", "minimal-plugin"],
+        &[
+            "demo-plugin",
+            "hostile",
+            "huge-memory",
+            "kernels",
+            "sdk-plugin",
+            "minimal-plugin",
+            "counter",
+            "counter-v2",
+            "counter-badinit",
+            "counter-badstate",
+            "counter-renamed",
+        ],
     );
 }

@@ -6,6 +6,11 @@
 //! Files are written to a temporary name and renamed into place, so a
 //! reader never sees a half-written artifact. The directory is created
 //! readable by its owner only.
+//!
+//! Use is recorded in each file's modification time (set on every load);
+//! when the cache grows past its cap, the least recently used artifacts
+//! are deleted. Deleting a loaded artifact is harmless: its mapping
+//! stays until it is unloaded.
 
 use crate::compiler::CodegenConfig;
 use crate::contract::artifact::{COMPILER_VERSION, FORMAT_VERSION};
@@ -103,4 +108,92 @@ impl Cache {
     pub fn remove(&self, key: &CacheKey) {
         let _ = std::fs::remove_file(self.path(key));
     }
+
+    /// Records that the artifact at `path` was used now.
+    pub fn touch(&self, path: &Path) {
+        if let Ok(f) = std::fs::File::options().write(true).open(path) {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
+    }
+
+    /// The artifacts in the cache, least recently used first.
+    pub fn entries(&self) -> std::io::Result<Vec<CacheEntry>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(&self.dir)? {
+            let e = e?;
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let is_artifact = name.len() == 64 + 3
+                && name.ends_with(".so")
+                && name[..64].bytes().all(|b| b.is_ascii_hexdigit());
+            if !is_artifact {
+                continue;
+            }
+            let meta = e.metadata()?;
+            out.push(CacheEntry { path: e.path(), bytes: meta.len(), last_used: meta.modified()? });
+        }
+        out.sort_by_key(|e| e.last_used);
+        Ok(out)
+    }
+
+    /// Deletes least recently used artifacts (never `keep`) until the
+    /// cache holds at most `max_bytes`; also removes temporary files that
+    /// an interrupted write left behind. Returns the number deleted.
+    pub fn evict(&self, max_bytes: u64, keep: &Path) -> std::io::Result<usize> {
+        self.remove_stale_temporaries(std::time::Duration::from_secs(3600))?;
+        let entries = self.entries()?;
+        let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
+        let mut removed = 0;
+        for e in entries {
+            if total <= max_bytes {
+                break;
+            }
+            if e.path == keep {
+                continue;
+            }
+            if std::fs::remove_file(&e.path).is_ok() {
+                total -= e.bytes;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Deletes every artifact and temporary file; returns how many
+    /// artifacts and bytes were removed.
+    pub fn clear(&self) -> std::io::Result<(usize, u64)> {
+        self.remove_stale_temporaries(std::time::Duration::ZERO)?;
+        let mut n = (0, 0);
+        for e in self.entries()? {
+            std::fs::remove_file(&e.path)?;
+            n.0 += 1;
+            n.1 += e.bytes;
+        }
+        Ok(n)
+    }
+
+    fn remove_stale_temporaries(&self, older_than: std::time::Duration) -> std::io::Result<()> {
+        for e in std::fs::read_dir(&self.dir)? {
+            let e = e?;
+            if !e.file_name().to_string_lossy().starts_with(".tmp-") {
+                continue;
+            }
+            let age = e.metadata()?.modified()?.elapsed().unwrap_or_default();
+            if age >= older_than {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One artifact in the cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheEntry {
+    /// Its file.
+    pub path: PathBuf,
+    /// Its size.
+    pub bytes: u64,
+    /// When it was last compiled or loaded.
+    pub last_used: std::time::SystemTime,
 }

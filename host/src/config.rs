@@ -9,6 +9,9 @@ pub struct Config {
     /// Directory of the artifact cache. Default: `$SCION_CACHE_DIR`, else
     /// `$XDG_CACHE_HOME/scion`, else `~/.cache/scion`.
     pub cache_dir: Option<PathBuf>,
+    /// Most bytes of artifacts the cache keeps (default 1 GiB); when a new
+    /// artifact makes it larger, the least recently used ones are deleted.
+    pub cache_max_bytes: u64,
     /// Run the IR optimizer (default true). Fuel accounting does not depend
     /// on it.
     pub optimize: bool,
@@ -30,6 +33,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             cache_dir: None,
+            cache_max_bytes: 1 << 30,
             optimize: true,
             max_wasm_stack: 1 << 20,
             consume_fuel: false,
@@ -48,6 +52,12 @@ impl Config {
     /// Sets the cache directory.
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Config {
         self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets the cache's size cap in bytes.
+    pub fn cache_max_bytes(mut self, bytes: u64) -> Config {
+        self.cache_max_bytes = bytes;
         self
     }
 

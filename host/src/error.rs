@@ -9,7 +9,9 @@ use std::path::PathBuf;
 ///
 /// Load-time failures ([`Error::Compile`], [`Error::Io`], [`Error::Link`],
 /// [`Error::Limit`]) are distinct from a running plugin's [`Error::Trap`].
-#[derive(Debug)]
+///
+/// `Debug` prints the same message as `Display` (so that `main` returning
+/// this error shows the message), prefixed with the variant.
 pub enum Error {
     /// The wasm input is malformed, invalid, or uses an unsupported feature.
     Compile {
@@ -119,6 +121,26 @@ impl fmt::Display for Error {
             Error::Usage(m) => write!(f, "{m}"),
             Error::Unsupported(m) => write!(f, "unsupported: {m}"),
         }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let variant = match self {
+            Error::Compile { .. } => "Compile",
+            Error::Io { .. } => "Io",
+            Error::Link(_) => "Link",
+            Error::Limit(_) => "Limit",
+            Error::Trap(_) => "Trap",
+            Error::Panic { .. } => "Panic",
+            Error::Schema(_) => "Schema",
+            Error::Wire(_) => "Wire",
+            Error::Init { .. } => "Init",
+            Error::Poisoned { .. } => "Poisoned",
+            Error::Usage(_) => "Usage",
+            Error::Unsupported(_) => "Unsupported",
+        };
+        write!(f, "{variant}: {self}")
     }
 }
 

@@ -41,7 +41,7 @@ pub use config::{Config, FuelCosts};
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use module::Module;
-pub use plugin::{Plugin, PluginBuilder, PluginData};
+pub use plugin::{Plugin, PluginBuilder, PluginData, PluginHandle, ReloadEvent, StatePolicy};
 pub use runtime::externs::{Extern, Global, Memory, Table};
 pub use runtime::func::{Caller, Func, TypedFunc};
 pub use runtime::instance::Instance;

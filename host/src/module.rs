@@ -81,6 +81,16 @@ impl Module {
             .map_err(|error| Error::Compile { path: Some(path.to_path_buf()), error })
     }
 
+    /// Compiles wasm binary or text that came from `path` (named in errors).
+    pub(crate) fn from_bytes_at(
+        engine: &Engine,
+        bytes: &[u8],
+        path: Option<&Path>,
+    ) -> Result<Module> {
+        let wasm = to_binary(bytes, path)?;
+        Module::from_binary_at(engine, &wasm, path)
+    }
+
     /// Compiles a module from wasm binary only.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         Module::from_binary_at(engine, wasm, None)
@@ -94,7 +104,10 @@ impl Module {
         let expected = Expected { wasm_sha256: key.wasm_sha256, config_hash: key.config_hash };
         if file.exists() {
             match LoadedArtifact::load(&file, expected) {
-                Ok(artifact) => return Ok(Module::wrap(engine, artifact)),
+                Ok(artifact) => {
+                    cache.touch(&file);
+                    return Ok(Module::wrap(engine, artifact));
+                }
                 Err(e) => {
                     log::warn!("{e}; recompiling");
                     cache.remove(&key);
@@ -105,6 +118,9 @@ impl Module {
             .map_err(|error| Error::Compile { path: path.map(Path::to_path_buf), error })?;
         let file =
             cache.store(&key, &bytes).map_err(|source| Error::Io { path: file.clone(), source })?;
+        if let Err(e) = cache.evict(engine.config().cache_max_bytes, &file) {
+            log::warn!("cannot trim the artifact cache {}: {e}", cache.dir().display());
+        }
         let artifact = LoadedArtifact::load(&file, expected).map_err(|e| {
             Error::Unsupported(format!("a freshly written artifact does not load: {e}"))
         })?;

@@ -156,3 +156,19 @@ fn inspect_shows_interfaces_imports_exports_memories_and_tables() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown record kind"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn cache_ls_and_clear() {
+    let dir = scratch("cache");
+    std::fs::write(dir.join("fib.wat"), FIB).unwrap();
+    assert!(scion(&dir, &["run", "fib.wat", "--invoke", "fib", "3"]).status.success());
+    let out = scion(&dir, &["cache", "ls"]);
+    let listing = text(&out.stdout);
+    assert!(listing.contains("1 artifacts,"), "{listing}");
+    assert!(listing.lines().next().unwrap().ends_with("ago"), "{listing}");
+    let out = scion(&dir, &["cache", "dir"]);
+    assert_eq!(text(&out.stdout).trim(), dir.join("cache").display().to_string());
+    let out = scion(&dir, &["cache", "clear"]);
+    assert!(text(&out.stdout).starts_with("removed 1 artifacts"), "{}", text(&out.stdout));
+    assert!(text(&scion(&dir, &["cache", "ls"]).stdout).contains("0 artifacts"));
+}

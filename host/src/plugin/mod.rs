@@ -19,8 +19,13 @@
 //! gives it a fresh instance (or a hot reload replaces it).
 
 mod imports;
+mod reload;
 mod schema_check;
 mod transport;
+mod watch;
+
+pub use reload::{PluginGuard, PluginHandle, ReloadEvent, StatePolicy};
+pub use watch::Watcher;
 
 pub use schema_check::read_section as read_schema;
 
@@ -150,13 +155,34 @@ impl PluginBuilder {
     /// Compiles (or loads from the cache) a `.wasm` file and instantiates it.
     pub fn load_file(mut self, path: impl AsRef<Path>) -> Result<Plugin> {
         let path = path.as_ref();
+        self.name_after(path);
+        let module = Module::from_file(&self.engine, path)?;
+        self.instantiate(&module)
+    }
+
+    /// Like [`PluginBuilder::load`], for a plugin that can be hot-reloaded
+    /// ([`PluginHandle::reload`]).
+    pub fn reloadable(self, wasm: impl AsRef<[u8]>) -> Result<PluginHandle> {
+        let module = Module::new(&self.engine, wasm)?;
+        PluginHandle::new(&self.engine, self.settings, module, None)
+    }
+
+    /// Like [`PluginBuilder::load_file`], for a plugin that can be
+    /// hot-reloaded from its file ([`PluginHandle::reload_file`],
+    /// [`PluginHandle::watch`]).
+    pub fn reloadable_file(mut self, path: impl AsRef<Path>) -> Result<PluginHandle> {
+        let path = path.as_ref();
+        self.name_after(path);
+        let module = Module::from_file(&self.engine, path)?;
+        PluginHandle::new(&self.engine, self.settings, module, Some(path.to_path_buf()))
+    }
+
+    fn name_after(&mut self, path: &Path) {
         if !self.named {
             if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
                 self.settings.name = stem.into();
             }
         }
-        let module = Module::from_file(&self.engine, path)?;
-        self.instantiate(&module)
     }
 }
 
@@ -175,6 +201,8 @@ pub struct Plugin {
     exports: Vec<MethodExport>,
     /// Why the plugin may not be called again, after a trap.
     poisoned: Option<String>,
+    /// Interfaces already checked by `Transport::check`.
+    checked: Vec<&'static scion_sdk::schema::InterfaceDesc>,
 }
 
 impl Plugin {
@@ -234,6 +262,7 @@ impl Plugin {
             settings,
             exports: Vec::new(),
             poisoned: None,
+            checked: Vec::new(),
         };
         let config = match &plugin.settings.config {
             Some(Ok((bytes, _))) => bytes.clone(),
@@ -253,6 +282,16 @@ impl Plugin {
                     .take()
                     .unwrap_or_else(|| "no reason given".into());
                 Err(Error::Init { plugin: name.to_string(), message })
+            }
+            Err(Error::Trap(t))
+                if t.code == crate::TrapCode::OutOfFuel && plugin.settings.fuel.is_none() =>
+            {
+                Err(Error::Init {
+                    plugin: name.to_string(),
+                    message: "out of fuel: the engine meters fuel and the plugin was given none \
+                              (PluginBuilder::fuel)"
+                        .into(),
+                })
             }
             Err(e) => Err(e),
         }
@@ -318,6 +357,50 @@ impl Plugin {
     /// Bytes of linear memory the plugin currently uses.
     pub fn memory_size(&self) -> usize {
         self.guest.memory.data_size(&self.store)
+    }
+
+    /// The plugin's state, serialized by the plugin (`#[plugin(state)]`),
+    /// or `None` when it keeps no state across reloads.
+    pub fn save_state(&mut self) -> Result<Option<Vec<u8>>> {
+        let Ok(save) = self.instance.get_typed_func::<(), i64>(&self.store, abi::SAVE_STATE_EXPORT)
+        else {
+            return Ok(None);
+        };
+        self.guarded(|p| {
+            let packed = save.call(&mut p.store, ())?;
+            p.take_output(packed).map(Some)
+        })
+    }
+
+    /// Replaces the plugin's state with one saved by [`Plugin::save_state`]
+    /// (possibly by another version of the plugin).
+    pub fn restore_state(&mut self, state: &[u8]) -> Result<()> {
+        let restore = self
+            .instance
+            .get_typed_func::<(i32, i32), i32>(&self.store, abi::RESTORE_STATE_EXPORT)
+            .map_err(|_| {
+                Error::Link(format!(
+                    "plugin `{}` has no `{}` export",
+                    self.name(),
+                    abi::RESTORE_STATE_EXPORT
+                ))
+            })?;
+        let status = self.guarded(|p| {
+            let (ptr, len) = p.write_input(state)?;
+            restore.call(&mut p.store, (ptr, len))
+        })?;
+        if status != 0 {
+            let message =
+                self.store.data_mut().panic.take().unwrap_or_else(|| "no reason given".into());
+            return Err(Error::Init { plugin: self.name().to_string(), message });
+        }
+        Ok(())
+    }
+
+    /// Interfaces a client has checked this plugin against (a reload
+    /// checks the new version against the same ones).
+    pub(crate) fn checked_interfaces(&self) -> &[&'static scion_sdk::schema::InterfaceDesc] {
+        &self.checked
     }
 
     /// Why the plugin cannot be called, if it trapped earlier.

@@ -5,8 +5,10 @@
 //! scion run IN.wasm --invoke NAME [ARGS...]
 //! scion wast FILE...
 //! scion inspect PLUGIN.wasm
+//! scion cache ls|clear|dir
 //! ```
 
+mod cache;
 mod compile;
 mod inspect;
 mod run;
@@ -28,6 +30,7 @@ usage:
   scion wast FILE...                          run spec-test scripts
   scion inspect PLUGIN.wasm                   show a plugin's interfaces, imports,
                                              exports, memories and tables
+  scion cache ls | clear | dir                list, empty or locate the artifact cache
 ";
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         "run" => run::main(rest),
         "wast" => wast::main(rest),
         "inspect" => inspect::main(rest),
+        "cache" => cache::main(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)

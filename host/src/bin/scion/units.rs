@@ -61,3 +61,13 @@ mod tests {
         assert!(parse_duration("5 fortnights").is_err());
     }
 }
+
+/// A rough age: `42s`, `7m`, `3h`, `12d`.
+pub fn format_age(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 2 * 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}

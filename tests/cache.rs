@@ -1,0 +1,96 @@
+//! The artifact cache: corrupt, truncated and foreign entries are
+//! recompiled, never executed; the size cap evicts the least recently
+//! used artifacts.
+
+use scion::{Config, Engine, Instance, Module, Store};
+use std::path::{Path, PathBuf};
+
+fn fresh(name: &str, config: Config) -> (Engine, PathBuf) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    (Engine::new(config.cache_dir(&dir)).unwrap(), dir)
+}
+
+fn wat(n: i32) -> String {
+    format!(r#"(module (func (export "f") (result i32) i32.const {n}))"#)
+}
+
+fn call(engine: &Engine, n: i32) -> (i32, PathBuf) {
+    let module = Module::new(engine, wat(n)).unwrap();
+    let mut store = Store::new(engine, ());
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    let r = inst.get_typed_func::<(), i32>(&store, "f").unwrap().call(&mut store, ()).unwrap();
+    (r, module.artifact_path())
+}
+
+#[test]
+fn damaged_entries_are_replaced() {
+    let (engine, _dir) = fresh("damaged", Config::new());
+    let (_, path) = call(&engine, 7);
+    let good = std::fs::read(&path).unwrap();
+    let (_, other) = call(&engine, 8);
+    let foreign = std::fs::read(&other).unwrap();
+
+    // A flipped bit in the code (padding between segments is never read).
+    let text = {
+        use object::{Object, ObjectSection};
+        let file = object::File::parse(&*good).unwrap();
+        let (start, len) = file.section_by_name(".text").unwrap().file_range().unwrap();
+        start as usize..(start + len) as usize
+    };
+    let mut flipped = good.clone();
+    flipped[text.start + text.len() / 2] ^= 0x40;
+    let damages: [(&str, Vec<u8>); 4] = [
+        ("a flipped byte", flipped),
+        ("truncated", good[..good.len() / 3].to_vec()),
+        ("empty", vec![]),
+        ("another module's artifact", foreign),
+    ];
+    for (what, bytes) in damages {
+        std::fs::write(&path, &bytes).unwrap();
+        // A new engine, so nothing is reused from memory.
+        let engine = Engine::new(Config::new().cache_dir(path.parent().unwrap())).unwrap();
+        let (r, again) = call(&engine, 7);
+        assert_eq!(r, 7, "{what}");
+        assert_eq!(again, path);
+        assert!(std::fs::read(&path).unwrap() == good, "{what}: the entry is rewritten");
+    }
+}
+
+#[test]
+fn the_size_cap_evicts_least_recently_used() {
+    let (engine, _dir) = fresh("cap", Config::new());
+    let (_, first) = call(&engine, 0);
+    let size = std::fs::metadata(&first).unwrap().len();
+    let cap = size * 3 + size / 2; // room for three artifacts
+    let (engine, dir) = fresh("cap", Config::new().cache_max_bytes(cap));
+    for n in 0..3 {
+        call(&engine, n);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Using 0 again makes 1 the least recently used.
+    call(&engine, 0);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    call(&engine, 3);
+    let cache = engine.cache();
+    let entries = cache.entries().unwrap();
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    assert!(entries.iter().map(|e| e.bytes).sum::<u64>() <= cap);
+    let key_of = |n| Module::new(&engine, wat(n)).unwrap().artifact_path();
+    let kept: Vec<PathBuf> = entries.iter().map(|e| e.path.clone()).collect();
+    for n in [0, 2, 3] {
+        assert!(kept.contains(&key_of(n)), "artifact {n} was evicted");
+    }
+    assert!(!dir.join(key_of(1).file_name().unwrap()).exists() || kept.len() == 3);
+    assert_eq!(cache.clear().unwrap().0, 3);
+    assert!(cache.entries().unwrap().is_empty());
+}
+
+#[test]
+fn the_cache_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (engine, dir) = fresh("private", Config::new());
+    let (_, path) = call(&engine, 1);
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o077, 0);
+}
