@@ -91,6 +91,18 @@ impl Module {
         Module::from_binary_at(engine, &wasm, path)
     }
 
+    /// Loads an artifact file written by [`Module::compile_to_file`] or
+    /// found in the cache, without the wasm it came from. The file is
+    /// verified like a cache entry (checksum, compiler version, this
+    /// engine's configuration, CPU features) before any of its code runs.
+    pub fn from_artifact(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let config_hash = CacheKey::new(&[], engine.codegen()).config_hash;
+        let artifact = LoadedArtifact::load(path, Expected { wasm_sha256: None, config_hash })
+            .map_err(|e| Error::Io { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+        Ok(Module::wrap(engine, artifact))
+    }
+
     /// Compiles a module from wasm binary only.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         Module::from_binary_at(engine, wasm, None)
@@ -101,7 +113,7 @@ impl Module {
         let key = CacheKey::new(wasm, &codegen);
         let cache = engine.cache();
         let file = cache.path(&key);
-        let expected = Expected { wasm_sha256: key.wasm_sha256, config_hash: key.config_hash };
+        let expected = Expected { wasm_sha256: Some(key.wasm_sha256), config_hash: key.config_hash };
         if file.exists() {
             match LoadedArtifact::load(&file, expected) {
                 Ok(artifact) => {

@@ -39,8 +39,9 @@ impl std::error::Error for ArtifactError {}
 /// What the loader expects to find in the artifact.
 #[derive(Clone, Copy, Debug)]
 pub struct Expected {
-    /// SHA-256 of the wasm bytes.
-    pub wasm_sha256: [u8; 32],
+    /// SHA-256 of the wasm bytes (`None`: any module, e.g. when loading
+    /// an artifact file by path).
+    pub wasm_sha256: Option<[u8; 32]>,
     /// Codegen configuration hash.
     pub config_hash: u64,
 }
@@ -223,7 +224,7 @@ impl LoadedArtifact {
                 metadata.compiler_version
             )));
         }
-        if metadata.wasm_sha256 != expected.wasm_sha256
+        if expected.wasm_sha256.is_some_and(|h| h != metadata.wasm_sha256)
             || metadata.config_hash != expected.config_hash
         {
             return Err(fail("compiled from other wasm or with another configuration".into()));
