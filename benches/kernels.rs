@@ -82,7 +82,7 @@ fn kernels(c: &mut Criterion) {
             expected,
             "{name}: wasmtime+fuel"
         );
-        let mut g = c.benchmark_group(name);
+        let mut g = c.benchmark_group(format!("kernel/{name}"));
         g.bench_function(BenchmarkId::from_parameter("native"), |b| {
             b.iter(|| native(black_box(arg)))
         });

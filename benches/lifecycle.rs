@@ -23,7 +23,8 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn scion_engine(cache: &str) -> scion::Engine {
-    scion::Engine::new(scion::Config::new().cache_dir(scratch(cache)).cache_max_bytes(256 << 20)).unwrap()
+    scion::Engine::new(scion::Config::new().cache_dir(scratch(cache)).cache_max_bytes(256 << 20))
+        .unwrap()
 }
 
 /// `wasm` with a custom section making its bytes (and cache key) unique.
@@ -51,7 +52,9 @@ fn compile(c: &mut Criterion) {
             b.iter(|| scion::Module::compile_to_file(&engine, &wasm, &out).unwrap())
         });
         let wt = wasmtime::Engine::default();
-        g.bench_function(BenchmarkId::new("wasmtime", name), |b| b.iter(|| wasmtime::Module::new(&wt, &wasm).unwrap()));
+        g.bench_function(BenchmarkId::new("wasmtime", name), |b| {
+            b.iter(|| wasmtime::Module::new(&wt, &wasm).unwrap())
+        });
     }
     g.finish();
 }
@@ -71,7 +74,8 @@ fn load_cached(c: &mut Criterion) {
         });
         let wt = wasmtime::Engine::default();
         let file = scratch(&format!("wasmtime-{name}")).join("module.cwasm");
-        std::fs::write(&file, wasmtime::Module::new(&wt, &wasm).unwrap().serialize().unwrap()).unwrap();
+        std::fs::write(&file, wasmtime::Module::new(&wt, &wasm).unwrap().serialize().unwrap())
+            .unwrap();
         g.bench_function(BenchmarkId::new("wasmtime", name), |b| {
             // SAFETY: the file was just written by this engine's serialize.
             b.iter(|| unsafe { wasmtime::Module::deserialize_file(&wt, &file) }.unwrap())

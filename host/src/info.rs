@@ -178,6 +178,7 @@ pub struct DataSegment {
     /// Mode.
     pub mode: DataMode,
     /// Bytes.
+    #[serde(with = "byte_buf")]
     pub bytes: Vec<u8>,
 }
 
@@ -221,6 +222,7 @@ pub struct ModuleInfo {
     /// The module's name from the name section.
     pub name: Option<String>,
     /// Custom sections (name, bytes), in order.
+    #[serde(with = "byte_buf::named")]
     pub custom_sections: Vec<(String, Vec<u8>)>,
 }
 
@@ -256,5 +258,55 @@ impl ModuleInfo {
     /// The export named `name`.
     pub fn export(&self, name: &str) -> Option<&Export> {
         self.exports.iter().find(|e| e.name == name)
+    }
+}
+
+/// Byte vectors as serde *bytes* rather than sequences: postcard then
+/// copies them in one piece when an artifact's metadata is loaded,
+/// instead of visiting them byte by byte.
+mod byte_buf {
+    use serde::de::{Deserializer, Error, Visitor};
+    use serde::ser::Serializer;
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    struct BytesVisitor;
+
+    impl<'de> Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("bytes")
+        }
+        fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        d.deserialize_byte_buf(BytesVisitor)
+    }
+
+    /// For `Vec<(String, Vec<u8>)>`.
+    pub mod named {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        #[derive(Serialize, Deserialize)]
+        struct Named(String, #[serde(with = "super")] Vec<u8>);
+
+        pub fn serialize<S: Serializer>(v: &[(String, Vec<u8>)], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(|(n, b)| Named(n.clone(), b.clone())))
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Vec<(String, Vec<u8>)>, D::Error> {
+            let v: Vec<Named> = Vec::deserialize(d)?;
+            Ok(v.into_iter().map(|Named(n, b)| (n, b)).collect())
+        }
     }
 }

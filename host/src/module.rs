@@ -98,8 +98,10 @@ impl Module {
     pub fn from_artifact(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let config_hash = CacheKey::new(&[], engine.codegen()).config_hash;
-        let artifact = LoadedArtifact::load(path, Expected { wasm_sha256: None, config_hash })
-            .map_err(|e| Error::Io { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+        let artifact =
+            LoadedArtifact::load(path, Expected { wasm_sha256: None, config_hash }).map_err(
+                |e| Error::Io { path: path.to_path_buf(), source: std::io::Error::other(e) },
+            )?;
         Ok(Module::wrap(engine, artifact))
     }
 
@@ -113,7 +115,8 @@ impl Module {
         let key = CacheKey::new(wasm, &codegen);
         let cache = engine.cache();
         let file = cache.path(&key);
-        let expected = Expected { wasm_sha256: Some(key.wasm_sha256), config_hash: key.config_hash };
+        let expected =
+            Expected { wasm_sha256: Some(key.wasm_sha256), config_hash: key.config_hash };
         if file.exists() {
             match LoadedArtifact::load(&file, expected) {
                 Ok(artifact) => {

@@ -15,7 +15,6 @@ use crate::compiler::x64::IsaFlags;
 use crate::contract::artifact::{
     COMPILER_VERSION, DESCRIPTOR_SYMBOL, Descriptor, FORMAT_VERSION, MAGIC, checksum64,
 };
-use object::read::elf::{Dyn, ElfFile64, FileHeader, ProgramHeader};
 use std::path::{Path, PathBuf};
 
 /// Why an artifact cannot be used. The cache treats every case as "stale
@@ -50,6 +49,9 @@ pub struct Expected {
 pub struct LoadedArtifact {
     /// Decoded metadata.
     pub metadata: ArtifactMetadata,
+    /// The trap table, in the mapped metadata region.
+    trap_table: *const u8,
+    trap_table_len: usize,
     /// Start of the text section in memory.
     pub text: *const u8,
     /// Length of the text section.
@@ -83,23 +85,46 @@ struct Segment {
     flags: u32,
 }
 
-/// Checks that loading the file with `dlopen` runs no code and pulls in
-/// no other library; returns its loadable segments.
-fn precheck(path: &Path, bytes: &[u8]) -> Result<Vec<Segment>, ArtifactError> {
+/// Reads `len` bytes at `offset` of `file`, or fails if the file is
+/// shorter.
+fn read_at(file: &std::fs::File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0; len];
+    file.read_exact_at(&mut buf, offset)?;
+    Ok(buf)
+}
+
+/// Checks that loading the file with `dlopen` runs no code, pulls in no
+/// other library and maps nothing beyond the end of the file (touching
+/// such a page would raise SIGBUS); returns its loadable segments. Reads
+/// only the headers and the dynamic segment.
+fn precheck(path: &Path) -> Result<Vec<Segment>, ArtifactError> {
+    use object::elf::{FileHeader64, ProgramHeader64};
+    use object::read::elf::{FileHeader, ProgramHeader};
     let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
-    let file = ElfFile64::<object::Endianness>::parse(bytes)
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
+    let file_len = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?.len();
+    let head_len = file_len.min(64 * 1024) as usize;
+    let head = read_at(&file, 0, head_len).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let header = FileHeader64::<object::Endianness>::parse(&*head)
         .map_err(|e| fail(format!("not an ELF file: {e}")))?;
-    let endian = file.endian();
-    let header = file.elf_header();
+    let endian = header.endian().map_err(|e| fail(format!("not an ELF file: {e}")))?;
     if header.e_type(endian) != object::elf::ET_DYN
         || header.e_machine(endian) != object::elf::EM_X86_64
     {
         return Err(fail("not an x86-64 shared object".into()));
     }
+    let phdrs: &[ProgramHeader64<object::Endianness>] = header
+        .program_headers(endian, &*head)
+        .map_err(|e| fail(format!("bad program headers: {e}")))?;
     let mut saw_dynamic = false;
     let mut segments = Vec::new();
-    for ph in file.elf_program_headers() {
+    for ph in phdrs {
         let ptype = ph.p_type(endian);
+        let (offset, filesz) = (ph.p_offset(endian), ph.p_filesz(endian));
+        if offset.checked_add(filesz).is_none_or(|end| end > file_len) {
+            return Err(fail("a segment extends past the end of the file (truncated)".into()));
+        }
         if ptype == object::elf::PT_INTERP {
             return Err(fail("has a program interpreter".into()));
         }
@@ -110,14 +135,17 @@ fn precheck(path: &Path, bytes: &[u8]) -> Result<Vec<Segment>, ArtifactError> {
                 flags: ph.p_flags(endian),
             });
         }
-        let Some(dynamic) =
-            ph.dynamic(endian, bytes).map_err(|e| fail(format!("bad dynamic segment: {e}")))?
-        else {
+        if ptype != object::elf::PT_DYNAMIC {
             continue;
-        };
+        }
         saw_dynamic = true;
+        let bytes = read_at(&file, offset, filesz as usize)
+            .map_err(|e| fail(format!("cannot read the dynamic segment: {e}")))?;
+        let dynamic: &[object::elf::Dyn64<object::Endianness>] =
+            object::pod::slice_from_all_bytes(&bytes)
+                .map_err(|()| fail("bad dynamic segment".into()))?;
         for d in dynamic {
-            let tag = d.d_tag(endian) as u32;
+            let tag = d.d_tag.get(endian) as u32;
             use object::elf::*;
             const DT_RELR: u32 = 36;
             let forbidden = [
@@ -160,8 +188,7 @@ impl LoadedArtifact {
     pub fn load(path: &Path, expected: Expected) -> Result<LoadedArtifact, ArtifactError> {
         use object::elf::{PF_R, PF_X};
         let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
-        let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let segments = precheck(path, &bytes)?;
+        let segments = precheck(path)?;
         // SAFETY: `precheck` established that loading runs no initializer and
         // resolves no other library; no symbol is called before verification.
         let library = unsafe {
@@ -216,8 +243,7 @@ impl LoadedArtifact {
         if checksum64(&[meta, text]) != desc.checksum {
             return Err(fail("checksum mismatch (corrupt file)".into()));
         }
-        let metadata: ArtifactMetadata = postcard::from_bytes(meta)
-            .map_err(|e| fail(format!("metadata does not decode: {e}")))?;
+        let (metadata, trap_table) = super::metadata::decode(meta).map_err(fail)?;
         if metadata.compiler_version != COMPILER_VERSION {
             return Err(fail(format!(
                 "written by compiler {} (this is {COMPILER_VERSION})",
@@ -235,11 +261,21 @@ impl LoadedArtifact {
         verify_offsets(&metadata, text_len).map_err(fail)?;
         Ok(LoadedArtifact {
             metadata,
+            trap_table: trap_table.as_ptr(),
+            trap_table_len: trap_table.len(),
             text: text_ptr,
             text_len,
             path: path.to_path_buf(),
             _library: library,
         })
+    }
+
+    /// The trap site whose stub call returns to text offset `offset`.
+    pub fn trap_site(&self, offset: u32) -> Option<crate::contract::trap::TrapSite> {
+        // SAFETY: the table lies in the metadata region, inside the mapped
+        // read-only segment (checked at load), mapped while `self` lives.
+        let table = unsafe { std::slice::from_raw_parts(self.trap_table, self.trap_table_len) };
+        crate::contract::trap::TrapSite::find_in_table(table, offset)
     }
 
     /// Address of a text offset.

@@ -38,8 +38,31 @@ pub struct ArtifactMetadata {
     pub trampolines: Vec<u32>,
     /// Host-call adapter offset per imported function.
     pub host_adapters: Vec<u32>,
-    /// Trap sites, sorted by code offset.
-    pub trap_sites: Vec<TrapSite>,
+}
+
+/// The metadata region of an artifact: the length of the postcard-encoded
+/// [`ArtifactMetadata`] (`u64`, little-endian), its bytes, then the trap
+/// table ([`TrapSite::encode_table`]), which is used in place.
+pub fn encode(meta: &ArtifactMetadata, trap_sites: &[TrapSite]) -> Vec<u8> {
+    let encoded = postcard::to_allocvec(meta).expect("metadata serializes");
+    let mut out = (encoded.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&encoded);
+    out.extend_from_slice(&TrapSite::encode_table(trap_sites));
+    out
+}
+
+/// Splits a metadata region into the decoded metadata and the trap table.
+pub fn decode(region: &[u8]) -> Result<(ArtifactMetadata, &[u8]), String> {
+    let len = region.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize);
+    let Some(meta) = len.and_then(|len| region.get(8..8usize.checked_add(len)?)) else {
+        return Err("metadata region is truncated".into());
+    };
+    let table = &region[8 + meta.len()..];
+    if table.len() % crate::contract::trap::TRAP_RECORD_LEN != 0 {
+        return Err("trap table is truncated".into());
+    }
+    let meta = postcard::from_bytes(meta).map_err(|e| format!("metadata does not decode: {e}"))?;
+    Ok((meta, table))
 }
 
 impl ArtifactMetadata {
@@ -59,16 +82,7 @@ impl ArtifactMetadata {
                 .collect(),
             trampolines: compiled.trampolines.clone(),
             host_adapters: compiled.host_adapters.clone(),
-            trap_sites: compiled.trap_sites.clone(),
         }
-    }
-
-    /// The trap site whose stub call returns to `offset`.
-    pub fn trap_site(&self, offset: u32) -> Option<&TrapSite> {
-        self.trap_sites
-            .binary_search_by_key(&offset, |s| s.code_offset)
-            .ok()
-            .map(|i| &self.trap_sites[i])
     }
 
     /// The defined function whose code contains `offset`.

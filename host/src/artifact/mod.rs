@@ -20,7 +20,7 @@ pub fn write_artifact(
     config_hash: u64,
 ) -> Vec<u8> {
     let meta = ArtifactMetadata::new(compiled, wasm_sha256, config_hash);
-    let rodata = postcard::to_allocvec(&meta).expect("metadata serializes");
+    let rodata = metadata::encode(&meta, &compiled.trap_sites);
     let checksum = checksum64(&[&rodata, &compiled.text]);
     let names: Vec<String> = compiled
         .functions

@@ -104,9 +104,82 @@ pub struct TrapSite {
     pub wasm_offset: u32,
 }
 
+/// Bytes per record of an artifact's trap table: `code_offset`,
+/// `func_index`, `wasm_offset`, and the trap code plus one (0: `None`),
+/// each a little-endian `u32`. The table is sorted by `code_offset` and
+/// read in place from the mapped artifact (no decoding at load).
+pub const TRAP_RECORD_LEN: usize = 16;
+
+impl TrapSite {
+    /// The trap table of `sites` (sorted by code offset).
+    pub fn encode_table(sites: &[TrapSite]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(sites.len() * TRAP_RECORD_LEN);
+        for s in sites {
+            out.extend_from_slice(&s.code_offset.to_le_bytes());
+            out.extend_from_slice(&s.func_index.to_le_bytes());
+            out.extend_from_slice(&s.wasm_offset.to_le_bytes());
+            out.extend_from_slice(&s.code.map_or(0, |c| c as u32 + 1).to_le_bytes());
+        }
+        out
+    }
+
+    /// The site whose stub call returns to `code_offset`, looked up in a
+    /// table from [`TrapSite::encode_table`]. A malformed table finds
+    /// nothing rather than panicking.
+    pub fn find_in_table(table: &[u8], code_offset: u32) -> Option<TrapSite> {
+        let field = |i: usize, f: usize| {
+            let at = i * TRAP_RECORD_LEN + f * 4;
+            u32::from_le_bytes(table[at..at + 4].try_into().unwrap())
+        };
+        let (mut lo, mut hi) = (0, table.len() / TRAP_RECORD_LEN);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match field(mid, 0).cmp(&code_offset) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    let code = match field(mid, 3) {
+                        0 => None,
+                        n => Some(TrapCode::from_u32(n - 1)?),
+                    };
+                    return Some(TrapSite {
+                        code_offset,
+                        code,
+                        func_index: field(mid, 1),
+                        wasm_offset: field(mid, 2),
+                    });
+                }
+            }
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trap_table_round_trips() {
+        let sites: Vec<TrapSite> = (0..100)
+            .map(|i| TrapSite {
+                code_offset: i * 7 + 3,
+                code: if i % 3 == 0 {
+                    None
+                } else {
+                    Some(TrapCode::ALL[i as usize % TrapCode::ALL.len()])
+                },
+                func_index: i / 4,
+                wasm_offset: i * 11,
+            })
+            .collect();
+        let table = TrapSite::encode_table(&sites);
+        for s in &sites {
+            assert_eq!(TrapSite::find_in_table(&table, s.code_offset).as_ref(), Some(s));
+            assert_eq!(TrapSite::find_in_table(&table, s.code_offset + 1), None);
+        }
+        assert_eq!(TrapSite::find_in_table(&table[..table.len() - 3], 3 + 7 * 99), None);
+    }
 
     #[test]
     fn codes_round_trip() {

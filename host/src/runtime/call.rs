@@ -115,7 +115,7 @@ fn build_trap(store: &mut StoreOpaque) -> Trap {
     trap.host_error = host_error;
     if let Some((module, off)) = find_code(store, pc) {
         let meta = &module.inner.artifact.metadata;
-        if let Some(site) = meta.trap_site(off) {
+        if let Some(site) = module.inner.artifact.trap_site(off) {
             if let Some(code) = site.code {
                 trap.code = code;
             }
