@@ -94,3 +94,29 @@ fn the_cache_directory_is_private() {
     assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o077, 0);
 }
+
+#[test]
+fn artifacts_load_by_path_only_when_they_fit_the_engine() {
+    let (engine, dir) = fresh("by-path", Config::new());
+    let out = dir.join("seven.so");
+    Module::compile_to_file(&engine, wat(7).as_bytes(), &out).unwrap();
+    let module = Module::from_artifact(&engine, &out).unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    assert_eq!(inst.get_typed_func::<(), i32>(&store, "f").unwrap().call(&mut store, ()).unwrap(), 7);
+
+    // Compiled for another configuration (fuel metering): refused.
+    let metered = Engine::new(Config::new().consume_fuel(true).cache_dir(&dir)).unwrap();
+    let err = Module::from_artifact(&metered, &out).err().unwrap();
+    assert!(err.to_string().contains("another configuration"), "{err}");
+
+    // Truncated inside what is loaded: refused, never mapped past its end.
+    // (The section headers at the end are not loaded; cutting them off is
+    // harmless.)
+    let bytes = std::fs::read(&out).unwrap();
+    for keep in [0, 10, 100, bytes.len() / 4, bytes.len() / 2] {
+        let cut = dir.join(format!("cut-{keep}.so"));
+        std::fs::write(&cut, &bytes[..keep]).unwrap();
+        assert!(Module::from_artifact(&engine, &cut).is_err(), "{keep} bytes loaded");
+    }
+}
