@@ -103,7 +103,10 @@ fn artifacts_load_by_path_only_when_they_fit_the_engine() {
     let module = Module::from_artifact(&engine, &out).unwrap();
     let mut store = Store::new(&engine, ());
     let inst = Instance::new(&mut store, &module, &[]).unwrap();
-    assert_eq!(inst.get_typed_func::<(), i32>(&store, "f").unwrap().call(&mut store, ()).unwrap(), 7);
+    assert_eq!(
+        inst.get_typed_func::<(), i32>(&store, "f").unwrap().call(&mut store, ()).unwrap(),
+        7
+    );
 
     // Compiled for another configuration (fuel metering): refused.
     let metered = Engine::new(Config::new().consume_fuel(true).cache_dir(&dir)).unwrap();

@@ -143,6 +143,27 @@ fn out_of_bounds_load_traps_and_fresh_instance_works() {
     assert_eq!(load.call(&mut store, 4).unwrap(), 0);
 }
 
+/// Regression: a bounds check against one memory was taken as covering the
+/// same address in another memory of the same block (multi-memory), and
+/// the second access read outside the sandbox.
+#[test]
+fn each_memory_is_checked_separately() {
+    let e = engine();
+    let wat = r#"(module (memory $a 2) (memory $b 1)
+        (func (export "f") (param i32) (result i32)
+          (i32.add (i32.load $a (local.get 0)) (i32.load8_u $b (local.get 0))))
+        (func (export "g") (param i32) (result i32)
+          (i32.store8 $b (local.get 0) (i32.const 1))
+          (i32.load $a (local.get 0))))"#;
+    let (mut store, inst) = instantiate(&e, wat);
+    let f = inst.get_typed_func::<i32, i32>(&store, "f").unwrap();
+    assert_eq!(f.call(&mut store, 65535).unwrap(), 0);
+    assert_eq!(trap_code(f.call(&mut store, 65536)), TrapCode::MemoryOutOfBounds);
+    assert_eq!(trap_code(f.call(&mut store, 70000)), TrapCode::MemoryOutOfBounds);
+    let g = inst.get_typed_func::<i32, i32>(&store, "g").unwrap();
+    assert_eq!(trap_code(g.call(&mut store, 65536)), TrapCode::MemoryOutOfBounds);
+}
+
 #[test]
 fn division_traps() {
     let e = engine();

@@ -80,8 +80,10 @@ pub const FUEL: u64 = 1 << 40;
 
 /// The wasm-smith configuration: WebAssembly 2.0 without SIMD, bounded so
 /// that thousands of modules run quickly. With `avoid_traps`, generated
-/// code guards its traps, so executions run deeper.
-pub fn smith_config(avoid_traps: bool) -> wasm_smith::Config {
+/// code guards its traps, so executions run deeper. With `multi_memory`,
+/// up to three memories (a 3.0 feature Scion supports, where bounds checks
+/// must not be confused between memories).
+pub fn smith_config(avoid_traps: bool, multi_memory: bool) -> wasm_smith::Config {
     wasm_smith::Config {
         disallow_traps: avoid_traps,
         simd_enabled: false,
@@ -100,7 +102,7 @@ pub fn smith_config(avoid_traps: bool) -> wasm_smith::Config {
         sign_extension_ops_enabled: true,
         extended_const_enabled: true,
         max_imports: 0,
-        max_memories: 1,
+        max_memories: if multi_memory { 3 } else { 1 },
         max_tables: 3,
         max_funcs: 12,
         max_instructions: 300,
@@ -130,12 +132,14 @@ impl SplitMix {
     }
 }
 
-/// The module for `seed`, instrumented to terminate. Odd seeds avoid traps.
+/// The module for `seed`, instrumented to terminate. Odd seeds avoid traps;
+/// one seed in four may have several memories.
 pub fn generate(seed: u64) -> Option<Vec<u8>> {
     let mut rng = SplitMix(seed);
     let bytes: Vec<u8> = (0..2048).flat_map(|_| rng.next().to_le_bytes()).collect();
     let mut u = Unstructured::new(&bytes);
-    let mut module = wasm_smith::Module::new(smith_config(seed % 2 == 1), &mut u).ok()?;
+    let config = smith_config(seed % 2 == 1, seed % 8 >= 6);
+    let mut module = wasm_smith::Module::new(config, &mut u).ok()?;
     module.ensure_termination(1000).ok()?;
     Some(module.to_bytes())
 }
@@ -196,7 +200,6 @@ fn wasmtime_val(v: &wasmtime::Val) -> DVal {
     }
 }
 
-/// Runs a module in Scion, optionally with fuel.
 /// Runs a module in Scion (metering fuel when the engine does).
 pub fn run_scion(engine: &scion::Engine, wasm: &[u8]) -> Result<Run, String> {
     let module = Module::new(engine, wasm).map_err(|e| format!("scion rejects: {e}"))?;

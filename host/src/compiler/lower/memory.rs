@@ -4,7 +4,8 @@
 //! is checked against the memory's current length before it happens; the
 //! check compares 64-bit values, so `addr + offset + n` cannot wrap.
 //! A check is skipped only when the same address value was already checked
-//! in this block with an end at least as large (memories never shrink).
+//! against the same memory in this block with an end at least as large
+//! (memories never shrink).
 
 use super::Lowerer;
 use crate::compiler::ir::{Inst, InstKind, MemOp, Type, Value};
@@ -97,7 +98,9 @@ impl Lowerer<'_> {
             };
         }
         let ra = self.get(addr);
-        let already = self.checked.iter().any(|&(v, e)| v == addr && e >= end);
+        // Keyed by memory too: an address checked against one memory says
+        // nothing about another.
+        let already = self.checked.iter().any(|&(m, v, e)| m == mem && v == addr && e >= end);
         if !already {
             let t = self.vreg(RegClass::Int);
             match i32::try_from(end) {
@@ -119,7 +122,7 @@ impl Lowerer<'_> {
             let len = self.memory_length(mem);
             self.emit(MInst::Cmp { size: Size::S64, a: t, src: RegMemImm::Mem(len) });
             self.emit(MInst::TrapIf { cond: Cond::A, code: TrapCode::MemoryOutOfBounds, srcloc });
-            self.checked.push((addr, end));
+            self.checked.push((mem, addr, end));
         }
         match i32::try_from(offset) {
             Ok(disp) => MemAddr { base: heap, index: Some((ra, Scale::One)), disp },

@@ -56,8 +56,9 @@ pub struct Lowerer<'a> {
     pending_edges: Vec<(VBlock, Block, Vec<Value>)>,
     /// A comparison whose emission is deferred to its only user.
     deferred_compare: Option<Inst>,
-    /// Address values bounds-checked in this block, with the checked end.
-    checked: Vec<(Value, u64)>,
+    /// Address values bounds-checked in this block: memory, address,
+    /// checked end.
+    checked: Vec<(u32, Value, u64)>,
     srcloc: u32,
 }
 
