@@ -86,6 +86,19 @@ fn the_size_cap_evicts_least_recently_used() {
     assert!(cache.entries().unwrap().is_empty());
 }
 
+/// Regression: every store scanned the whole directory, so filling a
+/// cache of many thousands of entries was quadratic. Under the cap, only
+/// the first store scans.
+#[test]
+fn storing_under_the_cap_does_not_rescan_the_directory() {
+    let (engine, _dir) = fresh("scans", Config::new());
+    for n in 0..5 {
+        call(&engine, 100 + n);
+    }
+    assert_eq!(engine.cache().entries().unwrap().len(), 5);
+    assert_eq!(engine.cache().scans(), 1);
+}
+
 #[test]
 fn the_cache_directory_is_private() {
     use std::os::unix::fs::PermissionsExt;

@@ -164,6 +164,62 @@ fn each_memory_is_checked_separately() {
     assert_eq!(trap_code(g.call(&mut store, 65536)), TrapCode::MemoryOutOfBounds);
 }
 
+/// Large data segments are mapped copy-on-write from a memory image: the
+/// contents equal segment-by-segment copying (later segments overwrite
+/// earlier ones), and instances of one module never see each other's
+/// writes.
+#[test]
+fn large_data_segments_are_private_per_instance() {
+    let e = engine();
+    let wat = |extra: &str| {
+        format!(
+            r#"(module (memory 2 3)
+            (data (i32.const 10) "{}")
+            (data (i32.const 20) "\02\03")
+            (data (i32.const 131071) "\04")
+            {extra}
+            (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+            (func (export "store") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+            (func (export "grow") (result i32) (memory.grow (i32.const 1))))"#,
+            "\\01".repeat(40_000)
+        )
+    };
+    let module = Module::new(&e, wat("").as_str()).unwrap();
+    let mut store = Store::new(&e, ());
+    let a = Instance::new(&mut store, &module, &[]).unwrap();
+    let b = Instance::new(&mut store, &module, &[]).unwrap();
+    let load = |s: &mut Store<()>, i: &Instance, at: i32| {
+        i.get_typed_func::<i32, i32>(&*s, "load").unwrap().call(s, at).unwrap()
+    };
+    for inst in [&a, &b] {
+        for (at, want) in [(9, 0), (10, 1), (20, 2), (21, 3), (22, 1), (40_009, 1), (40_010, 0)] {
+            assert_eq!(load(&mut store, inst, at), want, "byte {at}");
+        }
+        assert_eq!(load(&mut store, inst, 131_071), 4);
+    }
+    a.get_typed_func::<(i32, i32), ()>(&store, "store")
+        .unwrap()
+        .call(&mut store, (10, 99))
+        .unwrap();
+    assert_eq!(load(&mut store, &a, 10), 99);
+    assert_eq!(load(&mut store, &b, 10), 1, "a write leaked into another instance");
+    assert_eq!(
+        a.get_typed_func::<(), i32>(&store, "grow").unwrap().call(&mut store, ()).unwrap(),
+        2
+    );
+    assert_eq!(load(&mut store, &a, 131_072 + 5), 0);
+    drop(store);
+    let mut store = Store::new(&e, ());
+    let c = Instance::new(&mut store, &module, &[]).unwrap();
+    assert_eq!(load(&mut store, &c, 10), 1, "a write leaked into the module's image");
+
+    // A segment past the end: no image; instantiation traps.
+    let bad = Module::new(&e, wat(r#"(data (i32.const 131072) "\05")"#).as_str()).unwrap();
+    let mut store = Store::new(&e, ());
+    let r = Instance::new(&mut store, &bad, &[]);
+    assert_eq!(trap_code(r.map(|_| ())), TrapCode::MemoryOutOfBounds);
+}
+
 #[test]
 fn division_traps() {
     let e = engine();

@@ -55,7 +55,24 @@ impl CacheKey {
 #[derive(Clone, Debug)]
 pub struct Cache {
     dir: PathBuf,
+    /// What this process believes the cache holds since its last full
+    /// scan; `None` before the first. Lets a store skip rescanning a
+    /// directory of many thousands of entries while under the cap.
+    tally: std::sync::Arc<parking_lot::Mutex<Option<Tally>>>,
 }
+
+/// The running size estimate behind [`Cache::evict`] (shared by clones).
+#[derive(Debug)]
+struct Tally {
+    bytes: u64,
+    scanned: std::time::Instant,
+    /// Full directory scans so far (observable by tests).
+    scans: u64,
+}
+
+/// Other processes may write to the same cache; an estimate older than
+/// this is refreshed by a full scan even when it is under the cap.
+const RESCAN_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Cache {
     /// Opens (creating, owner-only) the cache directory.
@@ -66,7 +83,7 @@ impl Cache {
         if meta.permissions().mode() & 0o077 != 0 {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
         }
-        Ok(Cache { dir: dir.to_path_buf() })
+        Ok(Cache { dir: dir.to_path_buf(), tally: Default::default() })
     }
 
     /// The directory.
@@ -109,6 +126,11 @@ impl Cache {
         let _ = std::fs::remove_file(self.path(key));
     }
 
+    /// Full directory scans [`Cache::evict`] has made.
+    pub fn scans(&self) -> u64 {
+        self.tally.lock().as_ref().map_or(0, |t| t.scans)
+    }
+
     /// Records that the artifact at `path` was used now.
     pub fn touch(&self, path: &Path) {
         if let Ok(f) = std::fs::File::options().write(true).open(path) {
@@ -136,10 +158,24 @@ impl Cache {
         Ok(out)
     }
 
-    /// Deletes least recently used artifacts (never `keep`) until the
-    /// cache holds at most `max_bytes`; also removes temporary files that
-    /// an interrupted write left behind. Returns the number deleted.
+    /// Called after `keep` was stored: deletes least recently used
+    /// artifacts (never `keep`) until the cache holds at most `max_bytes`,
+    /// and removes temporary files that an interrupted write left behind.
+    /// Returns the number deleted.
+    ///
+    /// The directory is scanned only when this process's running estimate
+    /// (the last scan plus what it stored since) exceeds the cap or is
+    /// older than ten minutes, so storing stays cheap in a large cache.
     pub fn evict(&self, max_bytes: u64, keep: &Path) -> std::io::Result<usize> {
+        let added = std::fs::metadata(keep).map_or(0, |m| m.len());
+        let mut tally = self.tally.lock();
+        if let Some(t) = tally.as_mut() {
+            if t.bytes + added <= max_bytes && t.scanned.elapsed() < RESCAN_AFTER {
+                t.bytes += added;
+                return Ok(0);
+            }
+        }
+        let scans = tally.as_ref().map_or(0, |t| t.scans) + 1;
         self.remove_stale_temporaries(std::time::Duration::from_secs(3600))?;
         let entries = self.entries()?;
         let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
@@ -156,12 +192,14 @@ impl Cache {
                 removed += 1;
             }
         }
+        *tally = Some(Tally { bytes: total, scanned: std::time::Instant::now(), scans });
         Ok(removed)
     }
 
     /// Deletes every artifact and temporary file; returns how many
     /// artifacts and bytes were removed.
     pub fn clear(&self) -> std::io::Result<(usize, u64)> {
+        *self.tally.lock() = None;
         self.remove_stale_temporaries(std::time::Duration::ZERO)?;
         let mut n = (0, 0);
         for e in self.entries()? {

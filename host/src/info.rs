@@ -113,6 +113,57 @@ pub enum ConstOp {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConstExpr(pub Vec<ConstOp>);
 
+impl ConstExpr {
+    /// Evaluates the expression to its raw 64-bit value, reading globals
+    /// and function references through `global` and `func`; `None` when
+    /// either of them answers `None` (or the expression is malformed).
+    pub fn evaluate(
+        &self,
+        mut global: impl FnMut(u32) -> Option<u64>,
+        mut func: impl FnMut(u32) -> Option<u64>,
+    ) -> Option<u64> {
+        let mut leaf = |op: ConstOp| match op {
+            ConstOp::I32Const(v) => Some(v as u32 as u64),
+            ConstOp::I64Const(v) => Some(v as u64),
+            ConstOp::F32Const(b) => Some(b as u64),
+            ConstOp::F64Const(b) => Some(b),
+            ConstOp::RefNull(_) => Some(0),
+            ConstOp::RefFunc(f) => func(f),
+            ConstOp::GlobalGet(g) => global(g),
+            _ => None,
+        };
+        // Nearly every expression is a single operator (element segments
+        // hold one per function): no stack for those.
+        if let [op] = self.0[..] {
+            return leaf(op);
+        }
+        let mut stack: Vec<u64> = Vec::with_capacity(2);
+        for op in &self.0 {
+            let v = match *op {
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                    let (b, a) = (stack.pop()? as u32, stack.pop()? as u32);
+                    (match op {
+                        ConstOp::I32Add => a.wrapping_add(b),
+                        ConstOp::I32Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    }) as u64
+                }
+                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let (b, a) = (stack.pop()?, stack.pop()?);
+                    match op {
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    }
+                }
+                leaf_op => leaf(leaf_op)?,
+            };
+            stack.push(v);
+        }
+        stack.pop()
+    }
+}
+
 /// A global defined by the module.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GlobalDef {

@@ -7,8 +7,9 @@ use crate::compiler;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::info::{Export, Import, ModuleInfo};
+use crate::runtime::memory_image::MemoryImages;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A compiled module. Cheap to clone; the shared object is unloaded when
 /// the last clone and the last instance using it are gone.
@@ -22,6 +23,18 @@ pub(crate) struct ModuleInner {
     pub engine: Engine,
     /// Engine-wide signature id of each type index.
     pub type_ids: Vec<u32>,
+    /// Copy-on-write images of the initial memories, built at the first
+    /// instantiation (`None` inside: segments are copied).
+    pub memory_images: OnceLock<Option<MemoryImages>>,
+}
+
+impl ModuleInner {
+    /// The module's memory images, built on first use.
+    pub fn memory_images(&self) -> Option<&MemoryImages> {
+        self.memory_images
+            .get_or_init(|| MemoryImages::build(&self.artifact.metadata.module))
+            .as_ref()
+    }
 }
 
 impl std::fmt::Debug for Module {
@@ -144,7 +157,14 @@ impl Module {
 
     fn wrap(engine: &Engine, artifact: LoadedArtifact) -> Module {
         let type_ids = artifact.metadata.module.types.iter().map(|t| engine.type_id(t)).collect();
-        Module { inner: Arc::new(ModuleInner { artifact, engine: engine.clone(), type_ids }) }
+        Module {
+            inner: Arc::new(ModuleInner {
+                artifact,
+                engine: engine.clone(),
+                type_ids,
+                memory_images: OnceLock::new(),
+            }),
+        }
     }
 
     /// Compiles wasm (binary or text) to an artifact file at `out`, outside

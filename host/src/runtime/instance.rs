@@ -14,7 +14,7 @@ use super::trap::{Trap, TrapCode};
 use super::values::ValRaw;
 use crate::contract::vmctx::*;
 use crate::error::{Error, Result};
-use crate::info::{ConstExpr, ConstOp, DataMode, ElemMode, ExternKind, ImportType};
+use crate::info::{ConstExpr, DataMode, ElemMode, ExternKind, ImportType};
 use crate::module::Module;
 use crate::types::Limits;
 
@@ -103,41 +103,16 @@ impl InstanceData {
 
     /// Evaluates a constant expression.
     pub fn eval(&self, expr: &ConstExpr) -> ValRaw {
-        let mut stack: Vec<u64> = Vec::with_capacity(2);
-        for op in &expr.0 {
-            let v = match *op {
-                ConstOp::I32Const(v) => v as u32 as u64,
-                ConstOp::I64Const(v) => v as u64,
-                ConstOp::F32Const(b) => b as u64,
-                ConstOp::F64Const(b) => b,
-                ConstOp::RefNull(_) => 0,
-                ConstOp::RefFunc(f) => self.funcref(f) as u64,
-                ConstOp::GlobalGet(g) => {
-                    // SAFETY: global storage lives in this or an exporting
-                    // instance of the same store.
-                    let bytes = unsafe { (*self.globals[g as usize]).bytes };
-                    u64::from_le_bytes(bytes[..8].try_into().unwrap())
-                }
-                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                    let (b, a) = (stack.pop().unwrap() as u32, stack.pop().unwrap() as u32);
-                    (match op {
-                        ConstOp::I32Add => a.wrapping_add(b),
-                        ConstOp::I32Sub => a.wrapping_sub(b),
-                        _ => a.wrapping_mul(b),
-                    }) as u64
-                }
-                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                    let (b, a) = (stack.pop().unwrap(), stack.pop().unwrap());
-                    match op {
-                        ConstOp::I64Add => a.wrapping_add(b),
-                        ConstOp::I64Sub => a.wrapping_sub(b),
-                        _ => a.wrapping_mul(b),
-                    }
-                }
-            };
-            stack.push(v);
-        }
-        ValRaw::from_u64(stack.pop().expect("validated constant expression"))
+        let value = expr.evaluate(
+            |g| {
+                // SAFETY: global storage lives in this or an exporting
+                // instance of the same store.
+                let bytes = unsafe { (*self.globals[g as usize]).bytes };
+                Some(u64::from_le_bytes(bytes[..8].try_into().unwrap()))
+            },
+            |f| Some(self.funcref(f) as u64),
+        );
+        ValRaw::from_u64(value.expect("validated constant expression"))
     }
 }
 
@@ -495,10 +470,26 @@ pub(crate) unsafe fn instantiate(
             ElemMode::Passive => {}
         }
     }
+    // Memories with a copy-on-write image get it mapped instead of their
+    // segments copied (images exist only when no segment can trap).
+    let images = module.inner.memory_images();
+    let mut imaged = vec![false; info.memories.len()];
+    let first_defined = info.imported_memories as usize;
+    for m in first_defined..info.memories.len() {
+        let Some(image) = images.and_then(|im| im.get(m - first_defined)) else { continue };
+        let base = data.memory(m as u32).base();
+        // SAFETY: `base` starts this instance's freshly committed memory
+        // of at least its initial size, which bounds the image; no code
+        // has run on it yet.
+        imaged[m] = unsafe { image.map_over(base) }.map_err(Error::Limit)?;
+    }
     for (i, seg) in info.datas.iter().enumerate() {
         if let DataMode::Active { memory, offset } = &seg.mode {
-            let dst = data.eval(offset).u32() as u64;
             data.datas_live[i] = false;
+            if imaged[*memory as usize] {
+                continue;
+            }
+            let dst = data.eval(offset).u32() as u64;
             let mem = data.memory(*memory);
             let end = dst.checked_add(seg.bytes.len() as u64).filter(|&e| e <= mem.len() as u64);
             match end {

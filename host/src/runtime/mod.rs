@@ -10,6 +10,7 @@ pub mod func;
 pub mod instance;
 pub mod linker;
 pub mod memory;
+pub mod memory_image;
 pub mod store;
 pub mod table;
 pub mod timer;
