@@ -23,14 +23,22 @@ pub(crate) struct ModuleInner {
     pub engine: Engine,
     /// Engine-wide signature id of each type index.
     pub type_ids: Vec<u32>,
-    /// Copy-on-write images of the initial memories, built at the first
+    /// Copy-on-write images of the initial memories, built at the second
     /// instantiation (`None` inside: segments are copied).
     pub memory_images: OnceLock<Option<MemoryImages>>,
+    /// Whether the module was instantiated before.
+    pub instantiated: std::sync::atomic::AtomicBool,
 }
 
 impl ModuleInner {
-    /// The module's memory images, built on first use.
+    /// The module's memory images for an instantiation, built on the
+    /// second one: a module instantiated once (a cold start) is cheaper
+    /// to copy into memory than to write into an image first.
     pub fn memory_images(&self) -> Option<&MemoryImages> {
+        use std::sync::atomic::Ordering;
+        if !self.instantiated.swap(true, Ordering::Relaxed) {
+            return None;
+        }
         self.memory_images
             .get_or_init(|| MemoryImages::build(&self.artifact.metadata.module))
             .as_ref()
@@ -163,6 +171,7 @@ impl Module {
                 engine: engine.clone(),
                 type_ids,
                 memory_images: OnceLock::new(),
+                instantiated: Default::default(),
             }),
         }
     }
