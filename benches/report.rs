@@ -41,6 +41,8 @@ fn time(ns: Option<f64>) -> String {
 
 fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     match (a, b) {
+        // Small ratios (Scion against Extism) keep two significant digits.
+        (Some(a), Some(b)) if b > 0.0 && a / b < 0.1 => format!("{:.2e}", a / b),
         (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
         _ => "—".into(),
     }

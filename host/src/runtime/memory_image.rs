@@ -16,6 +16,7 @@
 use std::fs::File;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::info::{DataMode, ModuleInfo};
 use crate::types::WASM_PAGE_SIZE;
@@ -26,6 +27,13 @@ use crate::types::WASM_PAGE_SIZE;
 const MIN_IMAGE_BYTES: usize = 16 * 1024;
 
 const OS_PAGE: usize = 4096;
+
+/// Each image holds a file descriptor for as long as its module lives; a
+/// host with very many modules must not run out of descriptors because of
+/// us, so beyond this many live images segments are copied instead.
+const MAX_LIVE_IMAGES: usize = 256;
+
+static LIVE_IMAGES: AtomicUsize = AtomicUsize::new(0);
 
 /// The initial contents of one defined memory, as a file to map.
 pub struct MemoryImage {
@@ -84,6 +92,19 @@ impl MemoryImage {
     fn write<'a>(
         segments: impl Iterator<Item = (usize, &'a [u8])> + Clone,
     ) -> std::io::Result<Self> {
+        if LIVE_IMAGES.fetch_add(1, Ordering::Relaxed) >= MAX_LIVE_IMAGES {
+            LIVE_IMAGES.fetch_sub(1, Ordering::Relaxed);
+            return Err(std::io::Error::other(format!("{MAX_LIVE_IMAGES} images already live")));
+        }
+        // From here on the count is given back by `Drop` (or below).
+        Self::write_counted(segments).inspect_err(|_| {
+            LIVE_IMAGES.fetch_sub(1, Ordering::Relaxed);
+        })
+    }
+
+    fn write_counted<'a>(
+        segments: impl Iterator<Item = (usize, &'a [u8])> + Clone,
+    ) -> std::io::Result<Self> {
         let end = segments.clone().map(|(at, b)| at + b.len()).max().unwrap_or(0);
         let len = end.div_ceil(OS_PAGE) * OS_PAGE;
         // SAFETY: the name is a NUL-terminated literal; the flags ask for a
@@ -124,6 +145,12 @@ impl MemoryImage {
             return Ok(false);
         }
         Err(format!("cannot map {} bytes of initial memory", self.len))
+    }
+}
+
+impl Drop for MemoryImage {
+    fn drop(&mut self) {
+        LIVE_IMAGES.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
