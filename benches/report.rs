@@ -193,6 +193,7 @@ fn main() {
 
     md.push_str("\n## Compute kernels\n\n| kernel | native | scion | wasmtime | scion/native | scion/wasmtime | fuel overhead scion | fuel overhead wasmtime |\n|---|---|---|---|---|---|---|---|\n");
     let (mut to_wasmtime, mut to_native) = (Vec::new(), Vec::new());
+    let (mut fuel_scion, mut fuel_wasmtime) = (Vec::new(), Vec::new());
     for k in KERNELS {
         let m = |engine: &str| r.median(&format!("kernel_{k}/{engine}"));
         let (n, s, w, sf, wf) =
@@ -200,6 +201,10 @@ fn main() {
         if let (Some(s), Some(w), Some(n)) = (s, w, n) {
             to_wasmtime.push(s / w);
             to_native.push(s / n);
+        }
+        if let (Some(s), Some(w), Some(sf), Some(wf)) = (s, w, sf, wf) {
+            fuel_scion.push(sf / s);
+            fuel_wasmtime.push(wf / w);
         }
         let over = |f: Option<f64>, b: Option<f64>| match (f, b) {
             (Some(f), Some(b)) => format!("{:+.0}%", (f / b - 1.0) * 100.0),
@@ -221,6 +226,20 @@ fn main() {
         eprintln!("no kernel results in {}: run without --no-run first", r.criterion.display());
         std::process::exit(1);
     }
+    if !fuel_scion.is_empty() {
+        let pct = |xs: &[f64]| format!("{:+.0}%", (geomean(xs) - 1.0) * 100.0);
+        let _ = writeln!(
+            md,
+            "\nFuel overhead (metered / unmetered), geomean over the kernels: scion {}, wasmtime {}.",
+            pct(&fuel_scion),
+            pct(&fuel_wasmtime)
+        );
+    }
+    md.push_str(
+        "\nSingle kernels move by up to ±30% between runs on a shared virtual machine \
+         (each engine is measured after the other, not interleaved); read ratios \
+         within one report, and geomeans rather than single rows.\n",
+    );
     let _ = writeln!(
         md,
         "\ngeomean scion/wasmtime: {:.2}, scion/native: {:.2}",
