@@ -117,7 +117,7 @@ fn main() {
     );
 
     md.push_str("## Around the compute\n\n| what | scion | wasmtime | scion/wasmtime | yardstick | scion/yardstick |\n|---|---|---|---|---|---|\n");
-    let rows: [(&str, &str, &str, Option<(&str, &str)>); 12] = [
+    let rows: [(&str, &str, &str, Option<(&str, &str)>); 13] = [
         (
             "compile kernels.wasm (158 KB)",
             "compile/scion/kernels",
@@ -174,6 +174,7 @@ fn main() {
         ),
         ("reload, cached, small plugin", "reload/cached/small", "", None),
         ("reload with compile, small plugin", "reload/compile/small", "", None),
+        ("reload, cached, 1.3 MB plugin", "reload/cached/big", "", None),
         ("reload with compile, 1.3 MB plugin", "reload/compile/big", "", None),
     ];
     for (what, s, w, yard) in rows {
