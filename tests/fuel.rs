@@ -47,19 +47,26 @@ fn fuel_is_deterministic_across_runs_and_optimization_levels() {
     }
 }
 
-#[test]
-fn fuel_agrees_on_a_rust_plugin() {
-    let wasm = std::fs::read(env!("SCION_GUEST_DEMO_PLUGIN")).unwrap();
+/// `wasm` instantiated in Scion and in Wasmtime, both metering with
+/// practically unlimited fuel.
+fn metered_in_both(wasm: &[u8]) -> (Store<()>, Instance, wasmtime::Store<()>, wasmtime::Instance) {
     let ours = engine(true);
-    let module = Module::new(&ours, &wasm).unwrap();
+    let module = Module::new(&ours, wasm).unwrap();
     let mut store = Store::new(&ours, ());
     store.set_fuel(u64::MAX / 4).unwrap();
     let inst = Instance::new(&mut store, &module, &[]).unwrap();
     let theirs = wasmtime_engine_with(true);
-    let wmodule = wasmtime::Module::new(&theirs, &wasm).unwrap();
+    let wmodule = wasmtime::Module::new(&theirs, wasm).unwrap();
     let mut wstore = wasmtime::Store::new(&theirs, ());
     wstore.set_fuel(u64::MAX / 4).unwrap();
     let winst = wasmtime::Instance::new(&mut wstore, &wmodule, &[]).unwrap();
+    (store, inst, wstore, winst)
+}
+
+#[test]
+fn fuel_agrees_on_a_rust_plugin() {
+    let wasm = std::fs::read(env!("SCION_GUEST_DEMO_PLUGIN")).unwrap();
+    let (mut store, inst, mut wstore, winst) = metered_in_both(&wasm);
     for (name, arg) in [("fib", 20u32), ("prime_sum", 100_000), ("stats", 2_000)] {
         let before = store.get_fuel().unwrap();
         let f = inst.get_func(&store, name).unwrap();
@@ -108,16 +115,7 @@ fn loop_with_parameters_under_fuel() {
 #[test]
 fn fuel_agrees_on_the_benchmark_kernels() {
     let wasm = std::fs::read(env!("SCION_GUEST_KERNELS")).unwrap();
-    let ours = engine(true);
-    let module = Module::new(&ours, &wasm).unwrap();
-    let mut store = Store::new(&ours, ());
-    store.set_fuel(u64::MAX / 4).unwrap();
-    let inst = Instance::new(&mut store, &module, &[]).unwrap();
-    let theirs = wasmtime_engine_with(true);
-    let wmodule = wasmtime::Module::new(&theirs, &wasm).unwrap();
-    let mut wstore = wasmtime::Store::new(&theirs, ());
-    wstore.set_fuel(u64::MAX / 4).unwrap();
-    let winst = wasmtime::Instance::new(&mut wstore, &wmodule, &[]).unwrap();
+    let (mut store, inst, mut wstore, winst) = metered_in_both(&wasm);
     for (name, arg) in [
         ("fib", 18u32),
         ("sieve", 50_000),
