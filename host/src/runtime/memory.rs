@@ -33,7 +33,8 @@ pub struct LinearMemory {
 // serialized by the owning store (`&mut Store`).
 unsafe impl Send for LinearMemory {}
 
-const OS_PAGE: usize = 4096;
+/// The host's page size, the granularity of `mmap` and `mprotect`.
+pub(crate) const OS_PAGE: usize = 4096;
 
 impl LinearMemory {
     /// Reserves and commits a memory of type `ty`, allowing at most

@@ -18,6 +18,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::memory::OS_PAGE;
 use crate::info::{DataMode, ModuleInfo};
 use crate::types::WASM_PAGE_SIZE;
 
@@ -26,8 +27,6 @@ use crate::types::WASM_PAGE_SIZE;
 /// copying a few pages.
 const MIN_IMAGE_BYTES: usize = 16 * 1024;
 
-const OS_PAGE: usize = 4096;
-
 /// Each image holds a file descriptor for as long as its module lives; a
 /// host with very many modules must not run out of descriptors because of
 /// us, so beyond this many live images segments are copied instead.
@@ -35,11 +34,31 @@ const MAX_LIVE_IMAGES: usize = 256;
 
 static LIVE_IMAGES: AtomicUsize = AtomicUsize::new(0);
 
+/// One of the [`MAX_LIVE_IMAGES`] places, given back when dropped.
+struct LiveSlot;
+
+impl LiveSlot {
+    fn take() -> std::io::Result<LiveSlot> {
+        if LIVE_IMAGES.fetch_add(1, Ordering::Relaxed) >= MAX_LIVE_IMAGES {
+            LIVE_IMAGES.fetch_sub(1, Ordering::Relaxed);
+            return Err(std::io::Error::other(format!("{MAX_LIVE_IMAGES} images already live")));
+        }
+        Ok(LiveSlot)
+    }
+}
+
+impl Drop for LiveSlot {
+    fn drop(&mut self) {
+        LIVE_IMAGES.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The initial contents of one defined memory, as a file to map.
 pub struct MemoryImage {
     file: File,
     /// Mapped length: the end of the last segment, rounded up to a page.
     len: usize,
+    _slot: LiveSlot,
 }
 
 /// Images of a module's defined memories (by defined-memory index).
@@ -92,19 +111,7 @@ impl MemoryImage {
     fn write<'a>(
         segments: impl Iterator<Item = (usize, &'a [u8])> + Clone,
     ) -> std::io::Result<Self> {
-        if LIVE_IMAGES.fetch_add(1, Ordering::Relaxed) >= MAX_LIVE_IMAGES {
-            LIVE_IMAGES.fetch_sub(1, Ordering::Relaxed);
-            return Err(std::io::Error::other(format!("{MAX_LIVE_IMAGES} images already live")));
-        }
-        // From here on the count is given back by `Drop` (or below).
-        Self::write_counted(segments).inspect_err(|_| {
-            LIVE_IMAGES.fetch_sub(1, Ordering::Relaxed);
-        })
-    }
-
-    fn write_counted<'a>(
-        segments: impl Iterator<Item = (usize, &'a [u8])> + Clone,
-    ) -> std::io::Result<Self> {
+        let slot = LiveSlot::take()?;
         let end = segments.clone().map(|(at, b)| at + b.len()).max().unwrap_or(0);
         let len = end.div_ceil(OS_PAGE) * OS_PAGE;
         // SAFETY: the name is a NUL-terminated literal; the flags ask for a
@@ -119,7 +126,7 @@ impl MemoryImage {
         for (at, bytes) in segments {
             file.write_all_at(bytes, at as u64)?;
         }
-        Ok(MemoryImage { file, len })
+        Ok(MemoryImage { file, len, _slot: slot })
     }
 
     /// Maps the image privately over `[base, base + len)`, replacing what
@@ -145,12 +152,6 @@ impl MemoryImage {
             return Ok(false);
         }
         Err(format!("cannot map {} bytes of initial memory", self.len))
-    }
-}
-
-impl Drop for MemoryImage {
-    fn drop(&mut self) {
-        LIVE_IMAGES.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
