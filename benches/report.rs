@@ -48,6 +48,11 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
+/// `ratio` (metered / unmetered) as an overhead: 1.25 is "+25%".
+fn overhead(ratio: f64) -> String {
+    format!("{:+.0}%", (ratio - 1.0) * 100.0)
+}
+
 fn geomean(xs: &[f64]) -> f64 {
     (xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp()
 }
@@ -208,7 +213,7 @@ fn main() {
             fuel_wasmtime.push(wf / w);
         }
         let over = |f: Option<f64>, b: Option<f64>| match (f, b) {
-            (Some(f), Some(b)) => format!("{:+.0}%", (f / b - 1.0) * 100.0),
+            (Some(f), Some(b)) => overhead(f / b),
             _ => "—".into(),
         };
         let _ = writeln!(
@@ -228,12 +233,11 @@ fn main() {
         std::process::exit(1);
     }
     if !fuel_scion.is_empty() {
-        let pct = |xs: &[f64]| format!("{:+.0}%", (geomean(xs) - 1.0) * 100.0);
         let _ = writeln!(
             md,
             "\nFuel overhead (metered / unmetered), geomean over the kernels: scion {}, wasmtime {}.",
-            pct(&fuel_scion),
-            pct(&fuel_wasmtime)
+            overhead(geomean(&fuel_scion)),
+            overhead(geomean(&fuel_wasmtime))
         );
     }
     md.push_str(
