@@ -169,11 +169,12 @@ impl Cache {
     pub fn evict(&self, max_bytes: u64, keep: &Path) -> std::io::Result<usize> {
         let added = std::fs::metadata(keep).map_or(0, |m| m.len());
         let mut tally = self.tally.lock();
-        if let Some(t) = tally.as_mut() {
-            if t.bytes + added <= max_bytes && t.scanned.elapsed() < RESCAN_AFTER {
-                t.bytes += added;
-                return Ok(0);
-            }
+        if let Some(t) = tally.as_mut()
+            && t.bytes + added <= max_bytes
+            && t.scanned.elapsed() < RESCAN_AFTER
+        {
+            t.bytes += added;
+            return Ok(0);
         }
         let scans = tally.as_ref().map_or(0, |t| t.scans) + 1;
         self.remove_stale_temporaries(std::time::Duration::from_secs(3600))?;

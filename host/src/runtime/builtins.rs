@@ -64,12 +64,14 @@ fn fits(start: u32, len: u32, size: u64) -> bool {
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
     // SAFETY: called by generated code of a live instance.
     let inst = unsafe { instance(vmctx) };
-    inst.memory(mem).grow(delta as u64).map_or(u32::MAX, |old| old as u32)
+    // SAFETY: the only reference to the memory during this builtin.
+    unsafe { inst.memory_mut(mem) }.grow(delta as u64).map_or(u32::MAX, |old| old as u32)
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
-    // SAFETY: as above.
-    let m = unsafe { instance(vmctx) }.memory(mem);
+    // SAFETY: as above; the only reference to the memory during this
+    // builtin.
+    let m = unsafe { instance(vmctx).memory_mut(mem) };
     if !fits(dst, len, m.len() as u64) {
         return trap(vmctx, TrapCode::MemoryOutOfBounds);
     }
@@ -113,7 +115,8 @@ unsafe extern "C" fn memory_init(
     } else {
         &[]
     };
-    let m = inst.memory(mem);
+    // SAFETY: the only reference to the memory during this builtin.
+    let m = unsafe { inst.memory_mut(mem) };
     if !fits(src, len, bytes.len() as u64) || !fits(dst, len, m.len() as u64) {
         return trap(vmctx, TrapCode::MemoryOutOfBounds);
     }
@@ -128,14 +131,16 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
 }
 
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: u64, delta: u32) -> u32 {
-    // SAFETY: as above.
-    let t = unsafe { instance(vmctx) }.table(table);
+    // SAFETY: as above; the only reference to the table during this
+    // builtin.
+    let t = unsafe { instance(vmctx).table_mut(table) };
     t.grow(delta as u64, init).map_or(u32::MAX, |old| old as u32)
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: u64, len: u32) -> u32 {
-    // SAFETY: as above.
-    let t = unsafe { instance(vmctx) }.table(table);
+    // SAFETY: as above; the only reference to the table during this
+    // builtin.
+    let t = unsafe { instance(vmctx).table_mut(table) };
     if !fits(dst, len, t.len()) {
         return trap(vmctx, TrapCode::TableOutOfBounds);
     }
@@ -158,14 +163,17 @@ unsafe extern "C" fn table_copy(
         return trap(vmctx, TrapCode::TableOutOfBounds);
     }
     let (d, s) = (inst.tables[dtab as usize], inst.tables[stab as usize]);
+    // SAFETY (both arms): each mutable reference is the only reference to
+    // its table while it is used.
     if d == s {
-        inst.table(dtab)
+        unsafe { inst.table_mut(dtab) }
             .elements_mut()
             .copy_within(src as usize..(src + len) as usize, dst as usize);
     } else {
         let items: Vec<u64> =
             inst.table(stab).elements()[src as usize..(src + len) as usize].to_vec();
-        inst.table(dtab).elements_mut()[dst as usize..(dst + len) as usize].copy_from_slice(&items);
+        unsafe { inst.table_mut(dtab) }.elements_mut()[dst as usize..(dst + len) as usize]
+            .copy_from_slice(&items);
     }
     0
 }
@@ -181,7 +189,8 @@ unsafe extern "C" fn table_init(
     // SAFETY: as above.
     let inst = unsafe { instance(vmctx) };
     let items: Vec<u64> = inst.elems[elem as usize].clone().unwrap_or_default();
-    let t = inst.table(table);
+    // SAFETY: the only reference to the table during this builtin.
+    let t = unsafe { inst.table_mut(table) };
     if !fits(src, len, items.len() as u64) || !fits(dst, len, t.len()) {
         return trap(vmctx, TrapCode::TableOutOfBounds);
     }

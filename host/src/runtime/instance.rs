@@ -85,20 +85,43 @@ impl InstanceData {
         unsafe { &mut *(*(vmctx as *mut VMContextHeader)).instance.cast::<InstanceData>() }
     }
 
-    fn store(&self) -> &mut StoreOpaque {
-        // SAFETY: the store outlives its instances; callers hold the only
-        // active access path to it (we are inside a call on that store).
-        unsafe { &mut *self.store }
-    }
-
-    pub fn memory(&self, index: u32) -> &mut LinearMemory {
+    /// Memory `index` of this instance, to read.
+    pub fn memory(&self, index: u32) -> &LinearMemory {
         let i = self.memories[index as usize];
-        &mut self.store().memories[i]
+        // SAFETY: the store outlives its instances, and no mutable
+        // reference to its memories outlives the `memory_mut` call site
+        // that made it.
+        unsafe { &(&(*self.store).memories)[i] }
     }
 
-    pub fn table(&self, index: u32) -> &mut Table {
+    /// Memory `index` of this instance, to change.
+    ///
+    /// # Safety
+    /// No other reference to that memory may be used while the result is.
+    #[allow(clippy::mut_from_ref, reason = "exclusivity is the caller's `unsafe` promise")]
+    pub unsafe fn memory_mut(&self, index: u32) -> &mut LinearMemory {
+        let i = self.memories[index as usize];
+        // SAFETY: the store outlives its instances; exclusivity is the
+        // caller's promise.
+        unsafe { &mut (&mut (*self.store).memories)[i] }
+    }
+
+    /// Table `index` of this instance, to read.
+    pub fn table(&self, index: u32) -> &Table {
         let i = self.tables[index as usize];
-        &mut self.store().tables[i]
+        // SAFETY: as in `memory`.
+        unsafe { &(&(*self.store).tables)[i] }
+    }
+
+    /// Table `index` of this instance, to change.
+    ///
+    /// # Safety
+    /// No other reference to that table may be used while the result is.
+    #[allow(clippy::mut_from_ref, reason = "exclusivity is the caller's `unsafe` promise")]
+    pub unsafe fn table_mut(&self, index: u32) -> &mut Table {
+        let i = self.tables[index as usize];
+        // SAFETY: as in `memory_mut`.
+        unsafe { &mut (&mut (*self.store).tables)[i] }
     }
 
     /// Evaluates a constant expression.
@@ -458,7 +481,8 @@ pub(crate) unsafe fn instantiate(
             ElemMode::Active { table, offset } => {
                 let dst = data.eval(offset).u32() as u64;
                 let items = data.elems[i].take().unwrap_or_default();
-                let t = data.table(*table);
+                // SAFETY: the only reference to the table while it is used.
+                let t = unsafe { data.table_mut(*table) };
                 let end = dst.checked_add(items.len() as u64).filter(|&e| e <= t.len());
                 match end {
                     Some(_) => t.elements_mut()[dst as usize..dst as usize + items.len()]
@@ -475,13 +499,13 @@ pub(crate) unsafe fn instantiate(
     let images = module.inner.memory_images();
     let mut imaged = vec![false; info.memories.len()];
     let first_defined = info.imported_memories as usize;
-    for m in first_defined..info.memories.len() {
+    for (m, mapped) in imaged.iter_mut().enumerate().skip(first_defined) {
         let Some(image) = images.and_then(|im| im.get(m - first_defined)) else { continue };
         let base = data.memory(m as u32).base();
         // SAFETY: `base` starts this instance's freshly committed memory
         // of at least its initial size, which bounds the image; no code
         // has run on it yet.
-        imaged[m] = unsafe { image.map_over(base) }.map_err(Error::Limit)?;
+        *mapped = unsafe { image.map_over(base) }.map_err(Error::Limit)?;
     }
     for (i, seg) in info.datas.iter().enumerate() {
         if let DataMode::Active { memory, offset } = &seg.mode {
@@ -490,7 +514,8 @@ pub(crate) unsafe fn instantiate(
                 continue;
             }
             let dst = data.eval(offset).u32() as u64;
-            let mem = data.memory(*memory);
+            // SAFETY: the only reference to the memory while it is used.
+            let mem = unsafe { data.memory_mut(*memory) };
             let end = dst.checked_add(seg.bytes.len() as u64).filter(|&e| e <= mem.len() as u64);
             match end {
                 Some(_) => mem.data_mut()[dst as usize..dst as usize + seg.bytes.len()]
