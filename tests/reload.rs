@@ -253,3 +253,152 @@ fn a_watched_file_reloads_when_rebuilt() {
     // reload_file reads the file again (now broken).
     assert!(h.reload_file().is_err());
 }
+
+fn metered_engine() -> Engine {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("reload-cache-fuel");
+    Engine::new(Config::new().cache_dir(dir).consume_fuel(true)).unwrap()
+}
+
+fn fuel_of(h: &PluginHandle) -> u64 {
+    h.lock().get_fuel().unwrap()
+}
+
+/// Saving and restoring state runs on a budget of its own: a reload works
+/// when the serving version has no fuel left, and leaves its fuel as it
+/// was.
+#[test]
+fn state_is_carried_when_the_serving_version_has_no_fuel_left() {
+    let h = Plugin::builder(&metered_engine())
+        .name("counter")
+        .fuel(10_000_000)
+        .reloadable(wasm("v1"))
+        .unwrap();
+    for _ in 0..3 {
+        increment(&h);
+    }
+    h.lock().set_fuel(0).unwrap();
+    // The save used to run on the old version's fuel: it trapped, the
+    // reload failed and the old version was poisoned, so that the next
+    // reload started fresh and the count was lost.
+    assert_eq!(h.reload(wasm("v2")).unwrap(), 2);
+    assert_eq!(get(&h), (3, "v2".to_string()));
+
+    // The plugin's fuel is put back exactly, saving or not.
+    let mut plugin = Plugin::builder(&metered_engine()).fuel(1_000_000).load(wasm("v1")).unwrap();
+    CounterClient::new(&mut plugin).unwrap().increment().unwrap();
+    for fuel in [0, 1, 12_345, 1 << 40] {
+        plugin.set_fuel(fuel).unwrap();
+        assert!(plugin.save_state().unwrap().is_some());
+        assert_eq!(plugin.get_fuel().unwrap(), fuel);
+    }
+}
+
+#[test]
+fn a_failed_save_leaves_the_old_version_serving_unpoisoned() {
+    let h = Plugin::builder(&metered_engine())
+        .name("counter")
+        .fuel(10_000_000)
+        .state_budget(5, None)
+        .reloadable(wasm("v1"))
+        .unwrap();
+    let events = h.events();
+    for _ in 0..3 {
+        increment(&h);
+    }
+    h.lock().set_fuel(777_777).unwrap();
+    // Five units of fuel cannot save the state.
+    let err = h.reload(wasm("v2")).unwrap_err();
+    assert!(
+        matches!(&err, Error::Init { message, .. } if message.contains("saving the state") && message.contains("fuel")),
+        "{err}"
+    );
+    match events.recv_timeout(Duration::from_secs(1)).unwrap() {
+        ReloadEvent::Failed { serving: 1, .. } => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(h.version(), 1);
+    assert_eq!(h.lock().poisoned(), None);
+    assert_eq!(fuel_of(&h), 777_777);
+    assert_eq!(get(&h), (3, "v1".to_string()));
+    assert_eq!(increment(&h), 4);
+}
+
+/// `wasm` with its `scion-schema` section replaced by `section`.
+fn with_schema(wasm: &[u8], section: &[u8]) -> Vec<u8> {
+    fn leb(out: &mut Vec<u8>, mut v: u64) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+    let mut out = wasm[..8].to_vec();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let payload = payload.unwrap();
+        if let wasmparser::Payload::CustomSection(c) = &payload
+            && c.name() == scion_sdk::abi::SCHEMA_SECTION
+        {
+            let mut body = Vec::new();
+            leb(&mut body, c.name().len() as u64);
+            body.extend_from_slice(c.name().as_bytes());
+            body.extend_from_slice(section);
+            out.push(0);
+            leb(&mut out, body.len() as u64);
+            out.extend(body);
+            continue;
+        }
+        if let Some((id, range)) = payload.as_section() {
+            out.push(id);
+            let range = range.start as usize..range.end as usize;
+            leb(&mut out, range.len() as u64);
+            out.extend_from_slice(&wasm[range]);
+        }
+    }
+    out
+}
+
+/// Version 2 of the counter without its state record: a plugin that
+/// keeps no state across reloads.
+fn stateless_v2() -> Vec<u8> {
+    let wasm = wasm("v2");
+    let module = scion::Module::new(&engine(), &wasm).unwrap();
+    let section = scion::plugin::read_schema("v2", module.info()).unwrap();
+    assert!(section.state.is_some());
+    let mut records = Vec::new();
+    for iface in &section.interfaces {
+        assert_eq!(iface.name, "Counter");
+        records.extend_from_slice(&COUNTER_RECORD);
+    }
+    with_schema(&wasm, &records)
+}
+
+const COUNTER_LEN: usize = scion_sdk::schema::record_len(<dyn Counter as Interface>::DESC);
+const COUNTER_RECORD: [u8; COUNTER_LEN] = scion_sdk::schema::encode::<COUNTER_LEN>(
+    <dyn Counter as Interface>::DESC,
+    scion_sdk::schema::Direction::Export,
+);
+
+#[test]
+fn a_new_version_without_state_is_refused_unless_starting_fresh_is_allowed() {
+    let h = handle();
+    for _ in 0..4 {
+        increment(&h);
+    }
+    let stateless = stateless_v2();
+    // Under the default policy, the state would be lost: refused, and the
+    // old version keeps serving with it.
+    let err = h.reload(&stateless).unwrap_err();
+    assert!(
+        matches!(&err, Error::Schema(m) if m.contains("keeps no state") && m.contains("StatePolicy::StartFresh")),
+        "{err}"
+    );
+    assert_eq!(h.version(), 1);
+    assert_eq!(get(&h), (4, "v1".to_string()));
+    h.set_state_policy(StatePolicy::StartFresh);
+    h.reload(&stateless).unwrap();
+    assert_eq!(get(&h), (0, "v2".to_string()));
+}

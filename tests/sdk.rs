@@ -485,3 +485,356 @@ fn a_one_method_plugin_fits_in_30_kib() {
     let mut greeter = GreeterClient::new(&mut plugin).unwrap();
     assert_eq!(greeter.greet("Scion".into()).unwrap(), "Hello, Scion!");
 }
+
+/// A plugin written by hand in WAT, as an attacker would: it implements
+/// the SDK's exports itself and answers with whatever bytes it likes.
+#[allow(dead_code)]
+mod hostile {
+    use serde::{Deserialize, Serialize};
+    use std::collections::BTreeMap;
+
+    /// A recursive type: values of it can nest as deep as the bytes say.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, scion_sdk::Schema)]
+    pub enum Json {
+        Null,
+        Bool(bool),
+        Num(f64),
+        Str(String),
+        Arr(Vec<Json>),
+        Obj(BTreeMap<String, Json>),
+    }
+
+    impl Json {
+        /// `depth` levels of `Arr([..])` around `Null`.
+        pub fn nested(depth: usize) -> Json {
+            (0..depth).fold(Json::Null, |inner, _| Json::Arr(vec![inner]))
+        }
+
+        /// How deep it nests (iteratively, for values of any depth).
+        pub fn depth(&self) -> usize {
+            let (mut v, mut d) = (self, 0);
+            while let Json::Arr(items) = v {
+                let Some(first) = items.first() else { break };
+                (v, d) = (first, d + 1);
+            }
+            d
+        }
+    }
+
+    #[scion_sdk::interface]
+    pub trait Nested {
+        /// How deep later answers and host-call arguments nest.
+        fn set_depth(&mut self, depth: u32);
+        /// Later answers and host-call arguments name `len` bytes at `ptr`.
+        fn lie(&mut self, ptr: u32, len: u32);
+        /// An answer nested as set.
+        fn deep(&self) -> Json;
+        /// Calls the host's `Sink::take` with a value nested as set;
+        /// returns the length of the host's reply.
+        fn relay(&mut self) -> u32;
+    }
+
+    #[scion_sdk::interface]
+    pub trait Sink {
+        fn take(&mut self, value: Json) -> u32;
+    }
+
+    /// The host's sink: how deep was what it got.
+    pub struct Depths;
+
+    impl Sink for Depths {
+        fn take(&mut self, value: Json) -> u32 {
+            value.depth() as u32
+        }
+    }
+
+    /// The plugin's code: a bump allocator, and answers built at address
+    /// 1024 as `depth` times the bytes [4, 1] (variant `Arr`, one element)
+    /// and a final 0 (`Null`), or the lie it was told to tell.
+    const WAT: &str = r#"(module
+      (import "scion-host" "Sink/take" (func $take (param i32 i32) (result i64)))
+      (memory (export "memory") 8 8)
+      (global $heap (mut i32) (i32.const 0x40000))
+      (global $depth (mut i32) (i32.const 0))
+      (global $lie (mut i32) (i32.const 0))
+      (global $ptr (mut i32) (i32.const 0))
+      (global $len (mut i32) (i32.const 0))
+      (func (export "scion_alloc") (param $n i32) (result i32)
+        (local $p i32)
+        (if (i32.gt_u (local.get $n) (i32.const 0x10000)) (then (return (i32.const 0))))
+        (if (i32.gt_u (i32.add (global.get $heap) (local.get $n)) (i32.const 0x80000))
+          (then (global.set $heap (i32.const 0x40000))))
+        (local.set $p (global.get $heap))
+        (global.set $heap
+          (i32.and (i32.add (i32.add (global.get $heap) (local.get $n)) (i32.const 7)) (i32.const -8)))
+        (local.get $p))
+      (func (export "scion_free") (param i32 i32))
+      (func (export "scion_init") (param i32 i32) (result i32) (i32.const 0))
+      (func $fill (result i32)
+        (local $i i32)
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $i) (global.get $depth)))
+            (i32.store16 (i32.add (i32.const 1024) (i32.shl (local.get $i) (i32.const 1)))
+              (i32.const 0x0104))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next)))
+        (i32.store8 (i32.add (i32.const 1024) (i32.shl (local.get $i) (i32.const 1))) (i32.const 0))
+        (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 1)))
+      (func (export "scion:Nested/set_depth") (param i32) (global.set $depth (local.get 0)))
+      (func (export "scion:Nested/lie") (param i32 i32)
+        (global.set $lie (i32.const 1))
+        (global.set $ptr (local.get 0))
+        (global.set $len (local.get 1)))
+      (func (export "scion:Nested/deep") (param i32 i32) (result i64)
+        (if (result i64) (global.get $lie)
+          (then (i64.or (i64.shl (i64.extend_i32_u (global.get $ptr)) (i64.const 32))
+                        (i64.extend_i32_u (global.get $len))))
+          (else (i64.or (i64.const 0x40000000000) (i64.extend_i32_u (call $fill))))))
+      (func (export "scion:Nested/relay") (result i32)
+        (i32.wrap_i64
+          (if (result i64) (global.get $lie)
+            (then (call $take (global.get $ptr) (global.get $len)))
+            (else (call $take (i32.const 1024) (call $fill)))))))"#;
+
+    const NESTED: &scion_sdk::schema::InterfaceDesc = <dyn Nested as scion_sdk::Interface>::DESC;
+    const SINK: &scion_sdk::schema::InterfaceDesc = <dyn Sink as scion_sdk::Interface>::DESC;
+    const NESTED_LEN: usize = scion_sdk::schema::record_len(NESTED);
+    const SINK_LEN: usize = scion_sdk::schema::record_len(SINK);
+    const NESTED_RECORD: [u8; NESTED_LEN] =
+        scion_sdk::schema::encode::<NESTED_LEN>(NESTED, scion_sdk::schema::Direction::Export);
+    const SINK_RECORD: [u8; SINK_LEN] =
+        scion_sdk::schema::encode::<SINK_LEN>(SINK, scion_sdk::schema::Direction::Import);
+
+    /// The module, with a schema section that tells the truth about its
+    /// interfaces.
+    pub fn wasm() -> Vec<u8> {
+        let mut wasm = wat::parse_str(WAT).unwrap();
+        let mut body = Vec::new();
+        super::leb(&mut body, scion_sdk::abi::SCHEMA_SECTION.len() as u64);
+        body.extend_from_slice(scion_sdk::abi::SCHEMA_SECTION.as_bytes());
+        body.extend_from_slice(&NESTED_RECORD);
+        body.extend_from_slice(&SINK_RECORD);
+        wasm.push(0);
+        super::leb(&mut wasm, body.len() as u64);
+        wasm.extend(body);
+        wasm
+    }
+}
+
+fn hostile_plugin(engine: &Engine, module: &scion::Module) -> Plugin {
+    Plugin::builder(engine)
+        .name("nested")
+        .host(hostile::SinkServer(hostile::Depths))
+        .instantiate(module)
+        .unwrap()
+}
+
+/// Runs `f` on a thread with a small stack (256 KiB), as hosts embedding
+/// plugins in worker threads may, and where serde recursing once per level
+/// of a plugin's value overflowed after about a thousand levels.
+fn on_small_stack<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    std::thread::Builder::new().stack_size(256 << 10).spawn(f).unwrap().join().unwrap()
+}
+
+#[test]
+fn answers_nested_too_deep_are_refused_before_decoding() {
+    let engine = engine();
+    let module = scion::Module::new(&engine, hostile::wasm()).unwrap();
+    on_small_stack(move || {
+        let mut plugin = hostile_plugin(&engine, &module);
+        let mut nested = hostile::NestedClient::new(&mut plugin).unwrap();
+        // Each level is two (the variant's payload and the list): 64 levels
+        // are within the default limit of 128, 65 are not.
+        for depth in [0, 1, 10, 64] {
+            nested.set_depth(depth).unwrap();
+            assert_eq!(nested.deep().unwrap(), hostile::Json::nested(depth as usize));
+        }
+        for depth in [65, 1_000, 60_000] {
+            nested.set_depth(depth).unwrap();
+            let err = nested.deep().unwrap_err();
+            let msg = err.to_string();
+            assert!(matches!(err, Error::Wire(_)), "{msg}");
+            for part in [
+                "plugin `nested`",
+                "the result of `Nested.deep` returned by the plugin",
+                "nested deeper than 128 levels",
+                "PluginBuilder::max_nesting",
+            ] {
+                assert!(msg.contains(part), "`{part}` missing in: {msg}");
+            }
+        }
+        // A refused answer does not poison the plugin: it did not trap.
+        nested.set_depth(3).unwrap();
+        assert_eq!(nested.deep().unwrap().depth(), 3);
+
+        // The limit is the builder's.
+        let mut plugin = Plugin::builder(&engine)
+            .host(hostile::SinkServer(hostile::Depths))
+            .max_nesting(20)
+            .instantiate(&module)
+            .unwrap();
+        let mut nested = hostile::NestedClient::new(&mut plugin).unwrap();
+        nested.set_depth(10).unwrap();
+        assert_eq!(nested.deep().unwrap().depth(), 10);
+        nested.set_depth(11).unwrap();
+        let err = nested.deep().unwrap_err();
+        assert!(err.to_string().contains("nested deeper than 20 levels"), "{err}");
+    });
+}
+
+#[test]
+fn host_call_arguments_nested_too_deep_are_refused_before_decoding() {
+    let engine = engine();
+    let module = scion::Module::new(&engine, hostile::wasm()).unwrap();
+    on_small_stack(move || {
+        let mut plugin = hostile_plugin(&engine, &module);
+        let mut nested = hostile::NestedClient::new(&mut plugin).unwrap();
+        nested.set_depth(64).unwrap();
+        // The reply is the u32 64: one byte.
+        assert_eq!(nested.relay().unwrap(), 1);
+        for depth in [65, 60_000] {
+            let mut plugin = hostile_plugin(&engine, &module);
+            let mut nested = hostile::NestedClient::new(&mut plugin).unwrap();
+            nested.set_depth(depth).unwrap();
+            let err = nested.relay().unwrap_err();
+            let msg = err.to_string();
+            let trap = err.as_trap().unwrap_or_else(|| panic!("a trap: {msg}"));
+            assert_eq!(trap.code, scion::TrapCode::HostError, "{msg}");
+            for part in [
+                "plugin `nested`",
+                "the arguments it passed to host method `Sink.take`",
+                "nested deeper than 128 levels",
+                "PluginBuilder::max_nesting",
+            ] {
+                assert!(msg.contains(part), "`{part}` missing in: {msg}");
+            }
+        }
+    });
+}
+
+/// Lengths a plugin claims, checked before the host allocates for them.
+/// Runs in a child process under a 3 GiB address-space limit, where
+/// allocating the 4 GiB a plugin names aborts the process (as it does
+/// under strict overcommit or a memory rlimit).
+#[test]
+fn lying_lengths_are_refused_before_allocating() {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 3145728 && exec \"$0\" \"$@\"")
+        .arg(exe)
+        .args(["--ignored", "--exact", "lying_lengths_child", "--nocapture", "--test-threads=1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "the child failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+}
+
+#[test]
+#[ignore = "run by lying_lengths_are_refused_before_allocating, under a memory limit"]
+fn lying_lengths_child() {
+    let engine = engine();
+    let module = scion::Module::new(&engine, hostile::wasm()).unwrap();
+    let builder = || {
+        Plugin::builder(&engine)
+            .name("liar")
+            .host(hostile::SinkServer(hostile::Depths))
+            .max_message_size(1024)
+    };
+    // (ptr, len, what the refusal says): the whole 32-bit range from 0;
+    // an end past 4 GiB (wraps in 32 bits); in bounds but over the limit.
+    let lies: [(u32, u32, &str); 3] = [
+        (0, u32::MAX, "out-of-bounds buffer (4294967295 bytes at 0x0"),
+        (0xffff_ff00, 0x200, "out-of-bounds buffer (512 bytes at 0xffffff00"),
+        (0, 4096, "more than the limit of 1024"),
+    ];
+    for (ptr, len, expected) in lies {
+        let mut plugin = builder().instantiate(&module).unwrap();
+        let mut nested = hostile::NestedClient::new(&mut plugin).unwrap();
+        nested.lie(ptr, len).unwrap();
+        let err = nested.deep().unwrap_err();
+        assert!(matches!(err, Error::Wire(_) | Error::Limit(_)), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains(expected) && msg.contains("plugin `liar` returned"), "{msg}");
+
+        let err = nested.relay().unwrap_err();
+        let msg = err.to_string();
+        assert_eq!(err.as_trap().map(|t| t.code), Some(scion::TrapCode::HostError), "{msg}");
+        assert!(msg.contains("plugin `liar` passed"), "{msg}");
+        assert!(msg.contains("host method `Sink.take`") && msg.contains(expected), "{msg}");
+    }
+    // Within the limit, the truth still works.
+    let mut plugin = builder().instantiate(&module).unwrap();
+    let mut nested = hostile::NestedClient::new(&mut plugin).unwrap();
+    nested.set_depth(5).unwrap();
+    assert_eq!(nested.deep().unwrap().depth(), 5);
+}
+
+/// A section of `n` records, each declaring an empty interface `I<i>`.
+fn many_records(n: usize) -> Vec<u8> {
+    let mut section = Vec::new();
+    for i in 0..n {
+        let name = format!("I{i}");
+        section.extend_from_slice(b"SCS1\x00");
+        section.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        section.extend_from_slice(name.as_bytes());
+        section.extend_from_slice(&[0, 0]);
+    }
+    section
+}
+
+#[test]
+fn huge_schema_sections_are_refused_quickly() {
+    let engine = engine();
+    let wasm = std::fs::read(PLUGIN).unwrap();
+    // 160,000 records (2.3 MB) took 31 s to decode, on every load.
+    for (records, expected) in
+        [(160_000, "larger than the limit of 1048576 bytes"), (4097, "more records than the limit")]
+    {
+        let edited = with_schema(&wasm, &many_records(records));
+        let start = std::time::Instant::now();
+        let err = try_lying(&engine, &edited).unwrap_err();
+        let took = start.elapsed();
+        assert!(matches!(err, Error::Schema(_)), "{err}");
+        assert!(err.to_string().contains(expected), "{err}");
+        assert!(took < std::time::Duration::from_secs(5), "{records} records took {took:?}");
+    }
+}
+
+#[test]
+fn schema_decoding_takes_linear_time() {
+    // The most records allowed, each with 20 methods: nearly 1 MiB.
+    let mut section = Vec::new();
+    for i in 0..4096 {
+        let name = format!("Interface{i}");
+        section.extend_from_slice(b"SCS1\x00");
+        section.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        section.extend_from_slice(name.as_bytes());
+        section.extend_from_slice(&20u16.to_le_bytes());
+        for m in 0..20 {
+            let method = format!("m{m}");
+            section.extend_from_slice(&(method.len() as u16).to_le_bytes());
+            section.extend_from_slice(method.as_bytes());
+            section.extend_from_slice(&[0, 0, 0, 0, 0]); // serialized, &self, no params, ()
+        }
+    }
+    assert!(section.len() <= scion_sdk::schema::MAX_SECTION_BYTES, "{}", section.len());
+    let start = std::time::Instant::now();
+    let decoded = scion_sdk::schema::decode(&section).unwrap();
+    let took = start.elapsed();
+    assert_eq!(decoded.interfaces.len(), 4096);
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    // A method declared twice in one interface is a lie.
+    let mut twice = b"SCS1\x00\x01\x00I\x02\x00".to_vec();
+    for _ in 0..2 {
+        twice.extend_from_slice(b"\x01\x00m\x00\x00\x00\x00\x00");
+    }
+    let err = scion_sdk::schema::decode(&twice).unwrap_err();
+    assert!(err.to_string().contains("method declared twice"), "{err}");
+}

@@ -57,6 +57,14 @@ fn run_prints_results_and_reports_traps() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("interrupt"), "{}", text(&out.stderr));
 
+    // A timeout too long to end at any point in time is no deadline (it
+    // used to panic adding it to the clock on every call).
+    for huge in ["18446744073709000000s", "300000000000m"] {
+        let out = scion(&dir, &["run", "fib.wat", "--timeout", huge, "--invoke", "fib", "10"]);
+        assert!(out.status.success(), "--timeout {huge}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "55\n");
+    }
+
     let out = scion(&dir, &["run", "fib.wat", "--print-fuel", "--invoke", "fib", "10"]);
     assert!(out.status.success());
     assert!(text(&out.stderr).starts_with("fuel consumed: "), "{}", text(&out.stderr));

@@ -154,7 +154,10 @@ pub fn decode_args<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> 
 pub fn reply<T: serde::Serialize + ?Sized>(value: &T) -> i64 {
     let bytes = wire::encode(value).unwrap_or_else(|e| panic!("{e}"));
     let ptr = scion_alloc(bytes.len() as u32);
-    // SAFETY: `ptr` has room for `bytes.len()` bytes.
+    if ptr.is_null() {
+        panic!("out of memory for a reply of {} bytes", bytes.len());
+    }
+    // SAFETY: `ptr` is not null and has room for `bytes.len()` bytes.
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len()) };
     wire::pack(ptr as u32, bytes.len() as u32)
 }

@@ -3,6 +3,8 @@
 //! - [`schema`]: interface schemas, the [`Schema`] trait for types that
 //!   cross the boundary, schema sections and their comparison.
 //! - [`wire`]: the call encoding (postcard, scalars).
+//! - [`shape`]: checking encoded values against their schema before
+//!   decoding (bounded nesting, list lengths).
 //! - [`abi`]: export, import and section names.
 //! - [`host`]: traits hosts implement ([`host::Transport`],
 //!   [`host::Dispatch`]), so interface crates need no host dependency.
@@ -21,6 +23,7 @@ extern crate std;
 pub mod abi;
 pub mod host;
 pub mod schema;
+pub mod shape;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]

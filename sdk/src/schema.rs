@@ -22,6 +22,7 @@
 //! ```
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -431,7 +432,7 @@ pub const fn encode<const N: usize>(iface: &InterfaceDesc, direction: Direction)
 // ---------------------------------------------------------------- owned form
 
 /// A decoded type (see [`TypeDesc`]).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OwnedType {
     /// Any of the leaf types, by tag name (`"u32"`, `"String"`...).
     Leaf(&'static str),
@@ -681,12 +682,42 @@ impl SchemaSection {
     }
 }
 
+/// Largest schema section [`decode`] accepts (real plugins declare a few
+/// KiB).
+pub const MAX_SECTION_BYTES: usize = 1 << 20;
+
+/// Most records a schema section may hold (one per interface a plugin
+/// implements or calls, one for its state type, one for its configuration).
+pub const MAX_RECORDS: usize = 4096;
+
+/// Fewest bytes a method takes in a record (empty name, abi, receiver, no
+/// parameters, a leaf result), to bound what a method count can reserve.
+const MIN_METHOD_LEN: usize = 2 + 1 + 1 + 2 + 1;
+
 /// Decodes every record of a schema section (the concatenation of the
-/// records a plugin's crates embed).
+/// records a plugin's crates embed). The section is untrusted: it may be
+/// at most [`MAX_SECTION_BYTES`] long with at most [`MAX_RECORDS`]
+/// records, types nest at most 64 deep, an interface is declared once per
+/// direction and a method once per interface; decoding takes time
+/// proportional to the section's size (times a logarithm).
 pub fn decode(bytes: &[u8]) -> Result<SchemaSection, DecodeError> {
+    if bytes.len() > MAX_SECTION_BYTES {
+        return Err(DecodeError {
+            offset: MAX_SECTION_BYTES,
+            reason: "the section is larger than the limit (schema::MAX_SECTION_BYTES, 1 MiB)",
+        });
+    }
     let mut r = Reader { bytes, at: 0, depth: 0 };
     let mut out = SchemaSection::default();
+    // Interfaces seen, by direction and name (a scan per record made
+    // decoding quadratic in the number of records).
+    let mut seen: BTreeSet<(bool, &[u8])> = BTreeSet::new();
+    let mut records = 0;
     while r.at < bytes.len() {
+        records += 1;
+        if records > MAX_RECORDS {
+            return r.err("more records than the limit (schema::MAX_RECORDS, 4096)");
+        }
         if bytes.get(r.at..r.at + 4) != Some(MAGIC.as_slice()) {
             return r.err("bad record magic");
         }
@@ -704,14 +735,20 @@ pub fn decode(bytes: &[u8]) -> Result<SchemaSection, DecodeError> {
             }
             _ => return r.err("unknown record kind"),
         };
+        let name_at = r.at + 2;
         let name = r.str()?;
-        if out.interface(&name, direction).is_some() {
+        if !seen.insert((direction == Direction::Export, &bytes[name_at..r.at])) {
             return r.err("interface declared twice");
         }
         let n = r.u16()?;
-        let mut methods = Vec::with_capacity(n);
+        let mut methods = Vec::with_capacity(n.min((bytes.len() - r.at) / MIN_METHOD_LEN));
+        let mut method_names: BTreeSet<&[u8]> = BTreeSet::new();
         for _ in 0..n {
+            let name_at = r.at + 2;
             let name = r.str()?;
+            if !method_names.insert(&bytes[name_at..r.at]) {
+                return r.err("method declared twice in one interface");
+            }
             let abi = match r.u8()? {
                 0 => Abi::Serialized,
                 1 => Abi::Scalar,
@@ -823,10 +860,7 @@ pub fn diff(host: &OwnedInterface, plugin: &OwnedInterface) -> Option<String> {
             let hint = if others.is_empty() {
                 String::new()
             } else {
-                format!(
-                    " (it has {})",
-                    others.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")
-                )
+                format!(" (it has {})", name_list(&others))
             };
             return Some(format!(
                 "interface `{iface}`: method `{}` is missing in the plugin{hint}",
@@ -862,4 +896,34 @@ pub fn diff(host: &OwnedInterface, plugin: &OwnedInterface) -> Option<String> {
     // Methods the plugin has beyond the host's are harmless: the host never
     // calls them.
     None
+}
+
+/// Most names [`name_list`] shows.
+const LISTED_NAMES: usize = 8;
+
+/// Longest name [`name_list`] shows whole.
+const LISTED_NAME_LEN: usize = 64;
+
+/// `` `a`, `b`, `c` ``: names from an untrusted schema, for a message; at
+/// most a few, each cut short, so a section cannot make messages huge.
+pub fn name_list(names: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, name) in names.iter().take(LISTED_NAMES).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('`');
+        match name.char_indices().nth(LISTED_NAME_LEN) {
+            Some((cut, _)) => {
+                out.push_str(&name[..cut]);
+                out.push_str("...");
+            }
+            None => out.push_str(name),
+        }
+        out.push('`');
+    }
+    if names.len() > LISTED_NAMES {
+        out.push_str(&format!(" and {} more", names.len() - LISTED_NAMES));
+    }
+    out
 }

@@ -3,17 +3,23 @@
 //! (module `scion-host`, served by the `Dispatch` implementations the host
 //! registered).
 
-use super::{PluginData, SharedServer, schema_check};
+use super::{BufferError, PluginData, SharedServer, guest_buffer, schema_check};
 use crate::info::ImportType;
 use crate::types::{FuncType, ValType};
 use crate::{Caller, Error, Extern, Func, Module, Result, Store, Val};
 use scion_sdk::abi;
 use scion_sdk::schema::{Abi, OwnedMethod, OwnedType, SchemaSection};
+use scion_sdk::shape::Shape;
 use scion_sdk::wire::{self, Scalar};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-/// Longest panic message or log record kept; a plugin cannot make the
-/// host hold more.
+/// Longest panic message or log record kept, in bytes; a plugin cannot
+/// make the host hold or log more.
 const MAX_MESSAGE: usize = 16 * 1024;
+
+/// Longest log target (module path) kept, in bytes.
+const MAX_TARGET: usize = 256;
 
 /// The imports of `module`, in order.
 pub(crate) fn link(
@@ -23,6 +29,9 @@ pub(crate) fn link(
 ) -> Result<Vec<Extern>> {
     let plugin = store.data().name.clone();
     let mut externs = Vec::with_capacity(module.imports().len());
+    // A module may import one name many times (up to the validator's
+    // limit on imports): each name is checked and served once.
+    let mut made: HashMap<(&str, &str), Func> = HashMap::new();
     for import in module.imports() {
         let (m, n) = (import.module.as_str(), import.name.as_str());
         let unknown = || {
@@ -35,11 +44,16 @@ pub(crate) fn link(
         };
         let ImportType::Func(type_index) = import.ty else { return Err(unknown()) };
         let ty = &module.info().types[type_index as usize];
+        if let Some(&func) = made.get(&(m, n)) {
+            expect_type(&plugin, m, n, ty, &func.ty(store))?;
+            externs.push(Extern::Func(func));
+            continue;
+        }
         let func = match (m, n) {
             (abi::RUNTIME_MODULE, abi::PANIC_IMPORT) => {
                 expect_type(&plugin, m, n, ty, &FuncType::new([ValType::I32, ValType::I32], []))?;
                 Func::wrap(store, |mut caller: Caller<'_, PluginData>, (ptr, len): (i32, i32)| {
-                    let message = read_message(&caller, ptr, len);
+                    let message = read_message(&caller, ptr, len, MAX_MESSAGE);
                     caller.data_mut().panic = Some(message);
                 })
             }
@@ -55,6 +69,7 @@ pub(crate) fn link(
             (abi::HOST_MODULE, _) => host_method(store, schema, n, ty)?,
             _ => return Err(unknown()),
         };
+        made.insert((m, n), func);
         externs.push(Extern::Func(func));
     }
     Ok(externs)
@@ -69,15 +84,46 @@ fn expect_type(plugin: &str, m: &str, n: &str, got: &FuncType, want: &FuncType) 
     )))
 }
 
-/// Reads a UTF-8 message from plugin memory, lossily and bounded.
-fn read_message(caller: &Caller<'_, PluginData>, ptr: i32, len: i32) -> String {
+/// Reads a UTF-8 message from plugin memory, lossily: at most `max`
+/// bytes of it are read (a longer one is cut, and says so), and the text
+/// kept is at most `max` bytes plus the note.
+fn read_message(caller: &Caller<'_, PluginData>, ptr: i32, len: i32, max: usize) -> String {
     let Some(memory) = caller.get_memory("memory") else { return "<plugin has no memory>".into() };
-    let len = (len as u32 as usize).min(MAX_MESSAGE);
-    let mut buf = vec![0; len];
-    match memory.read(caller, ptr as u32 as usize, &mut buf) {
-        Ok(()) => String::from_utf8_lossy(&buf).into_owned(),
-        Err(_) => "<message out of bounds>".into(),
+    let (ptr, len) = (ptr as u32, len as u32);
+    let kept = len.min(u32::try_from(max).unwrap_or(u32::MAX));
+    let Ok(bytes) = guest_buffer(memory.data(caller), ptr, kept, kept) else {
+        return format!("<message out of bounds: {len} bytes at {ptr:#x}>");
+    };
+    let mut text = String::from_utf8_lossy(bytes).into_owned();
+    // Replacement characters take three bytes for one: cut again.
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
     }
+    if kept < len {
+        text.push_str(&format!("... ({len} bytes, cut to {kept})"));
+    }
+    text
+}
+
+/// `text` with control characters escaped, so that a plugin's log record
+/// stays one line and cannot forge others.
+fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 /// A guest log record, re-emitted through the host's `log` facade with
@@ -97,8 +143,9 @@ fn forward_log(
     if !log::log_enabled!(target: &target, level) {
         return;
     }
-    let module = read_message(caller, tptr, tlen);
-    let message = read_message(caller, mptr, mlen);
+    let module = read_message(caller, tptr, tlen, MAX_TARGET);
+    let message = read_message(caller, mptr, mlen, MAX_MESSAGE);
+    let (module, message) = (one_line(&module), one_line(&message));
     log::logger().log(
         &log::Record::builder()
             .level(level)
@@ -135,7 +182,17 @@ fn host_method(
     let host_view = schema_check::check_import(&plugin, schema, desc, method)?;
     let sig = schema_check::wasm_signature(&host_view)?;
     expect_type(&plugin, abi::HOST_MODULE, name, ty, &sig)?;
-    let method = method.to_string();
+    // Arguments of recursive types are checked before the server decodes
+    // them (serde would recurse once per level of the plugin's choosing).
+    let max_depth = store.data().wire.max_depth;
+    let shape = desc
+        .methods
+        .iter()
+        .find(|m| m.name == method)
+        .map(|m| Shape::of_fields(m.params))
+        .filter(|s| s.needs_check(max_depth))
+        .map(Arc::new);
+    let method = Served { name: method.to_string(), qualified: format!("{iface}.{method}"), shape };
     Ok(match host_view.abi {
         Abi::Serialized => Func::new(store, sig, move |caller, params, results| {
             results[0] = Val::I64(serve_serialized(caller, &server, &method, params)?);
@@ -144,35 +201,71 @@ fn host_method(
         Abi::Scalar => {
             let result = host_view.result.clone();
             Func::new(store, sig, move |_caller, params, results| {
-                serve_scalar(&server, &method, &host_view, &result, params, results)
+                serve_scalar(&server, &method.name, &host_view, &result, params, results)
             })
         }
     })
 }
 
+/// A host method a plugin imports.
+struct Served {
+    /// As the server knows it.
+    name: String,
+    /// `Interface.method`, for messages.
+    qualified: String,
+    /// The shape of its arguments, when they can nest without bound.
+    shape: Option<Arc<Shape>>,
+}
+
 fn serve_serialized(
     mut caller: Caller<'_, PluginData>,
     server: &SharedServer,
-    method: &str,
+    served: &Served,
     params: &[Val],
 ) -> Result<i64> {
+    let method = &served.qualified;
     let (Val::I32(ptr), Val::I32(len)) = (&params[0], &params[1]) else {
         unreachable!("the import's type was checked")
     };
+    let (ptr, len) = (*ptr as u32, *len as u32);
     let guest = caller.data().guest.ok_or_else(|| {
         Error::Usage(format!(
             "plugin `{}` called the host before it was instantiated",
             caller.data().name
         ))
     })?;
-    let mut input = vec![0; *len as u32 as usize];
-    guest.memory.read(&caller, *ptr as u32 as usize, &mut input).map_err(|_| {
-        Error::Wire(format!(
-            "plugin `{}` passed an out-of-bounds buffer to the host",
-            caller.data().name
-        ))
+    let limits = caller.data().wire;
+    let plugin = caller.data().name.clone();
+    // Checked against the memory and the message limit before anything is
+    // allocated; then copied once, straight from the memory.
+    let input = match guest_buffer(guest.memory.data(&caller), ptr, len, limits.max_message) {
+        Ok(bytes) => bytes.to_vec(),
+        Err(BufferError::OutOfBounds) => {
+            return Err(Error::Wire(format!(
+                "plugin `{plugin}` passed an out-of-bounds buffer ({len} bytes at {ptr:#x}) to \
+                 host method `{method}`"
+            )));
+        }
+        Err(BufferError::TooLarge) => {
+            return Err(Error::Limit(format!(
+                "plugin `{plugin}` passed {len} bytes to host method `{method}`, more than the \
+                 limit of {} (PluginBuilder::max_message_size)",
+                limits.max_message
+            )));
+        }
+    };
+    if let Some(shape) = &served.shape {
+        shape.check(&input, limits.max_depth).map_err(|e| {
+            Error::Wire(format!(
+                "plugin `{plugin}`: the arguments it passed to host method `{method}` are \
+                 refused: {e}{}",
+                super::transport::depth_hint(&e)
+            ))
+        })?;
+    }
+    let output = server.lock().call(&served.name, &input).map_err(|e| {
+        Error::Wire(format!("plugin `{plugin}` called host method `{method}`: {e}"))
     })?;
-    let output = server.lock().call(method, &input)?;
     let out_len = i32::try_from(output.len()).map_err(|_| {
         Error::Wire(format!("a {} byte reply is too large for a plugin", output.len()))
     })?;

@@ -37,6 +37,7 @@ use parking_lot::Mutex;
 use scion_sdk::abi;
 use scion_sdk::host::Dispatch;
 use scion_sdk::schema::{OwnedType, SchemaSection};
+use scion_sdk::shape::{DEFAULT_MAX_DEPTH, Shape};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +54,8 @@ pub struct PluginData {
     servers: Vec<SharedServer>,
     /// Memory and allocator, once instantiated (host calls reply through them).
     guest: Option<GuestAbi>,
+    /// Limits on what the plugin passes to host interfaces.
+    wire: WireLimits,
 }
 
 impl PluginData {
@@ -77,6 +80,36 @@ pub(crate) struct MethodExport {
     func: Func,
     /// The type of its result, if it has one.
     result: Option<crate::ValType>,
+    /// For a serialized method whose result could nest without bound (a
+    /// recursive type) once an interface check described it: the result's
+    /// shape, checked before anything decodes the bytes.
+    result_shape: Option<Arc<Shape>>,
+}
+
+/// Default for [`PluginBuilder::max_message_size`]: 16 MiB.
+pub const DEFAULT_MAX_MESSAGE: u32 = 16 << 20;
+
+/// Default fuel for saving and restoring state ([`PluginBuilder::state_budget`]).
+pub const DEFAULT_STATE_FUEL: u64 = 10_000_000_000;
+
+/// Timeouts longer than this (about a century) mean no deadline: no
+/// point in time could be computed for them.
+const MAX_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Bounds on the values crossing the boundary, in either direction.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WireLimits {
+    /// Longest buffer read out of the plugin (results, host call
+    /// arguments, saved state).
+    pub(crate) max_message: u32,
+    /// Deepest nesting of a value the host decodes.
+    pub(crate) max_depth: u32,
+}
+
+impl Default for WireLimits {
+    fn default() -> WireLimits {
+        WireLimits { max_message: DEFAULT_MAX_MESSAGE, max_depth: DEFAULT_MAX_DEPTH }
+    }
 }
 
 /// How to build a plugin; kept by the plugin so that it can be restarted.
@@ -89,6 +122,11 @@ struct Settings {
     limits: StoreLimits,
     fuel: Option<u64>,
     timeout: Option<Duration>,
+    wire: WireLimits,
+    /// Fuel and deadline for saving and restoring state, in place of the
+    /// plugin's own.
+    state_fuel: u64,
+    state_timeout: Option<Duration>,
 }
 
 /// Builds a [`Plugin`]: name, configuration, host interfaces, limits.
@@ -135,9 +173,41 @@ impl PluginBuilder {
         self
     }
 
-    /// A deadline for every call into the plugin.
+    /// A deadline for every call into the plugin (a timeout of a century
+    /// or more means none).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.settings.timeout = Some(timeout);
+        self.settings.timeout = usable_timeout(Some(timeout));
+        self
+    }
+
+    /// The longest buffer the host reads out of the plugin: a result, the
+    /// arguments of a call to a host interface, the saved state (default
+    /// [`DEFAULT_MAX_MESSAGE`], 16 MiB). Longer ones are refused with
+    /// [`Error::Limit`] before the host allocates anything for them.
+    pub fn max_message_size(mut self, bytes: u32) -> Self {
+        self.settings.wire.max_message = bytes;
+        self
+    }
+
+    /// The deepest nesting of a value the host decodes, for types that
+    /// can nest without bound (recursive types): results of the plugin's
+    /// methods and arguments of its calls to host interfaces (default
+    /// [`DEFAULT_MAX_DEPTH`], 128; each option, list, map, tuple, struct
+    /// and enum payload is a level). Deeper values are refused with
+    /// [`Error::Wire`] before serde recurses into them.
+    pub fn max_nesting(mut self, levels: u32) -> Self {
+        self.settings.wire.max_depth = levels;
+        self
+    }
+
+    /// The fuel (with [`crate::Config::consume_fuel`]) and deadline that
+    /// saving and restoring state for a hot reload may use, instead of the
+    /// plugin's remaining fuel and its per-call timeout, which are restored
+    /// afterwards (default: [`DEFAULT_STATE_FUEL`], no deadline; a deadline
+    /// needs [`crate::Config::interruptible`]).
+    pub fn state_budget(mut self, fuel: u64, timeout: Option<Duration>) -> Self {
+        self.settings.state_fuel = fuel;
+        self.settings.state_timeout = usable_timeout(timeout);
         self
     }
 
@@ -217,6 +287,9 @@ impl Plugin {
                 limits: StoreLimits::default(),
                 fuel: None,
                 timeout: None,
+                wire: WireLimits::default(),
+                state_fuel: DEFAULT_STATE_FUEL,
+                state_timeout: None,
             },
             named: false,
         }
@@ -236,6 +309,7 @@ impl Plugin {
             panic: None,
             servers: settings.servers.clone(),
             guest: None,
+            wire: settings.wire,
         };
         let mut store = Store::new(engine, data);
         store.set_limits(settings.limits);
@@ -343,10 +417,13 @@ impl Plugin {
         self.store.add_fuel(fuel)
     }
 
-    /// Limits each later call to `timeout` (`None`: no deadline).
+    /// Limits each later call to `timeout` (`None`, or a century or more:
+    /// no deadline).
     pub fn set_timeout(&mut self, timeout: Option<Duration>) -> Result<()> {
+        let timeout = usable_timeout(timeout);
+        self.store.set_timeout(timeout)?;
         self.settings.timeout = timeout;
-        self.store.set_timeout(timeout)
+        Ok(())
     }
 
     /// A handle another thread can use to interrupt a running call.
@@ -361,15 +438,48 @@ impl Plugin {
 
     /// The plugin's state, serialized by the plugin (`#[plugin(state)]`),
     /// or `None` when it keeps no state across reloads.
+    ///
+    /// Saving runs on its own budget ([`PluginBuilder::state_budget`]), so
+    /// it works when the plugin has used up its fuel; the plugin's fuel and
+    /// timeout are as before afterwards. A trap while saving does not
+    /// poison the plugin: saving only reads the state, which the caller
+    /// would otherwise lose (at worst the plugin leaks the buffer it was
+    /// filling). The state is at most [`PluginBuilder::max_message_size`]
+    /// bytes.
     pub fn save_state(&mut self) -> Result<Option<Vec<u8>>> {
         let Ok(save) = self.instance.get_typed_func::<(), i64>(&self.store, abi::SAVE_STATE_EXPORT)
         else {
             return Ok(None);
         };
-        self.guarded(|p| {
+        if let Some(cause) = &self.poisoned {
+            return Err(Error::Poisoned { plugin: self.name().to_string(), cause: cause.clone() });
+        }
+        self.store.data_mut().panic = None;
+        let outcome = self.on_state_budget(|p| {
             let packed = save.call(&mut p.store, ())?;
             p.take_output(packed).map(Some)
-        })
+        });
+        outcome.map_err(|e| self.with_panic_message(e))
+    }
+
+    /// Runs `f` with the state budget in place of the plugin's fuel and
+    /// deadline, then puts those back exactly (whatever `f` returned).
+    fn on_state_budget<R>(&mut self, f: impl FnOnce(&mut Plugin) -> Result<R>) -> Result<R> {
+        let fuel = self.store.get_fuel().ok();
+        if fuel.is_some() {
+            self.store.set_fuel(self.settings.state_fuel)?;
+        }
+        let outcome = match self.store.set_timeout(self.settings.state_timeout) {
+            Ok(()) => f(self),
+            Err(e) => Err(e),
+        };
+        let restored = self.store.set_timeout(self.settings.timeout);
+        if let Some(fuel) = fuel {
+            self.store.set_fuel(fuel)?;
+        }
+        let r = outcome?;
+        restored?;
+        Ok(r)
     }
 
     /// Replaces the plugin's state with one saved by [`Plugin::save_state`]
@@ -386,8 +496,10 @@ impl Plugin {
                 ))
             })?;
         let status = self.guarded(|p| {
-            let (ptr, len) = p.write_input(state)?;
-            restore.call(&mut p.store, (ptr, len))
+            p.on_state_budget(|p| {
+                let (ptr, len) = p.write_input(state)?;
+                restore.call(&mut p.store, (ptr, len))
+            })
         })?;
         if status != 0 {
             let message =
@@ -427,21 +539,25 @@ impl Plugin {
         self.store.data_mut().panic = None;
         match f(self) {
             Ok(r) => Ok(r),
-            Err(Error::Trap(trap)) => {
-                let panic = self.store.data_mut().panic.take();
-                let err = match panic {
-                    Some(message) => Error::Panic {
-                        plugin: self.name().to_string(),
-                        message,
-                        trap: Box::new(trap),
-                    },
-                    None => Error::Trap(trap),
-                };
+            Err(e @ Error::Trap(_)) => {
+                let err = self.with_panic_message(e);
                 self.poisoned =
                     Some(err.to_string().lines().next().unwrap_or_default().to_string());
                 Err(err)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// A trap, as [`Error::Panic`] when the plugin reported a panic
+    /// message before it.
+    fn with_panic_message(&mut self, e: Error) -> Error {
+        let Error::Trap(trap) = e else { return e };
+        match self.store.data_mut().panic.take() {
+            Some(message) => {
+                Error::Panic { plugin: self.name().to_string(), message, trap: Box::new(trap) }
+            }
+            None => Error::Trap(trap),
         }
     }
 
@@ -466,6 +582,39 @@ impl Plugin {
         })?;
         Ok((ptr, len))
     }
+}
+
+/// A timeout too long to compute a deadline from is none.
+fn usable_timeout(timeout: Option<Duration>) -> Option<Duration> {
+    timeout.filter(|t| *t < MAX_TIMEOUT)
+}
+
+/// Why a buffer the plugin named could not be read.
+pub(crate) enum BufferError {
+    /// Outside the plugin's memory.
+    OutOfBounds,
+    /// Longer than [`WireLimits::max_message`] (but inside the memory).
+    TooLarge,
+}
+
+/// The `len` bytes at `ptr` in a plugin's memory `data`, checked against
+/// the memory's size (in 64-bit arithmetic) and the message limit before
+/// anything is allocated for them.
+pub(crate) fn guest_buffer(
+    data: &[u8],
+    ptr: u32,
+    len: u32,
+    max: u32,
+) -> std::result::Result<&[u8], BufferError> {
+    let end = u64::from(ptr).checked_add(u64::from(len)).ok_or(BufferError::OutOfBounds)?;
+    if end > data.len() as u64 {
+        return Err(BufferError::OutOfBounds);
+    }
+    if len > max {
+        return Err(BufferError::TooLarge);
+    }
+    // Both ends are within `data`, whose length is a usize.
+    Ok(&data[ptr as usize..end as usize])
 }
 
 /// Finds the SDK's exports in a fresh instance.

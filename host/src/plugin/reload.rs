@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
-/// What to do when the new version's state type is not the old one's.
+/// What to do when the new version cannot take the old one's state: its
+/// state type differs, or it keeps no state at all.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum StatePolicy {
     /// Refuse the reload and keep the old version serving (the default):
@@ -267,20 +268,36 @@ impl PluginHandle {
     }
 
     /// Moves the old version's state into the new one; whether it did.
+    /// Under [`StatePolicy::KeepOld`], a reload that would lose the old
+    /// version's state (the new one has another state type, or none) is
+    /// refused; a failure to save leaves the old version serving as it was.
     fn carry_state(&self, old: &mut Plugin, new: &mut Plugin) -> Result<bool> {
-        let (Some(old_ty), Some(new_ty)) = (&old.schema().state, &new.schema().state) else {
-            return Ok(false);
-        };
+        let Some(old_ty) = &old.schema().state else { return Ok(false) };
         let policy = *self.shared.policy.lock();
+        let refuse = |why: String| {
+            Err(Error::Schema(format!(
+                "plugin `{}`: {why}; keeping the old version (StatePolicy::StartFresh would drop \
+                 the state instead)",
+                self.name(),
+            )))
+        };
+        let Some(new_ty) = &new.schema().state else {
+            return match policy {
+                StatePolicy::KeepOld => refuse(
+                    "the new version keeps no state across reloads (it has no state record), so \
+                     the old version's state would be lost"
+                        .into(),
+                ),
+                StatePolicy::StartFresh => Ok(false),
+            };
+        };
         if let Some(diff) = scion_sdk::schema::diff_type("the state", old_ty, new_ty) {
             return match policy {
-                StatePolicy::KeepOld => Err(Error::Schema(format!(
-                    "plugin `{}`: the new version's state is incompatible ({}); keeping the old version \
-                     (StatePolicy::StartFresh would drop the state instead)",
-                    self.name(),
+                StatePolicy::KeepOld => refuse(format!(
+                    "the new version's state is incompatible ({})",
                     diff.replace("in the host", "in the old version")
                         .replace("in the plugin", "in the new one")
-                ))),
+                )),
                 StatePolicy::StartFresh => Ok(false),
             };
         }
@@ -292,7 +309,21 @@ impl PluginHandle {
             );
             return Ok(false);
         }
-        let Some(state) = old.save_state()? else { return Ok(false) };
+        // Saving runs on the state budget, not on what is left of the old
+        // version's fuel or deadline, and a failure does not poison it.
+        let saved = old.save_state().map_err(|e| Error::Init {
+            plugin: self.name().to_string(),
+            message: format!("saving the state of the serving version failed: {e}"),
+        })?;
+        let Some(state) = saved else {
+            return match policy {
+                StatePolicy::KeepOld => refuse(format!(
+                    "the serving version declares a state but has no `{}` export",
+                    scion_sdk::abi::SAVE_STATE_EXPORT
+                )),
+                StatePolicy::StartFresh => Ok(false),
+            };
+        };
         new.restore_state(&state).map_err(|e| match e {
             Error::Init { plugin, message } => {
                 Error::Init { plugin, message: format!("restoring the state failed: {message}") }

@@ -14,14 +14,24 @@ use scion_sdk::schema::{
 };
 
 /// Decodes a module's schema section (`plugin` names it in errors; an
-/// absent section is empty).
+/// absent section is empty; several are one, concatenated). The section
+/// is at most [`schema::MAX_SECTION_BYTES`] with at most
+/// [`schema::MAX_RECORDS`] records, and decodes in time proportional to
+/// its size.
 pub fn read_section(plugin: &str, info: &ModuleInfo) -> Result<SchemaSection> {
-    let bytes: Vec<u8> = info
-        .custom_sections
-        .iter()
-        .filter(|(n, _)| n == SCHEMA_SECTION)
-        .flat_map(|(_, b)| b.iter().copied())
-        .collect();
+    let sections = || info.custom_sections.iter().filter(|(n, _)| n == SCHEMA_SECTION);
+    let total = sections().try_fold(0usize, |n, (_, b)| n.checked_add(b.len()));
+    if total.is_none_or(|n| n > schema::MAX_SECTION_BYTES) {
+        return Err(Error::Schema(format!(
+            "plugin `{plugin}`: section `{SCHEMA_SECTION}` is larger than the limit of {} bytes \
+             (schema::MAX_SECTION_BYTES)",
+            schema::MAX_SECTION_BYTES
+        )));
+    }
+    let mut bytes = Vec::with_capacity(total.unwrap_or(0));
+    for (_, b) in sections() {
+        bytes.extend_from_slice(b);
+    }
     schema::decode(&bytes)
         .map_err(|e| Error::Schema(format!("plugin `{plugin}`: section `{SCHEMA_SECTION}`: {e}")))
 }
@@ -63,16 +73,16 @@ pub(crate) fn check_export(
     desc: &InterfaceDesc,
 ) -> Result<()> {
     let Some(theirs) = section.interface(desc.name, Direction::Export) else {
-        let others: Vec<String> = section
+        let others: Vec<&str> = section
             .interfaces
             .iter()
             .filter(|i| i.direction == Direction::Export)
-            .map(|i| format!("`{}`", i.name))
+            .map(|i| i.name.as_str())
             .collect();
         let hint = if others.is_empty() {
             " (it implements none: was it built with #[scion_sdk::plugin]?)".to_string()
         } else {
-            format!(" (it implements {})", others.join(", "))
+            format!(" (it implements {})", schema::name_list(&others))
         };
         return Err(Error::Schema(format!(
             "plugin `{plugin}` does not implement interface `{}`{hint}",
@@ -107,11 +117,18 @@ pub(crate) fn check_import(
             desc.name, desc.name
         )));
     };
-    // Only the methods the plugin calls matter.
-    let called = OwnedInterface { methods: vec![host_method.clone()], ..ours.clone() };
+    // Only the methods the plugin calls matter (the plugin's record names
+    // each method once; cloning just those keeps this independent of the
+    // size of the record).
+    let called = OwnedInterface {
+        name: ours.name.clone(),
+        direction: ours.direction,
+        methods: vec![host_method.clone()],
+    };
     let theirs = OwnedInterface {
-        methods: theirs.methods.iter().filter(|m| m.name == method).cloned().collect(),
-        ..theirs.clone()
+        name: theirs.name.clone(),
+        direction: theirs.direction,
+        methods: theirs.methods.iter().filter(|m| m.name == method).take(1).cloned().collect(),
     };
     match schema::diff(&called, &theirs) {
         Some(d) => Err(Error::Schema(format!("plugin `{plugin}`: {d}"))),

@@ -2,14 +2,24 @@
 //! (`scion_sdk::abi`), behind the `Transport` trait the generated clients
 //! use.
 
-use super::{MethodExport, Plugin, schema_check};
+use super::{BufferError, MethodExport, Plugin, guest_buffer, schema_check};
 use crate::runtime::values::ValRaw;
 use crate::types::{FuncType, ValType};
-use crate::{Error, Func, Result};
+use crate::{Error, Result};
 use scion_sdk::abi;
 use scion_sdk::host::Transport;
-use scion_sdk::schema::{Direction, InterfaceDesc, OwnedInterface};
+use scion_sdk::schema::{Abi, Direction, InterfaceDesc, OwnedInterface};
+use scion_sdk::shape::{Shape, ShapeError, ShapeErrorKind};
 use scion_sdk::wire::{self, Scalar};
+use std::sync::Arc;
+
+/// What to add to a refusal for nesting too deep: where the limit is set.
+pub(super) fn depth_hint(e: &ShapeError) -> &'static str {
+    match e.kind {
+        ShapeErrorKind::TooDeep { .. } => " (the limit is PluginBuilder::max_nesting)",
+        _ => "",
+    }
+}
 
 /// Most scalar arguments a call passes without allocating.
 const INLINE_SLOTS: usize = 16;
@@ -23,13 +33,13 @@ impl Plugin {
         method: &str,
         fits: impl FnOnce(&FuncType) -> bool,
         wanted: impl FnOnce() -> String,
-    ) -> Result<(Func, Option<ValType>)> {
+    ) -> Result<usize> {
         // A linear scan: plugins export few methods, and comparing short
         // names beats hashing them on every call.
-        if let Some(e) =
-            self.exports.iter().find(|e| *e.method == *method && *e.interface == *interface)
+        if let Some(i) =
+            self.exports.iter().position(|e| *e.method == *method && *e.interface == *interface)
         {
-            return Ok((e.func, e.result));
+            return Ok(i);
         }
         let name = abi::method_export(interface, method);
         let func = self.instance.get_func(&self.store, &name).ok_or_else(|| {
@@ -52,20 +62,38 @@ impl Plugin {
             method: method.into(),
             func,
             result,
+            result_shape: None,
         });
-        Ok((func, result))
+        Ok(self.exports.len() - 1)
     }
 
-    /// Reads and frees a buffer the plugin returned.
+    /// Reads and frees a buffer the plugin returned (a packed pointer and
+    /// length, both the plugin's word): checked against the plugin's
+    /// memory and the message limit before the host allocates the copy.
     pub(super) fn take_output(&mut self, packed: i64) -> Result<Vec<u8>> {
         let (ptr, len) = wire::unpack(packed);
-        let mut out = vec![0; len as usize];
-        self.guest.memory.read(&self.store, ptr as usize, &mut out).map_err(|_| {
-            Error::Wire(format!(
-                "plugin `{}` returned an out-of-bounds buffer ({len} bytes at {ptr:#x})",
-                self.name()
-            ))
-        })?;
+        let max = self.settings.wire.max_message;
+        let data = self.guest.memory.data(&self.store);
+        let out = match guest_buffer(data, ptr, len, max) {
+            Ok(bytes) => bytes.to_vec(),
+            Err(BufferError::OutOfBounds) => {
+                return Err(Error::Wire(format!(
+                    "plugin `{}` returned an out-of-bounds buffer ({len} bytes at {ptr:#x}, \
+                     memory of {} bytes)",
+                    self.name(),
+                    data.len()
+                )));
+            }
+            Err(BufferError::TooLarge) => {
+                // A real buffer: give it back before refusing it.
+                self.guest.free.call(&mut self.store, (ptr as i32, len as i32))?;
+                return Err(Error::Limit(format!(
+                    "plugin `{}` returned {len} bytes, more than the limit of {max} \
+                     (PluginBuilder::max_message_size)",
+                    self.name()
+                )));
+            }
+        };
         self.guest.free.call(&mut self.store, (ptr as i32, len as i32))?;
         Ok(out)
     }
@@ -114,26 +142,48 @@ impl Transport for Plugin {
         // The section could lie about the exports: check them too.
         for m in OwnedInterface::of(interface, Direction::Export).methods {
             let sig = schema_check::wasm_signature(&m)?;
-            self.method_export(interface.name, &m.name, |t| *t == sig, || sig.to_string())?;
+            let index =
+                self.method_export(interface.name, &m.name, |t| *t == sig, || sig.to_string())?;
+            // The host decodes results of recursive types: check their
+            // nesting first (see `call`).
+            let desc = interface.methods.iter().find(|d| d.name == m.name);
+            self.exports[index].result_shape = desc
+                .filter(|d| d.abi == Abi::Serialized)
+                .map(|d| Shape::of(&d.result))
+                .filter(|s| s.needs_check(self.settings.wire.max_depth))
+                .map(Arc::new);
         }
         self.checked.push(interface);
         Ok(())
     }
 
     fn call(&mut self, interface: &str, method: &str, input: &[u8]) -> Result<Vec<u8>> {
-        let (func, _) = self.method_export(
+        let index = self.method_export(
             interface,
             method,
             |t| *t == serialized_type(),
             || serialized_type().to_string(),
         )?;
-        self.guarded(|p| {
+        let func = self.exports[index].func;
+        let output = self.guarded(|p| {
             let (ptr, len) = p.write_input(input)?;
             let mut slots =
                 [ValRaw::from_u64(ptr as u32 as u64), ValRaw::from_u64(len as u32 as u64)];
             func.call_raw(&mut p.store, &mut slots)?;
             p.take_output(slots[0].u64() as i64)
-        })
+        })?;
+        if let Some(shape) = &self.exports[index].result_shape {
+            let max_depth = self.settings.wire.max_depth;
+            shape.check(&output, max_depth).map_err(|e| {
+                Error::Wire(format!(
+                    "plugin `{}`: the result of `{interface}.{method}` returned by the plugin is \
+                     refused: {e}{}",
+                    self.name(),
+                    depth_hint(&e)
+                ))
+            })?;
+        }
+        Ok(output)
     }
 
     fn call_scalar(
@@ -155,7 +205,8 @@ impl Transport for Plugin {
             let params: Vec<String> = args.iter().map(|a| scalar_type(a).to_string()).collect();
             format!("({}) with {} result", params.join(", "), if returns { "one" } else { "no" })
         };
-        let (func, result_ty) = self.method_export(interface, method, params_fit, wanted)?;
+        let index = self.method_export(interface, method, params_fit, wanted)?;
+        let (func, result_ty) = (self.exports[index].func, self.exports[index].result);
         self.guarded(|p| {
             let mut inline = [ValRaw::default(); INLINE_SLOTS];
             let mut heap;

@@ -5,6 +5,7 @@ use scion::Module;
 use scion::info::{ExternKind, ImportType, ModuleInfo};
 use scion::types::{Limits, WASM_PAGE_SIZE};
 use scion_sdk::schema::{Abi, Direction, OwnedInterface, OwnedType, SchemaSection};
+use std::collections::HashSet;
 use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,7 +22,7 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
 /// The whole report.
 fn report(info: &ModuleInfo, schema: &SchemaSection) -> String {
     let mut out = String::new();
-    let mut named = Vec::new();
+    let mut named = Named::default();
     for (title, direction) in
         [("implements", Direction::Export), ("calls host interfaces", Direction::Import)]
     {
@@ -52,9 +53,9 @@ fn report(info: &ModuleInfo, schema: &SchemaSection) -> String {
             collect_named(t, &mut named);
         }
     }
-    if !named.is_empty() {
+    if !named.order.is_empty() {
         out.push_str("types:\n");
-        for t in &named {
+        for t in &named.order {
             let _ = writeln!(out, "  {}", definition(t));
         }
     }
@@ -127,8 +128,17 @@ fn format_bytes(b: u64) -> String {
     }
 }
 
+/// Structs and enums, each once, in the order first seen.
+#[derive(Default)]
+struct Named<'a> {
+    order: Vec<&'a OwnedType>,
+    /// The same, to look up (a scan of `order` per type made a section of
+    /// many types quadratic).
+    seen: HashSet<&'a OwnedType>,
+}
+
 /// Structs and enums reachable from `t`, each once.
-fn collect_named(t: &OwnedType, out: &mut Vec<OwnedType>) {
+fn collect_named<'a>(t: &'a OwnedType, out: &mut Named<'a>) {
     match t {
         OwnedType::Leaf(_) | OwnedType::Ref(_) => {}
         OwnedType::Option(e) | OwnedType::List(e) | OwnedType::Array(e, _) => collect_named(e, out),
@@ -138,14 +148,14 @@ fn collect_named(t: &OwnedType, out: &mut Vec<OwnedType>) {
         }
         OwnedType::Tuple(ts) => ts.iter().for_each(|t| collect_named(t, out)),
         OwnedType::Struct(_, fields) => {
-            if !out.contains(t) {
-                out.push(t.clone());
+            if out.seen.insert(t) {
+                out.order.push(t);
                 fields.iter().for_each(|(_, t)| collect_named(t, out));
             }
         }
         OwnedType::Enum(_, variants) => {
-            if !out.contains(t) {
-                out.push(t.clone());
+            if out.seen.insert(t) {
+                out.order.push(t);
                 variants.iter().flat_map(|(_, fs)| fs).for_each(|(_, t)| collect_named(t, out));
             }
         }

@@ -26,7 +26,8 @@ usage:
       --print-fuel        print the fuel consumed (to stderr)
       --max-memory SIZE   limit each linear memory (bytes, KiB, MiB, GiB)
       --max-stack SIZE    wasm stack budget
-      --timeout DURATION  stop the call after DURATION (e.g. 50ms, 2s)
+      --timeout DURATION  stop the call after DURATION (e.g. 50ms, 2s; a century
+                          or more: no deadline)
   scion wast FILE...                          run spec-test scripts
   scion inspect PLUGIN.wasm                   show a plugin's interfaces, imports,
                                              exports, memories and tables

@@ -59,7 +59,7 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
             "--print-fuel" => print_fuel = true,
             "--max-memory" => max_memory = Some(super::units::parse_size(&value("--max-memory")?)?),
             "--max-stack" => max_stack = Some(super::units::parse_size(&value("--max-stack")?)?),
-            "--timeout" => timeout = Some(super::units::parse_duration(&value("--timeout")?)?),
+            "--timeout" => timeout = super::units::parse_timeout(&value("--timeout")?)?,
             _ if input.is_none() && !a.starts_with("--") => input = Some(a.clone()),
             _ => return Err(format!("unexpected argument `{a}`")),
         }
@@ -84,7 +84,7 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
     let report_fuel = |store: &Store<()>| {
         if print_fuel {
             let left = store.get_fuel().unwrap_or(0);
-            eprintln!("fuel consumed: {}", initial_fuel - left);
+            eprintln!("fuel consumed: {}", initial_fuel.saturating_sub(left));
         }
     };
     let instance = match Instance::new(&mut store, &module, &[]) {

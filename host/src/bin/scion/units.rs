@@ -38,6 +38,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|_| format!("`{text}` is not a valid duration"))
 }
 
+/// Timeouts from this long on (about a century) mean no deadline: adding
+/// one to the current time could overflow the clock.
+const NO_DEADLINE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// A `--timeout`: a duration ([`parse_duration`]), where one too long to
+/// end at any point in time (a century or more) means no deadline.
+pub fn parse_timeout(text: &str) -> Result<Option<Duration>, String> {
+    let t = parse_duration(text)?;
+    Ok((t < NO_DEADLINE).then_some(t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +70,14 @@ mod tests {
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("5 fortnights").is_err());
+    }
+
+    #[test]
+    fn timeouts_too_long_for_a_deadline_are_none() {
+        assert_eq!(parse_timeout("50ms"), Ok(Some(Duration::from_millis(50))));
+        assert_eq!(parse_timeout("18446744073709000000s"), Ok(None));
+        assert_eq!(parse_timeout("100000000000m"), Ok(None));
+        assert!(parse_timeout("1e400s").is_err());
     }
 }
 
