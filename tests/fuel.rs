@@ -142,3 +142,122 @@ fn fuel_agrees_on_the_benchmark_kernels() {
         eprintln!("{name}({arg}): {ours_fuel} fuel in both engines");
     }
 }
+
+/// Modules whose instantiation Wasmtime meters in its startup function:
+/// expression-form and passive element segments, reference-typed and
+/// computed globals, data segments that cannot all be images, start
+/// functions, and combinations where pending fuel is lost.
+const INSTANTIATION_CASES: &[&str] = &[
+    "(module)",
+    "(module (table 2 funcref) (func $f) (elem (i32.const 0) $f $f))",
+    "(module (table 2 funcref) (func $f) (elem (i32.const 0) funcref (ref.func $f) (ref.null func)))",
+    "(module (table 2 funcref) (elem (i32.const 0) funcref))",
+    "(module (table 300 funcref) (func $f) (elem (i32.const 0) funcref (ref.func $f) (ref.func $f) (ref.func $f)))",
+    "(module (table 2 funcref) (func $f) (elem (i32.const 0) funcref (ref.func $f)) (elem (i32.const 1) $f))",
+    "(module (table 2 externref) (elem (i32.const 0) externref (ref.null extern)))",
+    "(module (func $f) (elem func $f $f))",
+    "(module (func $f) (elem funcref (ref.func $f) (ref.null func)))",
+    "(module (func $f) (elem declare func $f))",
+    "(module (global i32 (i32.const 1)) (global i64 (i64.const 2)))",
+    "(module (func $f) (elem declare func $f) (global funcref (ref.func $f)))",
+    "(module (global funcref (ref.null func)))",
+    "(module (global i32 (i32.add (i32.const 1) (i32.const 2))))",
+    "(module (global externref (ref.null extern)) (global funcref (ref.null func)) (global funcref (ref.null func)))",
+    "(module (memory 1) (data (i32.const 0) \"abc\"))",
+    "(module (memory 1) (data (i32.add (i32.const 1) (i32.const 2)) \"abc\"))",
+    "(module (memory 1) (data (i32.add (i32.const 1) (i32.const 2)) \"\"))",
+    "(module (memory 1) (data (i32.const 0) \"a\") (data (i32.add (i32.const 1) (i32.const 2)) \"abc\"))",
+    "(module (memory 2000) (data (i32.const 0) \"a\") (data (i32.const 100000000) \"b\"))",
+    "(module (memory 1) (data \"passive\"))",
+    "(module (func $s) (start $s))",
+    "(module (func $s nop) (start $s))",
+    "(module (func $s i32.const 1 drop) (start $s))",
+    "(module (func $g) (func $s call $g) (start $s))",
+    "(module (func $f) (elem declare func $f) (global funcref (ref.func $f)) (func $s) (start $s))",
+    "(module (global i32 (i32.add (i32.const 1) (i32.const 2))) (func $s) (start $s))",
+    "(module (func $f) (elem funcref (ref.func $f) (ref.func $f)) (func $s) (start $s))",
+    "(module (table 2 funcref) (func $f) (elem (i32.const 0) funcref (ref.func $f) (ref.func $f)) (func $s) (start $s))",
+    "(module (memory 1) (data (i32.add (i32.const 1) (i32.const 2)) \"abc\") (func $s) (start $s))",
+    "(module (memory 1) (global funcref (ref.null func)) (data (i32.add (i32.const 1) (i32.const 2)) \"a\"))",
+    "(module (memory 1) (data (i32.const 0) \"abc\") (func $s) (start $s))",
+    "(module (memory 1) (global funcref (ref.null func)) (data (i32.const 0) \"abc\") (func $s) (start $s))",
+    "(module (memory 1) (table 2 funcref) (func $f) (elem (i32.const 0) funcref (ref.func $f)) (data (i32.const 0) \"abc\") (func $s) (start $s))",
+    "(module (memory 1) (table 1 funcref) (func $f) (elem (i32.const 0) funcref (ref.func $f)) (memory $m2 1) (data (i32.const 0) \"x\") (data $m2 (i32.const 0) \"y\") (func $s) (start $s))",
+];
+
+/// Fuel a fresh store spends instantiating `wasm` given `fuel`, or the
+/// failure; in Scion and in Wasmtime.
+fn instantiate_with(ours: &Engine, theirs: &wasmtime::Engine, wasm: &[u8], fuel: u64) -> (Result<u64, String>, Result<u64, String>) {
+    let module = Module::new(ours, wasm).unwrap();
+    let mut store = Store::new(ours, ());
+    store.set_fuel(fuel).unwrap();
+    let a = Instance::new(&mut store, &module, &[])
+        .map(|_| fuel - store.get_fuel().unwrap())
+        .map_err(|e| e.as_trap().map_or_else(|| e.to_string(), |t| t.code.to_string()));
+    let wmodule = wasmtime::Module::new(theirs, wasm).unwrap();
+    let mut wstore = wasmtime::Store::new(theirs, ());
+    wstore.set_fuel(fuel).unwrap();
+    let b = wasmtime::Instance::new(&mut wstore, &wmodule, &[])
+        .map(|_| fuel - wstore.get_fuel().unwrap())
+        .map_err(|e| match e.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::OutOfFuel) => scion::TrapCode::OutOfFuel.to_string(),
+            _ => format!("{e:?}"),
+        });
+    (a, b)
+}
+
+#[test]
+fn instantiation_fuel_agrees_with_wasmtime_from_a_fresh_store() {
+    let ours = engine(true);
+    let theirs = wasmtime_engine_with(true);
+    for wat in INSTANTIATION_CASES {
+        let wasm = wat::parse_str(wat).unwrap();
+        let (a, b) = instantiate_with(&ours, &theirs, &wasm, 1_000_000);
+        assert_eq!(a, b, "consumed by {wat}");
+        // The least fuel that instantiates is the same too, so the checks
+        // are where Wasmtime's are.
+        let needed = |engine: usize| {
+            (0..64u64).find(|&f| {
+                let r = instantiate_with(&ours, &theirs, &wasm, f);
+                if engine == 0 { r.0.is_ok() } else { r.1.is_ok() }
+            })
+        };
+        assert_eq!(needed(0), needed(1), "least fuel for {wat}");
+    }
+}
+
+/// Instantiation fuel where memories have no image, or the module imports
+/// a memory (Wasmtime then copies its images, and charges their length).
+#[test]
+fn instantiation_fuel_agrees_with_images_and_imported_memories() {
+    let ours = engine(true);
+    let theirs = wasmtime_engine_with(true);
+    for wat in [
+        "(module (memory 1) (memory 1) (data (i32.const 0) \"abc\"))",
+        "(module (memory 1) (memory 1) (data (i32.const 5000) \"abc\") (data (i32.const 7000) \"\\00\\00x\"))",
+        "(module (memory 1) (data (i32.const 0) \"\\00\\00\"))",
+        "(module (memory 1) (memory 1) (data (i32.const 0) \"\\00\\00\"))",
+        "(module (memory 1) (memory 2) (global funcref (ref.null func)) (data 1 (i32.const 70000) \"abc\") (func $s) (start $s))",
+    ] {
+        let wasm = wat::parse_str(wat).unwrap();
+        let (a, b) = instantiate_with(&ours, &theirs, &wasm, 1_000_000);
+        assert_eq!(a, b, "consumed by {wat}");
+    }
+    // A module importing a memory, instantiated with one from the host.
+    let wat = "(module (import \"m\" \"mem\" (memory 1)) (memory 1) (data 1 (i32.const 100) \"abc\") (func $s) (start $s))";
+    let wasm = wat::parse_str(wat).unwrap();
+    let module = Module::new(&ours, &wasm).unwrap();
+    let mut store = Store::new(&ours, ());
+    store.set_fuel(1_000_000).unwrap();
+    let ty = scion::MemoryType { limits: scion::Limits { min: 1, max: None }, shared: false };
+    let mem = scion::Memory::new(&mut store, ty).unwrap();
+    Instance::new(&mut store, &module, &[mem.into()]).unwrap();
+    let a = 1_000_000 - store.get_fuel().unwrap();
+    let wmodule = wasmtime::Module::new(&theirs, &wasm).unwrap();
+    let mut wstore = wasmtime::Store::new(&theirs, ());
+    wstore.set_fuel(1_000_000).unwrap();
+    let wmem = wasmtime::Memory::new(&mut wstore, wasmtime::MemoryType::new(1, None)).unwrap();
+    wasmtime::Instance::new(&mut wstore, &wmodule, &[wmem.into()]).unwrap();
+    let b = 1_000_000 - wstore.get_fuel().unwrap();
+    assert_eq!(a, b, "consumed by {wat}");
+}

@@ -105,7 +105,11 @@ fn infinite_loop_interrupted_from_another_thread() {
 }
 
 fn limited(store: &mut Store<()>, memory: u64) {
-    store.set_limits(StoreLimits { max_memory_bytes: memory, max_table_elements: 10_000 });
+    store.set_limits(StoreLimits {
+        max_memory_bytes: memory,
+        max_table_elements: 10_000,
+        ..StoreLimits::default()
+    });
 }
 
 #[test]
@@ -224,7 +228,11 @@ fn table_grow_bomb_stops_at_the_limit() {
           (table.size)))"#;
     let module = Module::new(&e, wat).unwrap();
     let mut store = Store::new(&e, ());
-    store.set_limits(StoreLimits { max_memory_bytes: 64 * MIB, max_table_elements: 100_000 });
+    store.set_limits(StoreLimits {
+        max_memory_bytes: 64 * MIB,
+        max_table_elements: 100_000,
+        ..StoreLimits::default()
+    });
     let inst = Instance::new(&mut store, &module, &[]).unwrap();
     let bomb = inst.get_typed_func::<(), u32>(&store, "bomb").unwrap();
     assert_eq!(bomb.call(&mut store, ()).unwrap(), 99_001);

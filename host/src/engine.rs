@@ -26,10 +26,14 @@ struct EngineInner {
     types: Mutex<TypeRegistry>,
 }
 
+/// Signatures in use, each with the number of registrations holding it
+/// (one per type index of each live module and per host function), so
+/// that dropped modules give their signatures back.
 #[derive(Default)]
 struct TypeRegistry {
     ids: HashMap<FuncType, u32>,
-    types: Vec<FuncType>,
+    entries: Vec<Option<(FuncType, usize)>>,
+    free: Vec<u32>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -76,22 +80,57 @@ impl Engine {
         &self.inner.cache
     }
 
-    /// The engine-wide id of a signature (equal signatures, equal ids).
-    pub fn type_id(&self, ty: &FuncType) -> u32 {
+    /// Registers a use of signature `ty` and returns its engine-wide id
+    /// (equal signatures, equal ids, while any use is registered). Every
+    /// registration is given back with [`Engine::release_type`].
+    pub(crate) fn register_type(&self, ty: &FuncType) -> u32 {
         let mut reg = self.inner.types.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(&id) = reg.ids.get(ty) {
+            if let Some((_, refs)) = &mut reg.entries[id as usize] {
+                *refs += 1;
+            }
             return id;
         }
-        let id = reg.types.len() as u32;
-        reg.types.push(ty.clone());
+        let id = match reg.free.pop() {
+            Some(id) => id,
+            None => {
+                reg.entries.push(None);
+                reg.entries.len() as u32 - 1
+            }
+        };
+        reg.entries[id as usize] = Some((ty.clone(), 1));
         reg.ids.insert(ty.clone(), id);
         id
+    }
+
+    /// Gives back one registration of signature `id`; the id is reused
+    /// once none is left.
+    pub(crate) fn release_type(&self, id: u32) {
+        let mut reg = self.inner.types.lock().unwrap_or_else(|p| p.into_inner());
+        let reg = &mut *reg;
+        let Some(Some((ty, refs))) = reg.entries.get_mut(id as usize) else { return };
+        *refs -= 1;
+        if *refs == 0 {
+            reg.ids.remove(ty);
+            reg.entries[id as usize] = None;
+            reg.free.push(id);
+        }
+    }
+
+    /// The number of distinct signatures registered (for tests).
+    #[doc(hidden)]
+    pub fn registered_types(&self) -> usize {
+        let reg = self.inner.types.lock().unwrap_or_else(|p| p.into_inner());
+        reg.ids.len()
     }
 
     /// The signature with id `id`.
     pub fn type_of(&self, id: u32) -> FuncType {
         let reg = self.inner.types.lock().unwrap_or_else(|p| p.into_inner());
-        reg.types[id as usize].clone()
+        match reg.entries.get(id as usize) {
+            Some(Some((ty, _))) => ty.clone(),
+            _ => FuncType::new(vec![], vec![]),
+        }
     }
 
     /// Whether two handles are the same engine.

@@ -207,6 +207,9 @@ pub struct ElemSegment {
     pub ty: ValType,
     /// One reference-valued expression per element.
     pub items: Vec<ConstExpr>,
+    /// Whether the segment was written with expressions rather than
+    /// function indices (the two forms cost different fuel to initialise).
+    pub expressions: bool,
 }
 
 /// How a data segment is used.

@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::info::{Export, Import, ModuleInfo};
 use crate::runtime::memory_image::MemoryImages;
+use crate::runtime::startup_fuel::StartupPlan;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -28,9 +29,25 @@ pub(crate) struct ModuleInner {
     pub memory_images: OnceLock<Option<MemoryImages>>,
     /// Whether the module was instantiated before.
     pub instantiated: std::sync::atomic::AtomicBool,
+    /// What instantiating costs in fuel, worked out at the first
+    /// instantiation of a metering engine.
+    pub startup_plan: OnceLock<StartupPlan>,
+}
+
+impl Drop for ModuleInner {
+    fn drop(&mut self) {
+        for &id in &self.type_ids {
+            self.engine.release_type(id);
+        }
+    }
 }
 
 impl ModuleInner {
+    /// What instantiating the module costs in fuel.
+    pub fn startup_plan(&self) -> &StartupPlan {
+        self.startup_plan.get_or_init(|| StartupPlan::of(&self.artifact.metadata.module))
+    }
+
     /// The module's memory images for an instantiation, built on the
     /// second one: a module instantiated once (a cold start) is cheaper
     /// to copy into memory than to write into an image first.
@@ -164,7 +181,7 @@ impl Module {
     }
 
     fn wrap(engine: &Engine, artifact: LoadedArtifact) -> Module {
-        let type_ids = artifact.metadata.module.types.iter().map(|t| engine.type_id(t)).collect();
+        let type_ids = artifact.metadata.module.types.iter().map(|t| engine.register_type(t)).collect();
         Module {
             inner: Arc::new(ModuleInner {
                 artifact,
@@ -172,6 +189,7 @@ impl Module {
                 type_ids,
                 memory_images: OnceLock::new(),
                 instantiated: Default::default(),
+                startup_plan: OnceLock::new(),
             }),
         }
     }

@@ -60,6 +60,71 @@ pub const MAX_MEMORY_BYTES: u64 = 1 << 24;
 /// See [`MAX_MEMORY_BYTES`].
 pub const MAX_TABLE_ELEMENTS: u64 = 100_000;
 
+/// What a seed's module looks like beyond wasm-smith's randomness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// Odd seeds: generated code guards its traps.
+    pub avoid_traps: bool,
+    /// Up to three memories.
+    pub multi_memory: bool,
+    /// Memories of up to 65,536 pages (the 4 GiB end, committed lazily)
+    /// and tables of up to 1,000,000 elements, under limits that allow them.
+    pub big: bool,
+    /// Stores the module runs in side by side in Scion (each must behave
+    /// as the single Wasmtime store does).
+    pub stores: usize,
+}
+
+impl Shape {
+    /// The shape of `seed`: one in four may have several memories, one in
+    /// eight is big, one in eight runs in two stores.
+    pub fn of(seed: u64) -> Shape {
+        Shape {
+            avoid_traps: seed % 2 == 1,
+            multi_memory: seed % 8 >= 6,
+            big: seed % 8 == 3 || seed % 16 == 4,
+            stores: if seed % 8 == 5 || seed % 16 == 4 { 2 } else { 1 },
+        }
+    }
+
+    /// The memory and table limits both engines apply.
+    pub fn limits(self) -> (u64, u64) {
+        if self.big { (1 << 32, 1_000_000) } else { (MAX_MEMORY_BYTES, MAX_TABLE_ELEMENTS) }
+    }
+}
+
+/// Bytes of a memory compared in full; of larger memories, the first and
+/// last this many bytes and a few pages between.
+const COMPARED_WHOLE: usize = 16 << 20;
+
+/// What is compared of a memory: its length and the bytes at some offsets.
+#[derive(Debug, PartialEq)]
+pub struct MemSnapshot {
+    /// The memory's length in bytes.
+    pub len: usize,
+    /// Offsets and the bytes there.
+    pub parts: Vec<(usize, Vec<u8>)>,
+}
+
+impl MemSnapshot {
+    /// All of a small memory; the ends and eight pages of a large one
+    /// (reading all of 4 GiB would fault in every page).
+    pub fn of(data: &[u8]) -> MemSnapshot {
+        let len = data.len();
+        if len <= 2 * COMPARED_WHOLE {
+            return MemSnapshot { len, parts: vec![(0, data.to_vec())] };
+        }
+        let mut parts = vec![(0, data[..COMPARED_WHOLE].to_vec())];
+        let mut rng = SplitMix(len as u64);
+        for _ in 0..8 {
+            let at = (rng.next() as usize % (len / 65536)) * 65536;
+            parts.push((at, data[at..at + 65536].to_vec()));
+        }
+        parts.push((len - COMPARED_WHOLE, data[len - COMPARED_WHOLE..].to_vec()));
+        MemSnapshot { len, parts }
+    }
+}
+
 /// Everything observable about running a module.
 #[derive(Debug, PartialEq)]
 pub struct Run {
@@ -68,11 +133,13 @@ pub struct Run {
     /// Per exported function, in export order.
     pub calls: Vec<(String, CallResult)>,
     /// Final contents of exported memories.
-    pub memories: Vec<(String, Vec<u8>)>,
+    pub memories: Vec<(String, MemSnapshot)>,
     /// Final values of exported globals.
     pub globals: Vec<(String, DVal)>,
     /// Fuel consumed by each call, when metering.
     pub fuel: Vec<u64>,
+    /// Fuel consumed by instantiating in a fresh store, when metering.
+    pub instantiation_fuel: Option<u64>,
 }
 
 /// Fuel given to metered runs: enough never to run out.
@@ -83,7 +150,8 @@ pub const FUEL: u64 = 1 << 40;
 /// code guards its traps, so executions run deeper. With `multi_memory`,
 /// up to three memories (a 3.0 feature Scion supports, where bounds checks
 /// must not be confused between memories).
-pub fn smith_config(avoid_traps: bool, multi_memory: bool) -> wasm_smith::Config {
+pub fn smith_config(shape: Shape) -> wasm_smith::Config {
+    let Shape { avoid_traps, multi_memory, big, .. } = shape;
     wasm_smith::Config {
         disallow_traps: avoid_traps,
         simd_enabled: false,
@@ -106,9 +174,9 @@ pub fn smith_config(avoid_traps: bool, multi_memory: bool) -> wasm_smith::Config
         max_tables: 3,
         max_funcs: 12,
         max_instructions: 300,
-        max_memory32_bytes: 4 << 16,
-        memory_max_size_required: true,
-        max_table_elements: 200,
+        max_memory32_bytes: if big { 1 << 32 } else { 4 << 16 },
+        memory_max_size_required: !big,
+        max_table_elements: if big { 1_000_000 } else { 200 },
         max_data_segments: 4,
         max_element_segments: 4,
         export_everything: true,
@@ -132,13 +200,13 @@ impl SplitMix {
     }
 }
 
-/// The module for `seed`, instrumented to terminate. Odd seeds avoid traps;
-/// one seed in four may have several memories.
+/// The module for `seed`, instrumented to terminate, of shape
+/// [`Shape::of`]`(seed)`.
 pub fn generate(seed: u64) -> Option<Vec<u8>> {
     let mut rng = SplitMix(seed);
     let bytes: Vec<u8> = (0..2048).flat_map(|_| rng.next().to_le_bytes()).collect();
     let mut u = Unstructured::new(&bytes);
-    let config = smith_config(seed % 2 == 1, seed % 8 >= 6);
+    let config = smith_config(Shape::of(seed));
     let mut module = wasm_smith::Module::new(config, &mut u).ok()?;
     module.ensure_termination(1000).ok()?;
     Some(module.to_bytes())
@@ -202,33 +270,74 @@ fn wasmtime_val(v: &wasmtime::Val) -> DVal {
 
 /// Runs a module in Scion (metering fuel when the engine does).
 pub fn run_scion(engine: &scion::Engine, wasm: &[u8]) -> Result<Run, String> {
+    run_scion_as(engine, wasm, Shape::of(0))
+}
+
+/// Runs a module in Scion in `shape.stores` stores side by side: every
+/// call is made in each store in turn, and all stores must agree.
+pub fn run_scion_as(engine: &scion::Engine, wasm: &[u8], shape: Shape) -> Result<Run, String> {
     let module = Module::new(engine, wasm).map_err(|e| format!("scion rejects: {e}"))?;
-    let mut store = Store::new(engine, ());
     let metered = engine.config().consume_fuel;
-    if metered {
-        store.set_fuel(FUEL).unwrap();
-    }
-    store.set_limits(scion::StoreLimits {
-        max_memory_bytes: MAX_MEMORY_BYTES,
-        max_table_elements: MAX_TABLE_ELEMENTS,
-    });
-    let mut run =
-        Run { instantiation: None, calls: vec![], memories: vec![], globals: vec![], fuel: vec![] };
-    let instance = match Instance::new(&mut store, &module, &[]) {
-        Ok(i) => i,
-        Err(scion::Error::Trap(t)) => {
-            run.instantiation = Some(scion_trap(t.code));
-            return Ok(run);
+    let (memory, table) = shape.limits();
+    let mut stores: Vec<Store<()>> = (0..shape.stores.max(1))
+        .map(|_| {
+            let mut store = Store::new(engine, ());
+            if metered {
+                store.set_fuel(FUEL).unwrap();
+            }
+            store.set_limits(scion::StoreLimits {
+                max_memory_bytes: memory,
+                max_table_elements: table,
+                // Wasmtime's limiter has per-memory and per-table bounds only.
+                max_total_memory_bytes: Some(u64::MAX),
+                max_total_table_elements: Some(u64::MAX),
+                ..scion::StoreLimits::default()
+            });
+            store
+        })
+        .collect();
+    let mut runs: Vec<Run> = Vec::new();
+    let mut instances = Vec::new();
+    for store in &mut stores {
+        let mut run = Run {
+            instantiation: None,
+            calls: vec![],
+            memories: vec![],
+            globals: vec![],
+            fuel: vec![],
+            instantiation_fuel: None,
+        };
+        let instantiated = Instance::new(store, &module, &[]);
+        if metered {
+            run.instantiation_fuel = Some(FUEL - store.get_fuel().unwrap());
         }
-        Err(e) => return Err(format!("scion instantiation: {e}")),
-    };
-    for (name, ext) in instance.exports(&store) {
-        if let Extern::Func(f) = ext {
-            let ty = f.ty(&store);
+        match instantiated {
+            Ok(i) => instances.push(Some(i)),
+            Err(scion::Error::Trap(t)) => {
+                run.instantiation = Some(scion_trap(t.code));
+                instances.push(None);
+            }
+            Err(e) => return Err(format!("scion instantiation: {e}")),
+        }
+        runs.push(run);
+    }
+    let Some(first) = instances[0] else { return same_in_every_store(runs) };
+    let funcs: Vec<(String, usize)> = first
+        .exports(&stores[0])
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (_, e))| matches!(e, Extern::Func(_)))
+        .map(|(i, (name, _))| (name, i))
+        .collect();
+    'calls: for (name, _) in &funcs {
+        for ((store, instance), run) in stores.iter_mut().zip(&instances).zip(&mut runs) {
+            let Some(instance) = instance else { continue };
+            let Some(Extern::Func(f)) = instance.get_export(store, name) else { continue };
+            let ty = f.ty(store);
             let args: Vec<Val> = ty.params.iter().map(|&t| Val::default_for(t)).collect();
             let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
             let before = if metered { store.get_fuel().unwrap() } else { 0 };
-            let r = match f.call(&mut store, &args, &mut results) {
+            let r = match f.call(store, &args, &mut results) {
                 Ok(()) => Ok(results.iter().map(scion_val).collect()),
                 Err(scion::Error::Trap(t)) => Err(scion_trap(t.code)),
                 Err(e) => return Err(format!("scion call {name}: {e}")),
@@ -237,22 +346,40 @@ pub fn run_scion(engine: &scion::Engine, wasm: &[u8]) -> Result<Run, String> {
                 run.fuel.push(before - store.get_fuel().unwrap());
             }
             let overflow = r == Err(DTrap::StackOverflow);
-            run.calls.push((name, r));
+            run.calls.push((name.clone(), r));
             if overflow {
                 // Stack depths differ between engines; state after an
                 // overflow is not comparable.
-                return Ok(run);
+                break 'calls;
             }
         }
     }
-    for (name, ext) in instance.exports(&store) {
-        match ext {
-            Extern::Memory(m) => run.memories.push((name, m.data(&store).to_vec())),
-            Extern::Global(g) => run.globals.push((name, scion_val(&g.get(&store)))),
-            _ => {}
+    for ((store, instance), run) in stores.iter().zip(&instances).zip(&mut runs) {
+        let Some(instance) = instance else { continue };
+        for (name, ext) in instance.exports(store) {
+            match ext {
+                Extern::Memory(m) => run.memories.push((name, MemSnapshot::of(m.data(store)))),
+                Extern::Global(g) => run.globals.push((name, scion_val(&g.get(store)))),
+                _ => {}
+            }
         }
     }
-    Ok(run)
+    same_in_every_store(runs)
+}
+
+/// The run of the first store, if every other store's run is the same.
+fn same_in_every_store(mut runs: Vec<Run>) -> Result<Run, String> {
+    let first = runs.remove(0);
+    for (i, other) in runs.iter().enumerate() {
+        let overflowed = |r: &Run| r.calls.last().is_some_and(|c| c.1 == Err(DTrap::StackOverflow));
+        if overflowed(&first) || overflowed(other) {
+            continue;
+        }
+        if let Some(what) = compare(other, &first) {
+            return Err(format!("store {} differs from store 0: {what}", i + 1));
+        }
+    }
+    Ok(first)
 }
 
 /// Wasmtime configured for the same feature set, metering fuel or not.
@@ -268,19 +395,30 @@ pub fn wasmtime_engine() -> wasmtime::Engine {
 }
 
 /// Runs a module in Wasmtime (metering fuel when the engine does).
-pub fn run_wasmtime(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Run, String> {
+pub fn run_wasmtime(engine: &wasmtime::Engine, wasm: &[u8], shape: Shape) -> Result<Run, String> {
     let module =
         wasmtime::Module::new(engine, wasm).map_err(|e| format!("wasmtime rejects: {e:?}"))?;
+    let (memory, table) = shape.limits();
     let limits = wasmtime::StoreLimitsBuilder::new()
-        .memory_size(MAX_MEMORY_BYTES as usize)
-        .table_elements(MAX_TABLE_ELEMENTS as usize)
+        .memory_size(memory as usize)
+        .table_elements(table as usize)
         .build();
     let mut store = wasmtime::Store::new(engine, limits);
     store.limiter(|l| l);
     let metered = store.set_fuel(FUEL).is_ok();
-    let mut run =
-        Run { instantiation: None, calls: vec![], memories: vec![], globals: vec![], fuel: vec![] };
-    let instance = match wasmtime::Instance::new(&mut store, &module, &[]) {
+    let mut run = Run {
+        instantiation: None,
+        calls: vec![],
+        memories: vec![],
+        globals: vec![],
+        fuel: vec![],
+        instantiation_fuel: None,
+    };
+    let instantiated = wasmtime::Instance::new(&mut store, &module, &[]);
+    if metered {
+        run.instantiation_fuel = Some(FUEL - store.get_fuel().unwrap());
+    }
+    let instance = match instantiated {
         Ok(i) => i,
         Err(e) => {
             run.instantiation = Some(wasmtime_trap(&e));
@@ -314,7 +452,7 @@ pub fn run_wasmtime(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<Run, Strin
     for (name, ext) in &exports {
         match ext {
             wasmtime::Extern::Memory(m) => {
-                run.memories.push((name.clone(), m.data(&store).to_vec()))
+                run.memories.push((name.clone(), MemSnapshot::of(m.data(&store))))
             }
             wasmtime::Extern::Global(g) => {
                 run.globals.push((name.clone(), wasmtime_val(&g.get(&mut store))))
@@ -352,6 +490,13 @@ pub fn compare(a: &Run, b: &Run) -> Option<String> {
         }
         return Some(format!("{} calls vs {}", a.calls.len(), b.calls.len()));
     }
+    // Instantiation from a fresh store costs the same when it succeeds.
+    if a.instantiation.is_none() && a.instantiation_fuel != b.instantiation_fuel {
+        return Some(format!(
+            "instantiation consumed {:?} fuel in scion, {:?} in wasmtime",
+            a.instantiation_fuel, b.instantiation_fuel
+        ));
+    }
     // Fuel must agree for every call that completed in both engines.
     for ((call, x), y) in a.calls.iter().zip(&a.fuel).zip(&b.fuel) {
         if call.1.is_ok() && x != y {
@@ -362,11 +507,19 @@ pub fn compare(a: &Run, b: &Run) -> Option<String> {
         return Some(format!("globals: scion {:?}, wasmtime {:?}", a.globals, b.globals));
     }
     for (x, y) in a.memories.iter().zip(&b.memories) {
-        if x.1.len() != y.1.len() {
-            return Some(format!("memory {} size: {} vs {}", x.0, x.1.len(), y.1.len()));
+        if x.1.len != y.1.len {
+            return Some(format!("memory {} size: {} vs {}", x.0, x.1.len, y.1.len));
         }
-        if let Some(i) = x.1.iter().zip(&y.1).position(|(p, q)| p != q) {
-            return Some(format!("memory {} differs at byte {i}: {} vs {}", x.0, x.1[i], y.1[i]));
+        for ((at, p), (_, q)) in x.1.parts.iter().zip(&y.1.parts) {
+            if let Some(i) = p.iter().zip(q).position(|(p, q)| p != q) {
+                let i = at + i;
+                return Some(format!(
+                    "memory {} differs at byte {i}: {} vs {}",
+                    x.0,
+                    p[i - at],
+                    q[i - at]
+                ));
+            }
         }
     }
     None
@@ -377,11 +530,12 @@ pub fn run_seed(engine: &scion::Engine, wasmtime: &wasmtime::Engine, seed: u64) 
     let Some(wasm) = generate(seed) else {
         return DiffOutcome::Skipped("generator".into());
     };
-    let theirs = match run_wasmtime(wasmtime, &wasm) {
+    let shape = Shape::of(seed);
+    let theirs = match run_wasmtime(wasmtime, &wasm, shape) {
         Ok(r) => r,
         Err(e) => return DiffOutcome::Skipped(e),
     };
-    let ours = match run_scion(engine, &wasm) {
+    let ours = match run_scion_as(engine, &wasm, shape) {
         Ok(r) => r,
         Err(what) => return DiffOutcome::Diverge { wasm, what },
     };
@@ -390,7 +544,7 @@ pub fn run_seed(engine: &scion::Engine, wasmtime: &wasmtime::Engine, seed: u64) 
             calls: ours.calls.len(),
             traps: ours.calls.iter().filter(|c| c.1.is_err()).count()
                 + ours.instantiation.is_some() as usize,
-            memory_bytes: ours.memories.iter().map(|m| m.1.len()).sum(),
+            memory_bytes: ours.memories.iter().map(|m| m.1.len).sum(),
         },
         Some(what) => DiffOutcome::Diverge { wasm, what },
     }

@@ -283,23 +283,23 @@ fn elem_segment(e: wasmparser::Element<'_>) -> Result<ElemSegment, CompileError>
             ElemMode::Active { table: table_index.unwrap_or(0), offset: const_expr(&offset_expr)? }
         }
     };
-    let (ty, items) = match e.items {
+    let (ty, items, expressions) = match e.items {
         wasmparser::ElementItems::Functions(r) => {
             let mut items = Vec::new();
             for f in r {
                 items.push(ConstExpr(vec![ConstOp::RefFunc(f.map_err(err)?)]));
             }
-            (ValType::FuncRef, items)
+            (ValType::FuncRef, items, false)
         }
         wasmparser::ElementItems::Expressions(ty, r) => {
             let mut items = Vec::new();
             for e in r {
                 items.push(const_expr(&e.map_err(err)?)?);
             }
-            (ref_type(ty), items)
+            (ref_type(ty), items, true)
         }
     };
-    Ok(ElemSegment { mode, ty, items })
+    Ok(ElemSegment { mode, ty, items, expressions })
 }
 
 /// Reads the name section; malformed name sections are ignored, as the

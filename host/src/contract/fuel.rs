@@ -22,6 +22,11 @@
 use serde::{Deserialize, Serialize};
 use wasmparser::Operator;
 
+/// Bulk operations whose constant cost is at most this are charged without
+/// a check point, as in Wasmtime; larger ones flush the pending cost and
+/// check. Instantiation follows the same rule (`runtime::startup_fuel`).
+pub const SMALL_BULK_COST: i64 = 128;
+
 /// Per-unit costs of operators whose work depends on a runtime operand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct VariableCosts {

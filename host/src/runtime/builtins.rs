@@ -6,9 +6,11 @@
 //! without changing anything, as the spec requires.
 
 use super::instance::InstanceData;
+use super::range::{checked_range, in_chunks};
 use super::trap::TrapCode;
 use super::values::ValRaw;
 use crate::contract::vmctx::VMContextHeader;
+use std::ops::Range;
 
 /// Addresses of the builtins, in the order of `Builtin::ALL`.
 #[repr(C)]
@@ -56,27 +58,57 @@ fn trap(vmctx: *mut u8, code: TrapCode) -> u32 {
     1
 }
 
-/// Whether `[start, start + len)` fits in `size`.
-fn fits(start: u32, len: u32, size: u64) -> bool {
-    start as u64 + len as u64 <= size
+/// Whether a deadline or an interrupt asks the running call to stop; bulk
+/// operations look between chunks so that a timeout lands inside one.
+fn interrupted(vmctx: *mut u8) -> bool {
+    // SAFETY: the header's store pointer is valid while its code runs; the
+    // flag is atomic.
+    let vm = unsafe { &*(*(vmctx as *mut VMContextHeader)).store };
+    vm.interrupt.load(std::sync::atomic::Ordering::Relaxed) != 0
+}
+
+/// `[start, start + len)` inside `size`, or the trap status for `code`.
+fn range_or_trap(
+    vmctx: *mut u8,
+    code: TrapCode,
+    start: u32,
+    len: u32,
+    size: u64,
+) -> Result<Range<usize>, u32> {
+    checked_range(start as u64, len as u64, size).ok_or_else(|| trap(vmctx, code))
+}
+
+/// Runs a bulk operation over `range` chunk by chunk; traps `Interrupted`
+/// when an interrupt arrives part-way (what was done stays done, as for
+/// any trap).
+fn bulk(vmctx: *mut u8, range: Range<usize>, backwards: bool, step: impl FnMut(Range<usize>)) -> u32 {
+    if in_chunks(range, backwards, || interrupted(vmctx), step) {
+        0
+    } else {
+        trap(vmctx, TrapCode::Interrupted)
+    }
 }
 
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u32) -> u32 {
     // SAFETY: called by generated code of a live instance.
     let inst = unsafe { instance(vmctx) };
-    // SAFETY: the only reference to the memory during this builtin.
-    unsafe { inst.memory_mut(mem) }.grow(delta as u64).map_or(u32::MAX, |old| old as u32)
+    let index = inst.memories[mem as usize];
+    // SAFETY: the store outlives its instances; nothing else uses it while
+    // this builtin runs.
+    let store = unsafe { &mut *inst.store };
+    store.grow_memory(index, delta as u64).map_or(u32::MAX, |old| old as u32)
 }
 
 unsafe extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
     // SAFETY: as above; the only reference to the memory during this
     // builtin.
     let m = unsafe { instance(vmctx).memory_mut(mem) };
-    if !fits(dst, len, m.len() as u64) {
-        return trap(vmctx, TrapCode::MemoryOutOfBounds);
-    }
-    m.data_mut()[dst as usize..(dst + len) as usize].fill(val as u8);
-    0
+    let range = match range_or_trap(vmctx, TrapCode::MemoryOutOfBounds, dst, len, m.len() as u64) {
+        Ok(r) => r,
+        Err(status) => return status,
+    };
+    let data = m.data_mut();
+    bulk(vmctx, range, false, |c| data[c].fill(val as u8))
 }
 
 unsafe extern "C" fn memory_copy(
@@ -90,13 +122,26 @@ unsafe extern "C" fn memory_copy(
     // SAFETY: as above.
     let inst = unsafe { instance(vmctx) };
     let (d, s) = (inst.memory(dmem), inst.memory(smem));
-    if !fits(dst, len, d.len() as u64) || !fits(src, len, s.len() as u64) {
-        return trap(vmctx, TrapCode::MemoryOutOfBounds);
-    }
-    // SAFETY: both ranges are in bounds of committed memory (checked above);
-    // `ptr::copy` allows overlap (same memory).
-    unsafe { std::ptr::copy(s.base().add(src as usize), d.base().add(dst as usize), len as usize) };
-    0
+    let oob = TrapCode::MemoryOutOfBounds;
+    let dr = range_or_trap(vmctx, oob, dst, len, d.len() as u64);
+    let sr = range_or_trap(vmctx, oob, src, len, s.len() as u64);
+    let (dr, sr) = match (dr, sr) {
+        (Ok(d), Ok(s)) => (d, s),
+        (Err(status), _) | (_, Err(status)) => return status,
+    };
+    let (dbase, sbase) = (d.base(), s.base());
+    // Copying towards higher addresses within one memory goes backwards so
+    // that each chunk reads bytes no earlier chunk overwrote.
+    let backwards = dbase == sbase && dr.start > sr.start;
+    let delta = sr.start as isize - dr.start as isize;
+    bulk(vmctx, dr, backwards, |c| {
+        // SAFETY: both ranges are in bounds of committed memory (checked
+        // above; `c` is part of the destination range and `c + delta` the
+        // matching part of the source range); `ptr::copy` allows overlap.
+        unsafe {
+            std::ptr::copy(sbase.offset(c.start as isize + delta), dbase.add(c.start), c.len())
+        }
+    })
 }
 
 unsafe extern "C" fn memory_init(
@@ -117,12 +162,19 @@ unsafe extern "C" fn memory_init(
     };
     // SAFETY: the only reference to the memory during this builtin.
     let m = unsafe { inst.memory_mut(mem) };
-    if !fits(src, len, bytes.len() as u64) || !fits(dst, len, m.len() as u64) {
-        return trap(vmctx, TrapCode::MemoryOutOfBounds);
-    }
-    m.data_mut()[dst as usize..(dst + len) as usize]
-        .copy_from_slice(&bytes[src as usize..(src + len) as usize]);
-    0
+    let oob = TrapCode::MemoryOutOfBounds;
+    let sr = range_or_trap(vmctx, oob, src, len, bytes.len() as u64);
+    let dr = range_or_trap(vmctx, oob, dst, len, m.len() as u64);
+    let (sr, dr) = match (sr, dr) {
+        (Ok(s), Ok(d)) => (s, d),
+        (Err(status), _) | (_, Err(status)) => return status,
+    };
+    let out = m.data_mut();
+    let delta = sr.start.wrapping_sub(dr.start);
+    bulk(vmctx, dr, false, |c| {
+        let from = c.start.wrapping_add(delta)..c.end.wrapping_add(delta);
+        out[c].copy_from_slice(&bytes[from]);
+    })
 }
 
 unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
@@ -131,21 +183,24 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
 }
 
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: u64, delta: u32) -> u32 {
-    // SAFETY: as above; the only reference to the table during this
-    // builtin.
-    let t = unsafe { instance(vmctx).table_mut(table) };
-    t.grow(delta as u64, init).map_or(u32::MAX, |old| old as u32)
+    // SAFETY: as above.
+    let inst = unsafe { instance(vmctx) };
+    let index = inst.tables[table as usize];
+    // SAFETY: as in `memory_grow`.
+    let store = unsafe { &mut *inst.store };
+    store.grow_table(index, delta as u64, init).map_or(u32::MAX, |old| old as u32)
 }
 
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: u64, len: u32) -> u32 {
     // SAFETY: as above; the only reference to the table during this
     // builtin.
     let t = unsafe { instance(vmctx).table_mut(table) };
-    if !fits(dst, len, t.len()) {
-        return trap(vmctx, TrapCode::TableOutOfBounds);
-    }
-    t.elements_mut()[dst as usize..(dst + len) as usize].fill(val);
-    0
+    let range = match range_or_trap(vmctx, TrapCode::TableOutOfBounds, dst, len, t.len()) {
+        Ok(r) => r,
+        Err(status) => return status,
+    };
+    let elements = t.elements_mut();
+    bulk(vmctx, range, false, |c| elements[c].fill(val))
 }
 
 unsafe extern "C" fn table_copy(
@@ -159,23 +214,29 @@ unsafe extern "C" fn table_copy(
     // SAFETY: as above.
     let inst = unsafe { instance(vmctx) };
     let (dl, sl) = (inst.table(dtab).len(), inst.table(stab).len());
-    if !fits(dst, len, dl) || !fits(src, len, sl) {
-        return trap(vmctx, TrapCode::TableOutOfBounds);
-    }
-    let (d, s) = (inst.tables[dtab as usize], inst.tables[stab as usize]);
-    // SAFETY (both arms): each mutable reference is the only reference to
-    // its table while it is used.
-    if d == s {
-        unsafe { inst.table_mut(dtab) }
-            .elements_mut()
-            .copy_within(src as usize..(src + len) as usize, dst as usize);
-    } else {
-        let items: Vec<u64> =
-            inst.table(stab).elements()[src as usize..(src + len) as usize].to_vec();
-        unsafe { inst.table_mut(dtab) }.elements_mut()[dst as usize..(dst + len) as usize]
-            .copy_from_slice(&items);
-    }
-    0
+    let oob = TrapCode::TableOutOfBounds;
+    let dr = range_or_trap(vmctx, oob, dst, len, dl);
+    let sr = range_or_trap(vmctx, oob, src, len, sl);
+    let (dr, sr) = match (dr, sr) {
+        (Ok(d), Ok(s)) => (d, s),
+        (Err(status), _) | (_, Err(status)) => return status,
+    };
+    let same = inst.tables[dtab as usize] == inst.tables[stab as usize];
+    // SAFETY: the only reference to the destination table while `dbase`
+    // is used; the source pointer of a copy within one table derives from
+    // the same one.
+    let dbase = unsafe { inst.table_mut(dtab) }.elements_mut().as_mut_ptr();
+    let sbase = if same { dbase as *const u64 } else { inst.table(stab).elements().as_ptr() };
+    let backwards = same && dr.start > sr.start;
+    let delta = sr.start as isize - dr.start as isize;
+    bulk(vmctx, dr, backwards, |c| {
+        // SAFETY: both ranges lie inside their tables' element buffers
+        // (checked above), which no one else touches during this builtin;
+        // `ptr::copy` allows the overlap of a copy within one table.
+        unsafe {
+            std::ptr::copy(sbase.offset(c.start as isize + delta), dbase.add(c.start), c.len())
+        }
+    })
 }
 
 unsafe extern "C" fn table_init(
@@ -188,15 +249,25 @@ unsafe extern "C" fn table_init(
 ) -> u32 {
     // SAFETY: as above.
     let inst = unsafe { instance(vmctx) };
-    let items: Vec<u64> = inst.elems[elem as usize].clone().unwrap_or_default();
-    // SAFETY: the only reference to the table during this builtin.
+    // The segment is read in place: copying it first would cost its whole
+    // length on every call, whatever `len` (and the fuel charged) is.
+    let items: &[u64] = inst.elems[elem as usize].as_deref().unwrap_or(&[]);
+    // SAFETY: the only reference to the table during this builtin; the
+    // segment is instance data, not a table.
     let t = unsafe { inst.table_mut(table) };
-    if !fits(src, len, items.len() as u64) || !fits(dst, len, t.len()) {
-        return trap(vmctx, TrapCode::TableOutOfBounds);
-    }
-    t.elements_mut()[dst as usize..(dst + len) as usize]
-        .copy_from_slice(&items[src as usize..(src + len) as usize]);
-    0
+    let oob = TrapCode::TableOutOfBounds;
+    let sr = range_or_trap(vmctx, oob, src, len, items.len() as u64);
+    let dr = range_or_trap(vmctx, oob, dst, len, t.len());
+    let (sr, dr) = match (sr, dr) {
+        (Ok(s), Ok(d)) => (s, d),
+        (Err(status), _) | (_, Err(status)) => return status,
+    };
+    let out = t.elements_mut();
+    let delta = sr.start.wrapping_sub(dr.start);
+    bulk(vmctx, dr, false, |c| {
+        let from = c.start.wrapping_add(delta)..c.end.wrapping_add(delta);
+        out[c].copy_from_slice(&items[from]);
+    })
 }
 
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
@@ -253,23 +324,9 @@ unsafe extern "C" fn yield_point(vmctx: *mut u8) -> u32 {
     if !store.fuel_enabled || store.vm().fuel_consumed < 0 {
         return 0;
     }
-    let Some(handler) = store.fuel_handler else { return trap(vmctx, TrapCode::OutOfFuel) };
-    let outer = store.outer;
-    // SAFETY: the shim was installed for the store's data type; panics are
-    // caught so no unwinding crosses generated frames.
-    let action =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { handler(outer) }));
-    match action {
-        Ok(super::store::OutOfFuel::AddFuel(more)) => {
-            let vm = store.vm();
-            vm.fuel_consumed = vm.fuel_consumed.saturating_sub(more.min(i64::MAX as u64) as i64);
-            if vm.fuel_consumed < 0 { 0 } else { trap(vmctx, TrapCode::OutOfFuel) }
-        }
-        Ok(super::store::OutOfFuel::Trap) => trap(vmctx, TrapCode::OutOfFuel),
-        Err(_) => {
-            store.pending_error = Some("out-of-fuel handler panicked".into());
-            trap(vmctx, TrapCode::HostError)
-        }
+    match store.refuel() {
+        Ok(()) => 0,
+        Err(code) => trap(vmctx, code),
     }
 }
 

@@ -15,42 +15,30 @@ use crate::module::Module;
 /// runtime, when the thread's stack is large enough.
 const HOST_STACK_RESERVE: usize = 128 * 1024;
 
-thread_local! {
-    static STACK_LOW: usize = thread_stack_low();
-}
-
-/// Lowest address of the current thread's stack (0 if unknown).
-fn thread_stack_low() -> usize {
-    // SAFETY: standard pthread queries on the current thread with a local
-    // attribute object that is destroyed afterwards.
-    unsafe {
-        let mut attr = std::mem::MaybeUninit::<libc::pthread_attr_t>::zeroed();
-        if libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) != 0 {
-            return 0;
-        }
-        let mut addr = std::ptr::null_mut();
-        let mut size = 0usize;
-        let r = libc::pthread_attr_getstack(attr.as_ptr(), &mut addr, &mut size);
-        libc::pthread_attr_destroy(attr.as_mut_ptr());
-        if r == 0 { addr as usize } else { 0 }
-    }
-}
-
 #[inline(never)]
 fn current_sp() -> usize {
     let marker = 0u8;
     std::hint::black_box(&marker) as *const u8 as usize
 }
 
-/// The stack limit for an outermost call from a frame near `sp`.
-fn stack_limit(sp: usize, budget: usize) -> usize {
-    let low = STACK_LOW.with(|l| *l);
-    let wanted = sp.saturating_sub(budget);
-    if low == 0 {
-        return wanted;
-    }
-    let reserve = HOST_STACK_RESERVE.min(sp.saturating_sub(low) / 4);
-    wanted.max(low + reserve)
+/// The stack limit for a call from a frame near `sp`: `budget` bytes
+/// below it, but never closer than the host's reserve to the end of the
+/// native stack `sp` is on. `None` when that stack cannot be found.
+fn stack_limit(sp: usize, budget: usize) -> Option<usize> {
+    let region = super::stack::region_of(sp)?;
+    let reserve = HOST_STACK_RESERVE.min((sp - region.start) / 4);
+    Some(sp.saturating_sub(budget).max(region.start + reserve))
+}
+
+/// The trap for a call on a stack Scion cannot find the bounds of.
+fn unknown_stack() -> Trap {
+    let mut trap = Trap::new(TrapCode::StackOverflow);
+    trap.host_error = Some(
+        "the bounds of the native stack this call runs on are unknown; \
+         declare them with `scion::with_native_stack`"
+            .into(),
+    );
+    trap
 }
 
 /// Calls a function through its entry trampoline.
@@ -68,11 +56,26 @@ pub(crate) unsafe fn invoke(
     // SAFETY: the caller guarantees `store` is valid; only plain fields are
     // touched while no wasm runs on this store.
     let mut deadline = None;
+    let mut outer_limit = None;
     let (entry, vmctx, callee) = unsafe {
         let s = &mut *store;
-        if s.vm().entry_sp == 0 {
-            let limit = stack_limit(sp, s.engine.config().max_wasm_stack);
+        let budget = s.engine.config().max_wasm_stack;
+        if s.vm().entry_sp != 0 {
+            // A call from a host function. The outer call's limit still
+            // applies if it lies on the stack this call runs on; a host
+            // function that switched stacks gets a limit on the new one,
+            // and the outer limit back afterwards.
+            let old = s.vm().stack_limit;
+            let same_stack = super::stack::region_of(sp)
+                .is_some_and(|r| r.start <= old && old < sp);
+            if !same_stack {
+                s.vm().stack_limit = stack_limit(sp, budget).ok_or_else(unknown_stack)?;
+                outer_limit = Some(old);
+            }
+        } else {
+            let limit = stack_limit(sp, budget).ok_or_else(unknown_stack)?;
             s.vm().stack_limit = limit;
+            s.refused_grow = None;
             // An interrupt aimed at an earlier call does not stop this one.
             // (Checked first: an unconditional atomic store costs more than
             // the rest of the call's setup.)
@@ -80,8 +83,9 @@ pub(crate) unsafe fn invoke(
             if flag.load(std::sync::atomic::Ordering::Relaxed) != 0 {
                 flag.store(0, std::sync::atomic::Ordering::SeqCst);
             }
-            if let Some(t) = s.timeout {
-                deadline = Some(super::timer::arm(std::time::Instant::now() + t, s.vm.clone()));
+            // A timeout too long to be a point in time is no deadline.
+            if let Some(at) = s.timeout.and_then(|t| std::time::Instant::now().checked_add(t)) {
+                deadline = Some(super::timer::arm(at, s.vm.clone()));
             }
         }
         let fr = &*funcref;
@@ -90,6 +94,10 @@ pub(crate) unsafe fn invoke(
     // SAFETY: the trampoline follows `EntryFn`; traps come back as a status.
     let status = unsafe { entry(vmctx, callee, slots as *mut u8) };
     drop(deadline);
+    if let Some(old) = outer_limit {
+        // SAFETY: wasm has returned to this frame; the store is ours.
+        unsafe { (*store).vm().stack_limit = old };
+    }
     if status == OK_STATUS {
         return Ok(());
     }
@@ -113,6 +121,7 @@ fn build_trap(store: &mut StoreOpaque) -> Trap {
     let host_error = store.pending_error.take();
     let mut trap = Trap::new(TrapCode::from_u32(stored).unwrap_or(TrapCode::HostError));
     trap.host_error = host_error;
+    trap.refused_grow = store.refused_grow.clone();
     if let Some((module, off)) = find_code(store, pc) {
         let meta = &module.inner.artifact.metadata;
         if let Some(site) = module.inner.artifact.trap_site(off) {

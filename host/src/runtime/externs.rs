@@ -74,13 +74,11 @@ impl Memory {
     /// A host-created memory (for example to share between modules).
     pub fn new(store: &mut impl AsStore, ty: MemoryType) -> Result<Memory> {
         let s = store.inner_mut().opaque_mut();
-        let mut mem =
-            Box::new(LinearMemory::new(ty, s.limits.max_memory_bytes).map_err(Error::Limit)?);
-        let def = Box::new(mem.initial_definition());
-        mem.def = Box::into_raw(def);
+        let index = s.new_memory(ty)?;
+        let mem = &mut s.memories[index];
+        mem.def = Box::into_raw(Box::new(mem.initial_definition()));
         mem.owns_def = true;
-        s.memories.push(mem);
-        Ok(Memory { store_id: s.id, index: s.memories.len() - 1 })
+        Ok(Memory { store_id: s.id, index })
     }
 
     fn get<'a>(&self, store: &'a impl AsStore) -> &'a LinearMemory {
@@ -139,9 +137,11 @@ impl Memory {
     pub fn grow(&self, store: &mut impl AsStore, delta: u64) -> Result<u64> {
         let s = store.inner_mut().opaque_mut();
         s.check(self.store_id)?;
-        s.memories[self.index]
-            .grow(delta)
-            .ok_or_else(|| Error::Limit(format!("memory cannot grow by {delta} pages")))
+        s.grow_memory(self.index, delta).ok_or_else(|| {
+            Error::Limit(s.refused_grow.take().unwrap_or_else(|| {
+                format!("memory cannot grow by {delta} pages")
+            }))
+        })
     }
 
     /// The declared type.
@@ -161,18 +161,14 @@ impl Table {
     /// A host-created table filled with `init`.
     pub fn new(store: &mut impl AsStore, ty: TableType, init: Val) -> Result<Table> {
         let s = store.inner_mut().opaque_mut();
-        if init.ty() != ty.element {
-            return Err(Error::Usage("table initial value has the wrong type".into()));
-        }
-        let raw = init.to_raw().u64();
-        let mut table =
-            Box::new(TableData::new(ty, raw, s.limits.max_table_elements).map_err(Error::Limit)?);
+        check_ref(ty.element, &init, s.id)?;
+        let index = s.new_table(ty, init.to_raw().u64())?;
+        let table = &mut s.tables[index];
         table.def =
             Box::into_raw(Box::new(VMTableDefinition { base: std::ptr::null_mut(), length: 0 }));
         table.owns_def = true;
         table.sync();
-        s.tables.push(table);
-        Ok(Table { store_id: s.id, index: s.tables.len() - 1 })
+        Ok(Table { store_id: s.id, index })
     }
 
     fn data<'a>(&self, store: &'a impl AsStore) -> &'a TableData {
@@ -201,7 +197,7 @@ impl Table {
         let s = store.inner_mut().opaque_mut();
         s.check(self.store_id)?;
         let t = &mut s.tables[self.index];
-        check_ref(t.ty.element, &val)?;
+        check_ref(t.ty.element, &val, self.store_id)?;
         let slot = t
             .elements_mut()
             .get_mut(index as usize)
@@ -214,17 +210,22 @@ impl Table {
     pub fn grow(&self, store: &mut impl AsStore, delta: u64, init: Val) -> Result<u64> {
         let s = store.inner_mut().opaque_mut();
         s.check(self.store_id)?;
-        let t = &mut s.tables[self.index];
-        check_ref(t.ty.element, &init)?;
-        t.grow(delta, init.to_raw().u64())
-            .ok_or_else(|| Error::Limit(format!("table cannot grow by {delta}")))
+        check_ref(s.tables[self.index].ty.element, &init, self.store_id)?;
+        s.grow_table(self.index, delta, init.to_raw().u64()).ok_or_else(|| {
+            Error::Limit(
+                s.refused_grow.take().unwrap_or_else(|| format!("table cannot grow by {delta}")),
+            )
+        })
     }
 }
 
-fn check_ref(element: ValType, val: &Val) -> Result<()> {
+/// Checks that `val` may be stored in a table of `element`s of the store
+/// `store_id`.
+fn check_ref(element: ValType, val: &Val, store_id: u64) -> Result<()> {
     if val.ty() != element {
         return Err(Error::Usage(format!("table of {element} cannot hold a {}", val.ty())));
     }
+    val.check_store(store_id, "the table element")?;
     if let Val::FuncRef(Some(f)) = val {
         if f.wasm_funcref().is_none() {
             return Err(Error::Usage(
@@ -251,6 +252,7 @@ impl Global {
             return Err(Error::Usage("global initial value has the wrong type".into()));
         }
         let s = store.inner_mut().opaque_mut();
+        val.check_store(s.id, "the global's initial value")?;
         let mut def = Box::new(VMGlobalDefinition::default());
         def.bytes[..8].copy_from_slice(&val.to_raw().u64().to_le_bytes());
         let ptr = &mut *def as *mut VMGlobalDefinition as usize;
@@ -282,6 +284,7 @@ impl Global {
         if val.ty() != self.ty.content {
             return Err(Error::Usage("value has the wrong type for this global".into()));
         }
+        val.check_store(self.store_id, "the global's new value")?;
         // SAFETY: as in `get`; `&mut` store access excludes concurrent use.
         unsafe {
             (&mut (*(self.def as *mut VMGlobalDefinition)).bytes)[..8]

@@ -145,6 +145,7 @@ unsafe fn host_shim<T>(
                 v.ty()
             )));
         }
+        v.check_store(store_id, "the host function's result")?;
         *slot = v.to_raw();
     }
     Ok(())
@@ -157,8 +158,9 @@ impl Func {
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
-        let type_id = store.engine().type_id(&ty);
+        let type_id = store.engine().register_type(&ty);
         let inner = &mut store.inner;
+        inner.opaque.host_type_ids.push(type_id);
         inner.host_funcs.push(HostFunc { ty, func: Arc::new(func) });
         let index = inner.host_funcs.len() as u32 - 1;
         Func {

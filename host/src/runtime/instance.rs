@@ -8,6 +8,8 @@ use super::builtins::BUILTIN_TABLE;
 use super::externs::{Extern, Global, Memory, Table as TableHandle};
 use super::func::Func;
 use super::memory::LinearMemory;
+use super::range::checked_range;
+use super::startup_fuel::{Meter, StartupPlan, expr_cost, is_numeric_constant, table_init_precomputed};
 use super::store::{AsStore, Store, StoreOpaque};
 use super::table::Table;
 use super::trap::{Trap, TrapCode};
@@ -255,6 +257,12 @@ fn export_extern(store: &StoreOpaque, instance: usize, kind: ExternKind, index: 
 
 /// Instantiates `module` into the store.
 ///
+/// A failed instantiation leaves the store as it was, unless one of the
+/// new instance's functions may already be reachable from outside (an
+/// element segment wrote it into an imported table, or the start function
+/// ran with imports to pass it to): the spec keeps such an instance alive,
+/// so its memories and tables stay, counted against the store's limits.
+///
 /// # Safety
 /// `store` must be valid and exclusively accessible for the duration.
 pub(crate) unsafe fn instantiate(
@@ -275,6 +283,38 @@ pub(crate) unsafe fn instantiate(
             imports.len()
         )));
     }
+    // Everything the instance will create is charged before any of it is.
+    let memories: Vec<u64> = info.memories[info.imported_memories as usize..]
+        .iter()
+        .map(|m| m.limits.min.saturating_mul(crate::types::WASM_PAGE_SIZE))
+        .collect();
+    let tables: Vec<u64> = info.table_defs.iter().map(|t| t.ty.limits.min).collect();
+    s.check_room(1, &memories, &tables)?;
+    let mark = s.mark();
+    let mut escaped = false;
+    // SAFETY: forwarded from the caller.
+    let result = unsafe { build(store, module, imports, &mut escaped) };
+    if result.is_err() && !escaped {
+        // SAFETY: as above; nothing of the failed instance is referenced.
+        unsafe { (*store).undo_to(mark) };
+    }
+    result
+}
+
+/// Builds the instance (see [`instantiate`]); sets `escaped` once one of
+/// its functions may be referenced from outside it.
+///
+/// # Safety
+/// As [`instantiate`].
+unsafe fn build(
+    store: *mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+    escaped: &mut bool,
+) -> Result<Instance> {
+    // SAFETY: caller guarantees exclusive access.
+    let s = unsafe { &mut *store };
+    let info = module.info();
     let offsets = VMOffsets::new(info.vm_counts());
     let words = (offsets.size() as usize).div_ceil(16);
     let mut data = Box::new(InstanceData {
@@ -409,14 +449,13 @@ pub(crate) unsafe fn instantiate(
 
     // Defined memories.
     for (d, ty) in info.memories[info.imported_memories as usize..].iter().enumerate() {
-        let mut mem =
-            Box::new(LinearMemory::new(*ty, s.limits.max_memory_bytes).map_err(Error::Limit)?);
+        let index = s.new_memory(*ty)?;
+        let mem = &mut s.memories[index];
         let def = data.field::<VMMemoryDefinition>(offsets.memory(d as u32));
         // SAFETY: vmctx field write; the memory keeps pointing at it.
         unsafe { *def = mem.initial_definition() };
         mem.def = def;
-        data.memories.push(s.memories.len());
-        s.memories.push(mem);
+        data.memories.push(index);
     }
     if let Some(&m0) = data.memories.first() {
         // SAFETY: vmctx header write.
@@ -439,8 +478,17 @@ pub(crate) unsafe fn instantiate(
         }
     }
 
+    // Fuel as Wasmtime's startup function charges it (`startup_fuel`).
+    let unmetered = StartupPlan::default();
+    let plan = if s.fuel_enabled { module.inner.startup_plan() } else { &unmetered };
+    let costs = s.engine.config().fuel_costs.clone();
+    let mut meter = Meter::start(s, &plan).map_err(Error::Trap)?;
+
     // Defined globals.
     for (d, g) in info.global_defs.iter().enumerate() {
+        if !is_numeric_constant(&g.init) {
+            meter.add(expr_cost(&costs, &g.init));
+        }
         let value = data.eval(&g.init);
         let def = data.field::<VMGlobalDefinition>(offsets.global(d as u32));
         // SAFETY: vmctx field write.
@@ -451,15 +499,23 @@ pub(crate) unsafe fn instantiate(
         data.globals.push(def);
     }
 
+    for seg in info.elems.iter().filter(|e| e.expressions && matches!(e.mode, ElemMode::Passive)) {
+        meter.add(seg.items.iter().map(|x| expr_cost(&costs, x)).sum());
+    }
+
     // Defined tables.
     for (d, t) in info.table_defs.iter().enumerate() {
+        if let Some(e) = t.init.as_ref().filter(|_| !table_init_precomputed(info, d)) {
+            meter.add(expr_cost(&costs, e));
+            let fill = t.ty.limits.min as i64 * costs.variable.table_fill_per_element as i64;
+            meter.bulk(s, fill).map_err(Error::Trap)?;
+        }
         let init = t.init.as_ref().map_or(0, |e| data.eval(e).u64());
-        let mut table =
-            Box::new(Table::new(t.ty, init, s.limits.max_table_elements).map_err(Error::Limit)?);
+        let index = s.new_table(t.ty, init)?;
+        let table = &mut s.tables[index];
         table.def = data.field::<VMTableDefinition>(offsets.table(d as u32));
         table.sync();
-        data.tables.push(s.tables.len());
-        s.tables.push(table);
+        data.tables.push(index);
     }
 
     // Element segments are evaluated now; passive ones stay for table.init.
@@ -479,15 +535,26 @@ pub(crate) unsafe fn instantiate(
     for (i, seg) in info.elems.iter().enumerate() {
         match &seg.mode {
             ElemMode::Active { table, offset } => {
-                let dst = data.eval(offset).u32() as u64;
                 let items = data.elems[i].take().unwrap_or_default();
+                if i >= plan.runtime_elems_from {
+                    let per = costs.variable.table_init_per_element as i64;
+                    meter.add(expr_cost(&costs, offset));
+                    // SAFETY: the store outlives this call; the meter
+                    // touches only its fuel state, not the instance.
+                    meter.bulk(unsafe { &mut *store }, items.len() as i64 * per).map_err(Error::Trap)?;
+                    if seg.expressions {
+                        meter.add(seg.items.iter().map(|x| expr_cost(&costs, x)).sum());
+                    }
+                }
+                let dst = data.eval(offset).u32() as u64;
                 // SAFETY: the only reference to the table while it is used.
                 let t = unsafe { data.table_mut(*table) };
-                let end = dst.checked_add(items.len() as u64).filter(|&e| e <= t.len());
-                match end {
-                    Some(_) => t.elements_mut()[dst as usize..dst as usize + items.len()]
-                        .copy_from_slice(&items),
+                match checked_range(dst, items.len() as u64, t.len()) {
+                    Some(r) => t.elements_mut()[r].copy_from_slice(&items),
                     None => return Err(Error::Trap(Trap::new(TrapCode::TableOutOfBounds))),
+                }
+                if (*table) < info.imported_tables && !items.is_empty() {
+                    *escaped = true;
                 }
             }
             ElemMode::Declared => data.elems[i] = None,
@@ -507,29 +574,51 @@ pub(crate) unsafe fn instantiate(
         // has run on it yet.
         *mapped = unsafe { image.map_over(base) }.map_err(Error::Limit)?;
     }
+    for &len in &plan.image_lengths {
+        if plan.images_mapped {
+            // Wasmtime skips the initialisation block of a memory that has
+            // an image mapped, and the fuel pending before it with it.
+            meter.drop_pending();
+        } else {
+            meter.add(len as i64 * costs.variable.memory_init_per_byte as i64);
+            // SAFETY: as for element segments above.
+            meter.check(unsafe { &mut *store }).map_err(Error::Trap)?;
+        }
+    }
     for (i, seg) in info.datas.iter().enumerate() {
         if let DataMode::Active { memory, offset } = &seg.mode {
             data.datas_live[i] = false;
+            if !plan.static_data {
+                let per = costs.variable.memory_init_per_byte as i64;
+                meter.add(expr_cost(&costs, offset) + seg.bytes.len() as i64 * per);
+                // SAFETY: as for element segments above.
+                meter.check(unsafe { &mut *store }).map_err(Error::Trap)?;
+            }
             if imaged[*memory as usize] {
                 continue;
             }
             let dst = data.eval(offset).u32() as u64;
             // SAFETY: the only reference to the memory while it is used.
             let mem = unsafe { data.memory_mut(*memory) };
-            let end = dst.checked_add(seg.bytes.len() as u64).filter(|&e| e <= mem.len() as u64);
-            match end {
-                Some(_) => mem.data_mut()[dst as usize..dst as usize + seg.bytes.len()]
-                    .copy_from_slice(&seg.bytes),
+            match checked_range(dst, seg.bytes.len() as u64, mem.len() as u64) {
+                Some(r) => mem.data_mut()[r].copy_from_slice(&seg.bytes),
                 None => return Err(Error::Trap(Trap::new(TrapCode::MemoryOutOfBounds))),
             }
         }
     }
 
     if let Some(start) = info.start {
+        // With imports, the start function can hand its instance's
+        // functions out (through a table, a global or a host function).
+        *escaped |= info.imports.iter().any(|i| !matches!(i.ty, ImportType::Memory(_)));
         let funcref = data.funcref(start);
+        // SAFETY: as for element segments above.
+        meter.before_start(unsafe { &mut *store });
         let mut slots = [ValRaw::default(); 1];
         // SAFETY: the funcref is initialised and takes no parameters.
         unsafe { super::call::invoke(store, funcref, slots.as_mut_ptr()) }.map_err(Error::Trap)?;
     }
+    // SAFETY: as for element segments above.
+    meter.finish(unsafe { &mut *store });
     Ok(instance)
 }

@@ -112,6 +112,12 @@ impl LinearMemory {
         self.len() == 0
     }
 
+    /// The most pages the memory may grow to (declared maximum, capped by
+    /// the limit it was created under).
+    pub fn max_pages(&self) -> u64 {
+        self.max_pages
+    }
+
     /// Current size in pages.
     pub fn pages(&self) -> u64 {
         self.len() as u64 / WASM_PAGE_SIZE

@@ -12,23 +12,82 @@ use super::memory::LinearMemory;
 use super::table::Table;
 use crate::contract::vmctx::{VMGlobalDefinition, VMStoreContext};
 use crate::engine::Engine;
+use crate::types::{MemoryType, TableType, WASM_PAGE_SIZE};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Resource limits of a store.
+/// Resource limits of a store: what one plugin (or one linked set of
+/// modules) may make the host allocate.
+///
+/// Every limit is checked before anything is committed: an instantiation
+/// that would exceed one fails with [`Error::Limit`](crate::Error::Limit)
+/// and leaves the store as it was; a `memory.grow` or `table.grow` past one
+/// returns -1 to the plugin (and a trap that follows names the limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoreLimits {
     /// Maximum bytes of each linear memory.
     pub max_memory_bytes: u64,
     /// Maximum elements of each table.
     pub max_table_elements: u64,
+    /// Maximum bytes of all linear memories of the store together; `None`:
+    /// the same as `max_memory_bytes`, so that a per-plugin memory limit
+    /// holds however many memories the plugin declares.
+    pub max_total_memory_bytes: Option<u64>,
+    /// Maximum elements of all tables of the store together; `None`: the
+    /// same as `max_table_elements`.
+    pub max_total_table_elements: Option<u64>,
+    /// Maximum instances in the store (failed instantiations that left
+    /// functions reachable through shared tables count too).
+    pub max_instances: u64,
+    /// Maximum linear memories in the store (host-created ones included).
+    pub max_memories: u64,
+    /// Maximum tables in the store (host-created ones included).
+    pub max_tables: u64,
 }
 
 impl Default for StoreLimits {
     fn default() -> StoreLimits {
-        StoreLimits { max_memory_bytes: 1 << 32, max_table_elements: 10_000_000 }
+        StoreLimits {
+            max_memory_bytes: 1 << 32,
+            max_table_elements: 10_000_000,
+            max_total_memory_bytes: None,
+            max_total_table_elements: None,
+            max_instances: 10_000,
+            max_memories: 10_000,
+            max_tables: 10_000,
+        }
     }
+}
+
+impl StoreLimits {
+    /// The limit on all memories together.
+    pub fn total_memory_bytes(&self) -> u64 {
+        self.max_total_memory_bytes.unwrap_or(self.max_memory_bytes)
+    }
+
+    /// The limit on all tables together.
+    pub fn total_table_elements(&self) -> u64 {
+        self.max_total_table_elements.unwrap_or(self.max_table_elements)
+    }
+}
+
+/// What a store holds now, against [`StoreLimits`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Usage {
+    /// Committed bytes of all memories.
+    pub memory_bytes: u64,
+    /// Elements of all tables.
+    pub table_elements: u64,
+}
+
+/// The lengths of a store's entity lists at one moment, to undo a failed
+/// instantiation back to.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Mark {
+    instances: usize,
+    memories: usize,
+    tables: usize,
 }
 
 /// The `VMStoreContext` of a store. Generated code and the owning store
@@ -111,6 +170,22 @@ pub(crate) struct StoreOpaque {
     pub fuel_handler: Option<FuelHandlerShim>,
     /// Deadline of every outermost call, if set.
     pub timeout: Option<std::time::Duration>,
+    /// Memory and table use, against `limits`.
+    pub usage: Usage,
+    /// Signature registrations of the store's host functions, given back
+    /// to the engine when the store is dropped.
+    pub host_type_ids: Vec<u32>,
+    /// The last `memory.grow`/`table.grow` a limit refused during the
+    /// current call, to explain a trap that follows it.
+    pub refused_grow: Option<String>,
+}
+
+impl Drop for StoreOpaque {
+    fn drop(&mut self) {
+        for &id in &self.host_type_ids {
+            self.engine.release_type(id);
+        }
+    }
 }
 
 impl StoreOpaque {
@@ -166,6 +241,9 @@ impl<T> Store<T> {
                 fuel_enabled: engine.config().consume_fuel,
                 fuel_handler: None,
                 timeout: None,
+                usage: Usage::default(),
+                refused_grow: None,
+                host_type_ids: Vec::new(),
             },
             host_funcs: Vec::new(),
             fuel_handler: None,
@@ -270,7 +348,167 @@ impl<T> Store<T> {
     }
 }
 
+/// Bytes in `pages` wasm pages, saturating (page counts come from
+/// validated types or plugin-supplied deltas).
+fn page_bytes(pages: u64) -> u64 {
+    pages.saturating_mul(WASM_PAGE_SIZE)
+}
+
 impl StoreOpaque {
+    /// The current lengths of the entity lists.
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            instances: self.instances.len(),
+            memories: self.memories.len(),
+            tables: self.tables.len(),
+        }
+    }
+
+    /// Drops everything created since `mark` (a failed instantiation that
+    /// left nothing reachable), giving its memory and table use back.
+    pub(crate) fn undo_to(&mut self, mark: Mark) {
+        self.instances.truncate(mark.instances);
+        for m in self.memories.drain(mark.memories..) {
+            self.usage.memory_bytes -= m.len() as u64;
+        }
+        for t in self.tables.drain(mark.tables..) {
+            self.usage.table_elements -= t.len();
+        }
+    }
+
+    /// Checks, before anything is created, that `instances` more
+    /// instances, memories of `memories` initial bytes and tables of
+    /// `tables` initial elements fit the limits.
+    pub(crate) fn check_room(
+        &self,
+        instances: u64,
+        memories: &[u64],
+        tables: &[u64],
+    ) -> crate::Result<()> {
+        let l = &self.limits;
+        let count = |what: &str, field: &str, have: usize, more: u64, max: u64| {
+            if (have as u64).saturating_add(more) > max {
+                Err(crate::Error::Limit(format!(
+                    "{more} more {what} would exceed the store's limit `{field}` of {max} \
+                     ({have} in use)"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        count("instance(s)", "max_instances", self.instances.len(), instances, l.max_instances)?;
+        count("memory(ies)", "max_memories", self.memories.len(), memories.len() as u64, l.max_memories)?;
+        count("table(s)", "max_tables", self.tables.len(), tables.len() as u64, l.max_tables)?;
+        let bytes = memories.iter().fold(0u64, |a, &b| a.saturating_add(b));
+        let total = l.total_memory_bytes();
+        if self.usage.memory_bytes.saturating_add(bytes) > total {
+            return Err(crate::Error::Limit(format!(
+                "memories of {bytes} bytes would exceed the store's limit on all memories \
+                 together (`max_total_memory_bytes`) of {total} bytes ({} in use)",
+                self.usage.memory_bytes
+            )));
+        }
+        let elements = tables.iter().fold(0u64, |a, &b| a.saturating_add(b));
+        let total = l.total_table_elements();
+        if self.usage.table_elements.saturating_add(elements) > total {
+            return Err(crate::Error::Limit(format!(
+                "tables of {elements} elements would exceed the store's limit on all tables \
+                 together (`max_total_table_elements`) of {total} ({} in use)",
+                self.usage.table_elements
+            )));
+        }
+        Ok(())
+    }
+
+    /// Creates a memory of type `ty` within the limits; returns its index.
+    pub(crate) fn new_memory(&mut self, ty: MemoryType) -> crate::Result<usize> {
+        self.check_room(0, &[page_bytes(ty.limits.min)], &[])?;
+        // The reservation covers all the memory may ever grow to, so it is
+        // bounded by the limit on all memories too.
+        let limit = self.limits.max_memory_bytes.min(self.limits.total_memory_bytes());
+        let mem = LinearMemory::new(ty, limit).map_err(crate::Error::Limit)?;
+        self.usage.memory_bytes += page_bytes(ty.limits.min);
+        self.memories.push(Box::new(mem));
+        Ok(self.memories.len() - 1)
+    }
+
+    /// Creates a table of type `ty` filled with `init` within the limits;
+    /// returns its index.
+    pub(crate) fn new_table(&mut self, ty: TableType, init: u64) -> crate::Result<usize> {
+        self.check_room(0, &[], &[ty.limits.min])?;
+        let table =
+            Table::new(ty, init, self.limits.max_table_elements).map_err(crate::Error::Limit)?;
+        self.usage.table_elements += table.len();
+        self.tables.push(Box::new(table));
+        Ok(self.tables.len() - 1)
+    }
+
+    /// Grows memory `index` by `delta` pages within its maximum and the
+    /// limits; returns the old size in pages. A refusal is remembered to
+    /// explain a trap that may follow.
+    pub(crate) fn grow_memory(&mut self, index: usize, delta: u64) -> Option<u64> {
+        let bytes = page_bytes(delta);
+        let total = self.limits.total_memory_bytes();
+        let mem = &mut self.memories[index];
+        let (old, max) = (mem.pages(), mem.max_pages());
+        let refusal = if old.saturating_add(delta) > max {
+            let declared = mem.ty.limits.max.unwrap_or(crate::types::MAX_WASM_PAGES);
+            if max < declared {
+                format!(
+                    "the memory would exceed the store's limit `max_memory_bytes` of {} bytes",
+                    self.limits.max_memory_bytes
+                )
+            } else {
+                format!("the memory's maximum is {max} pages")
+            }
+        } else if self.usage.memory_bytes.saturating_add(bytes) > total {
+            format!(
+                "all memories together would exceed the store's limit \
+                 `max_total_memory_bytes` of {total} bytes ({} in use)",
+                self.usage.memory_bytes
+            )
+        } else if let Some(old) = mem.grow(delta) {
+            self.usage.memory_bytes += bytes;
+            return Some(old);
+        } else {
+            "the operating system refused to commit the memory".to_string()
+        };
+        self.refused_grow = Some(format!(
+            "memory.grow by {delta} pages ({bytes} bytes) from {old} pages was refused: {refusal}"
+        ));
+        None
+    }
+
+    /// Grows table `index` by `delta` elements set to `init` within its
+    /// maximum and the limits; returns the old size.
+    pub(crate) fn grow_table(&mut self, index: usize, delta: u64, init: u64) -> Option<u64> {
+        let total = self.limits.total_table_elements();
+        let limit = self.limits.max_table_elements;
+        let table = &mut self.tables[index];
+        let (old, max) = (table.len(), table.max());
+        let refusal = if old.saturating_add(delta) > max {
+            if table.ty.limits.max.is_none_or(|m| m > limit) {
+                format!("the table would exceed the store's limit `max_table_elements` of {limit}")
+            } else {
+                format!("the table's maximum is {max} elements")
+            }
+        } else if self.usage.table_elements.saturating_add(delta) > total {
+            format!(
+                "all tables together would exceed the store's limit \
+                 `max_total_table_elements` of {total} ({} in use)",
+                self.usage.table_elements
+            )
+        } else if let Some(old) = table.grow(delta, init) {
+            self.usage.table_elements += delta;
+            return Some(old);
+        } else {
+            "the host could not allocate the elements".to_string()
+        };
+        self.refused_grow =
+            Some(format!("table.grow by {delta} elements from {old} was refused: {refusal}"));
+        None
+    }
+
     /// Checks that a handle belongs to this store.
     pub fn check(&self, id: u64) -> crate::Result<()> {
         if id == self.id {

@@ -63,6 +63,11 @@ impl Table {
         &mut self.elements
     }
 
+    /// The most elements the table may grow to.
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
     /// Number of elements.
     pub fn len(&self) -> u64 {
         self.elements.len() as u64

@@ -29,6 +29,11 @@ pub struct Trap {
     pub backtrace: Vec<FrameInfo>,
     /// For [`TrapCode::HostError`]: the host function's error or panic message.
     pub host_error: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// A `memory.grow` or `table.grow` that a limit refused earlier in the
+    /// same call: which limit, and how much was asked. Usually the reason
+    /// for the trap (Rust's allocator turns a refused grow into
+    /// `unreachable` in `rust_oom`).
+    pub refused_grow: Option<String>,
 }
 
 impl Trap {
@@ -41,6 +46,7 @@ impl Trap {
             wasm_offset: None,
             backtrace: vec![],
             host_error: None,
+            refused_grow: None,
         }
     }
 }
@@ -59,6 +65,9 @@ impl fmt::Display for Trap {
         }
         if let Some(o) = self.wasm_offset {
             write!(f, " at wasm offset {o:#x}")?;
+        }
+        if let Some(note) = &self.refused_grow {
+            write!(f, "\nafter a refused grow: {note}")?;
         }
         if self.backtrace.len() > 1 {
             f.write_str("\nwasm backtrace:")?;

@@ -97,6 +97,19 @@ impl Val {
         }
     }
 
+    /// Checks that a reference in this value belongs to the store with id
+    /// `store_id`. **Sandbox-critical:** a function of another store would
+    /// run under this store's context (and outlive its own store), so every
+    /// place a value enters a store checks this first.
+    pub(crate) fn check_store(&self, store_id: u64, what: &str) -> crate::Result<()> {
+        match self {
+            Val::FuncRef(Some(f)) if f.store_id() != store_id => Err(crate::Error::Usage(format!(
+                "{what} is a function of another store"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// The raw slot form. Funcrefs become pointers to their `VMFuncRef`.
     pub fn to_raw(&self) -> ValRaw {
         match *self {

@@ -9,12 +9,8 @@
 
 use super::FuncTranslator;
 use crate::compiler::ir::{BinaryOp, InstKind, Type, UnaryOp, Value};
-use crate::contract::fuel::FuelCosts;
+use crate::contract::fuel::{FuelCosts, SMALL_BULK_COST};
 use wasmparser::Operator;
-
-/// Bulk operations whose constant cost is at most this skip the check
-/// point, as in Wasmtime.
-const SMALL_BULK_COST: i64 = 128;
 
 /// Metering state of one function.
 pub(super) struct FuelMeter<'a> {
