@@ -20,6 +20,10 @@ pub struct LinearMemory {
     reserved: usize,
     /// Maximum size in pages (declared max, capped by the store's limit).
     max_pages: u64,
+    /// Bytes committed read/write. Equal to the definition's length; kept
+    /// here too so that the memory can be accounted for after its owner's
+    /// vmctx (where `def` points) is gone, as when instantiation fails.
+    committed: usize,
     /// The definition generated code reads (inside the owner's vmctx, or
     /// `own_def` for memories not owned by an instance).
     pub(crate) def: *mut VMMemoryDefinition,
@@ -70,11 +74,13 @@ impl LinearMemory {
             base: base as *mut u8,
             reserved,
             max_pages,
+            committed: 0,
             def: std::ptr::null_mut(),
             owns_def: false,
             ty,
         };
         mem.commit(0, (ty.limits.min * WASM_PAGE_SIZE) as usize)?;
+        mem.committed = (ty.limits.min * WASM_PAGE_SIZE) as usize;
         Ok(mem)
     }
 
@@ -107,6 +113,12 @@ impl LinearMemory {
         unsafe { (*self.def).length }
     }
 
+    /// Bytes committed, without reading the definition (which may be gone
+    /// when the instance that owned it failed to instantiate).
+    pub(crate) fn committed(&self) -> usize {
+        self.committed
+    }
+
     /// Whether the memory has zero length.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -133,6 +145,7 @@ impl LinearMemory {
         }
         let (from, to) = ((old * WASM_PAGE_SIZE) as usize, (new * WASM_PAGE_SIZE) as usize);
         self.commit(from, to).ok()?;
+        self.committed = to;
         // SAFETY: see `len`.
         unsafe { (*self.def).length = to };
         Some(old)

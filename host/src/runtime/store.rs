@@ -366,14 +366,17 @@ impl StoreOpaque {
 
     /// Drops everything created since `mark` (a failed instantiation that
     /// left nothing reachable), giving its memory and table use back.
+    ///
+    /// The failed instance's vmctx may already be freed, and its memories'
+    /// and tables' definitions with it: nothing here reads through them.
     pub(crate) fn undo_to(&mut self, mark: Mark) {
-        self.instances.truncate(mark.instances);
         for m in self.memories.drain(mark.memories..) {
-            self.usage.memory_bytes -= m.len() as u64;
+            self.usage.memory_bytes -= m.committed() as u64;
         }
         for t in self.tables.drain(mark.tables..) {
             self.usage.table_elements -= t.len();
         }
+        self.instances.truncate(mark.instances);
     }
 
     /// Checks, before anything is created, that `instances` more
