@@ -1,5 +1,5 @@
-//! The shared objects Scion writes: checked with the `object` parser and,
-//! when installed, with `readelf -h -l -d`.
+//! The shared objects Scion writes: checked with the `object` parser,
+//! Scion's own loader checks and, when installed, `readelf -h -l -d`.
 
 use object::elf;
 use object::read::elf::{Dyn, ElfFile64, FileHeader, ProgramHeader};
@@ -80,4 +80,23 @@ fn readelf_agrees() {
         let flags: String = l.split_whitespace().skip(6).take(2).collect();
         assert!(!(flags.contains('W') && flags.contains('E')), "W+X: {l}");
     }
+}
+
+/// Every artifact ends with its signature, outside every loaded segment;
+/// the loader's ELF checks accept what the writer writes.
+#[test]
+fn signed_and_accepted_by_the_loader_checks() {
+    let bytes = std::fs::read(artifact()).unwrap();
+    let len = scion::artifact::sign::signed_len(&bytes).expect("a signature trailer");
+    assert_eq!(len, bytes.len() - scion::contract::artifact::SIGNATURE_LEN);
+    let file = ElfFile64::<object::Endianness>::parse(&bytes[..len]).unwrap();
+    let e = file.endian();
+    for ph in file.elf_program_headers() {
+        assert!(ph.p_offset(e) + ph.p_filesz(e) <= len as u64, "a segment covers the signature");
+        if ph.p_type(e) == elf::PT_LOAD {
+            assert_eq!(ph.p_offset(e), ph.p_vaddr(e), "file view and memory view differ");
+        }
+    }
+    let layout = scion::artifact::check::check(&bytes[..len]).unwrap();
+    assert_eq!(layout.segments.iter().filter(|s| s.flags & elf::PF_X != 0).count(), 1);
 }

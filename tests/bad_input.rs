@@ -11,10 +11,12 @@ fn fresh_engine(name: &str) -> (Engine, PathBuf) {
     (Engine::new(Config::new().cache_dir(&dir)).unwrap(), dir)
 }
 
+/// The files in the cache directory besides its signing key.
 fn cache_files(dir: &PathBuf) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != scion::cache::KEY_FILE)
         .collect()
 }
 

@@ -1,6 +1,6 @@
 //! The artifact cache: corrupt, truncated and foreign entries are
 //! recompiled, never executed; the size cap evicts the least recently
-//! used artifacts.
+//! used artifacts. (Attacks on the cache: `tests/trust.rs`.)
 
 use scion::{Config, Engine, Instance, Module, Store};
 use std::path::{Path, PathBuf};
@@ -106,6 +106,37 @@ fn the_cache_directory_is_private() {
     let (_, path) = call(&engine, 1);
     assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o077, 0);
+    // The signing key: 32 bytes only the owner may read, the same for every
+    // engine of the directory (an artifact one wrote, another loads).
+    let key = dir.join("mac-key");
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(&key).unwrap().len(), 32);
+    let other = Engine::new(Config::new().cache_dir(&dir)).unwrap();
+    let out = dir.join("by-one.so");
+    Module::compile_to_file(&engine, wat(5).as_bytes(), &out).unwrap();
+    assert!(Module::from_artifact(&other, &out).is_ok());
+    assert_eq!(std::fs::read(&key).unwrap().len(), 32, "the key was not replaced");
+    assert!(engine.cache().entries().unwrap().iter().all(|e| e.path != key));
+}
+
+/// Many engines opening a new cache directory at once agree on one key.
+#[test]
+fn concurrent_first_uses_agree_on_one_key() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache-tests").join("key-race");
+    let _ = std::fs::remove_dir_all(&dir);
+    let engines: Vec<Engine> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| Engine::new(Config::new().cache_dir(&dir)).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let out = dir.join("shared.so");
+    Module::compile_to_file(&engines[0], wat(9).as_bytes(), &out).unwrap();
+    for e in &engines {
+        assert!(Module::from_artifact(e, &out).is_ok());
+    }
+    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(!names.iter().any(|n| n.to_string_lossy().starts_with(".tmp-")), "{names:?}");
 }
 
 #[test]
@@ -120,6 +151,14 @@ fn artifacts_load_by_path_only_when_they_fit_the_engine() {
         inst.get_typed_func::<(), i32>(&store, "f").unwrap().call(&mut store, ()).unwrap(),
         7
     );
+
+    // A file of mine that others may write: refused (it could change
+    // between the checks and the mapping).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let err = Module::from_artifact(&engine, &out).err().unwrap();
+    assert!(err.to_string().contains("writable by its group"), "{err}");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
 
     // Compiled for another configuration (fuel metering): refused.
     let metered = Engine::new(Config::new().consume_fuel(true).cache_dir(&dir)).unwrap();

@@ -4,19 +4,38 @@
 //! contents: the wasm bytes, the compiler version, the artifact format
 //! version and the codegen configuration (including CPU features used).
 //! Files are written to a temporary name and renamed into place, so a
-//! reader never sees a half-written artifact. The directory is created
-//! readable by its owner only.
+//! reader never sees a half-written artifact.
+//!
+//! **Trust.** The directory is used only when it is owned by the effective
+//! user, has mode exactly 0700 and is not a symbolic link: it is opened
+//! once with `O_NOFOLLOW` and checked with `fstat`, and every later
+//! operation goes through that descriptor (`openat`, `renameat`,
+//! `unlinkat`), so renaming or replacing the path afterwards changes
+//! nothing. A directory that fails is refused with the reason and the fix;
+//! it is never changed into shape. The directory holds the cache's secret
+//! key (`mac-key`, 32 random bytes, mode 0600), with which every stored
+//! artifact is signed; an entry is loaded only when it is a regular file
+//! owned by the user, not writable by group or others, and its signature
+//! verifies (`artifact::sign`). Anything else is recompiled.
 //!
 //! Use is recorded in each file's modification time (set on every load);
 //! when the cache grows past its cap, the least recently used artifacts
 //! are deleted. Deleting a loaded artifact is harmless: its mapping
 //! stays until it is unloaded.
 
+use crate::artifact::load::{ArtifactError, Expected, LoadedArtifact, Provenance, check_owner};
+use crate::artifact::sign::ArtifactKey;
 use crate::compiler::CodegenConfig;
 use crate::contract::artifact::{COMPILER_VERSION, FORMAT_VERSION};
 use sha2::{Digest, Sha256};
-use std::io::Write;
+use std::ffi::{CString, OsStr, OsString};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Identifies one artifact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,14 +70,24 @@ impl CacheKey {
     }
 }
 
-/// A cache directory.
-#[derive(Clone, Debug)]
+/// A cache directory that passed the checks of [`Cache::open`].
+#[derive(Clone)]
 pub struct Cache {
     dir: PathBuf,
+    /// The directory, opened once without following symbolic links.
+    fd: Arc<OwnedFd>,
+    /// The secret every artifact in the directory is signed with.
+    key: Arc<ArtifactKey>,
     /// What this process believes the cache holds since its last full
     /// scan; `None` before the first. Lets a store skip rescanning a
     /// directory of many thousands of entries while under the cap.
-    tally: std::sync::Arc<parking_lot::Mutex<Option<Tally>>>,
+    tally: Arc<parking_lot::Mutex<Option<Tally>>>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache").field("dir", &self.dir).field("key", &self.key).finish()
+    }
 }
 
 /// The running size estimate behind [`Cache::evict`] (shared by clones).
@@ -74,16 +103,109 @@ struct Tally {
 /// this is refreshed by a full scan even when it is under the cap.
 const RESCAN_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
 
+/// The name of the key file in the cache directory.
+pub const KEY_FILE: &str = "mac-key";
+
+fn c_name(name: &str) -> CString {
+    CString::new(name).expect("cache file names contain no NUL")
+}
+
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() }
+}
+
+/// What to do about a directory that fails the checks.
+const FIX: &str = "set SCION_CACHE_DIR or Config::cache_dir to a directory of yours";
+
+fn refuse(kind: std::io::ErrorKind, what: String) -> std::io::Error {
+    std::io::Error::new(kind, what)
+}
+
 impl Cache {
-    /// Opens (creating, owner-only) the cache directory.
+    /// Opens the cache directory, creating it (mode 0700) and its key when
+    /// missing. Refuses, with the reason and the fix, a directory that is a
+    /// symbolic link, not owned by the effective user or whose mode is not
+    /// 0700, and a key file that is not a private regular file of the user.
     pub fn open(dir: &Path) -> std::io::Result<Cache> {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-        let meta = std::fs::metadata(dir)?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        use std::io::ErrorKind::{AlreadyExists, PermissionDenied};
+        use std::os::unix::fs::DirBuilderExt;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|e| {
+                refuse(e.kind(), format!("cannot create the cache directory's parent: {e}"))
+            })?;
         }
-        Ok(Cache { dir: dir.to_path_buf(), tally: Default::default() })
+        let created = match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+            Ok(()) => true,
+            Err(e) if e.kind() == AlreadyExists => false,
+            Err(e) => {
+                return Err(refuse(e.kind(), format!("cannot create the cache directory: {e}")));
+            }
+        };
+        let c_dir = CString::new(dir.as_os_str().as_bytes())
+            .map_err(|_| refuse(std::io::ErrorKind::InvalidInput, "NUL in the path".into()))?;
+        // SAFETY: a plain open(2) of a NUL-terminated path.
+        let raw = unsafe {
+            libc::open(
+                c_dir.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(match std::fs::symlink_metadata(dir) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    let target = std::fs::read_link(dir).unwrap_or_default();
+                    refuse(
+                        PermissionDenied,
+                        format!(
+                            "the cache directory is a symbolic link (to {}), which Scion does \
+                             not follow: {FIX}, e.g. the link's target if it is yours",
+                            target.display()
+                        ),
+                    )
+                }
+                Ok(m) if !m.is_dir() => refuse(
+                    e.kind(),
+                    format!("the cache directory is not a directory: remove it, or {FIX}"),
+                ),
+                _ => refuse(e.kind(), format!("cannot open the cache directory: {e}")),
+            });
+        }
+        // SAFETY: `raw` is a descriptor open(2) just returned, owned by no one else.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let dir_file = File::from(fd);
+        let meta = dir_file.metadata()?;
+        if meta.uid() != euid() {
+            return Err(refuse(
+                PermissionDenied,
+                format!(
+                    "the cache directory is owned by uid {}, not you (uid {}), so its owner \
+                     could replace the code you run: remove it, or {FIX}",
+                    meta.uid(),
+                    euid()
+                ),
+            ));
+        }
+        let mode = meta.mode() & 0o777;
+        if mode != 0o700 {
+            if created {
+                // A directory this call made: only the umask differs.
+                dir_file.set_permissions(std::fs::Permissions::from_mode(0o700))?;
+            } else {
+                return Err(refuse(
+                    PermissionDenied,
+                    format!(
+                        "the cache directory has mode {mode:03o}; it must be 700 (only you may \
+                         read, write or enter it): run `chmod 700` on it if it is yours and \
+                         nobody else could have written into it, else remove it, or {FIX}"
+                    ),
+                ));
+            }
+        }
+        let fd = Arc::new(OwnedFd::from(dir_file));
+        let key = Arc::new(load_or_create_key(&fd)?);
+        Ok(Cache { dir: dir.to_path_buf(), fd, key, tally: Default::default() })
     }
 
     /// The directory.
@@ -96,34 +218,111 @@ impl Cache {
         self.dir.join(key.file_name())
     }
 
-    /// Writes an artifact atomically (temporary file, then rename).
-    pub fn store(&self, key: &CacheKey, bytes: &[u8]) -> std::io::Result<PathBuf> {
-        use std::os::unix::fs::OpenOptionsExt;
+    /// The key the cache signs its artifacts with (and `Module::from_artifact`
+    /// verifies with).
+    pub(crate) fn key(&self) -> &ArtifactKey {
+        &self.key
+    }
+
+    fn openat(&self, name: &str, flags: i32, mode: libc::c_uint) -> std::io::Result<File> {
+        let c = c_name(name);
+        // SAFETY: openat(2) relative to the cache directory's descriptor.
+        let fd = unsafe {
+            libc::openat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                flags | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+                mode,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: a descriptor openat just returned.
+        Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    fn unlink(&self, name: &OsStr) -> std::io::Result<()> {
+        let c = CString::new(name.as_bytes()).unwrap();
+        // SAFETY: unlinkat(2) relative to the cache directory's descriptor.
+        if unsafe { libc::unlinkat(self.fd.as_raw_fd(), c.as_ptr(), 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Loads the artifact for `key`: `Ok(None)` when there is none, an
+    /// error naming the reason when the entry is unusable (the caller
+    /// recompiles). The entry must be a regular file owned by you, not
+    /// writable by group or others, signed with this cache's key.
+    pub fn load(
+        &self,
+        key: &CacheKey,
+        expected: Expected,
+    ) -> Result<Option<LoadedArtifact>, ArtifactError> {
         let path = self.path(key);
-        let tmp = self.dir.join(format!(
+        let fail = |reason: String| ArtifactError { path: path.clone(), reason };
+        let file = match self.openat(&key.file_name(), libc::O_RDONLY | libc::O_NONBLOCK, 0) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(fail("a symbolic link, which the cache never writes".into()));
+            }
+            Err(e) => return Err(fail(format!("cannot open: {e}"))),
+        };
+        let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
+        check_owner(&meta).map_err(fail)?;
+        let artifact =
+            LoadedArtifact::load_file(file, &path, expected, Provenance::Signed(&self.key))?;
+        // Record the use (for eviction). The descriptor is the loaded file's.
+        let now = [libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW }; 2];
+        let c = c_name(&key.file_name());
+        // SAFETY: utimensat(2) relative to the directory, not following links.
+        unsafe {
+            libc::utimensat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                now.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
+        Ok(Some(artifact))
+    }
+
+    /// Signs an artifact with the cache's key and writes it atomically
+    /// (temporary file, then rename).
+    pub fn store(&self, key: &CacheKey, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let name = key.file_name();
+        let tmp = format!(
             ".tmp-{}-{}-{}",
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos()),
-            key.file_name()
-        ));
+            name
+        );
         let result = (|| {
-            let mut f =
-                std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+            let mut f = self.openat(&tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600)?;
             f.write_all(bytes)?;
+            f.write_all(&self.key.signature(bytes))?;
             f.sync_data()?;
-            std::fs::rename(&tmp, &path)
+            let (from, to) = (c_name(&tmp), c_name(&name));
+            let dir = self.fd.as_raw_fd();
+            // SAFETY: renameat(2) within the cache directory.
+            if unsafe { libc::renameat(dir, from.as_ptr(), dir, to.as_ptr()) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
         })();
         if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
+            let _ = self.unlink(OsStr::new(&tmp));
         }
-        result.map(|()| path)
+        result.map(|()| self.dir.join(name))
     }
 
     /// Removes an artifact (e.g. found corrupt).
     pub fn remove(&self, key: &CacheKey) {
-        let _ = std::fs::remove_file(self.path(key));
+        let _ = self.unlink(OsStr::new(&key.file_name()));
     }
 
     /// Full directory scans [`Cache::evict`] has made.
@@ -131,28 +330,38 @@ impl Cache {
         self.tally.lock().as_ref().map_or(0, |t| t.scans)
     }
 
-    /// Records that the artifact at `path` was used now.
-    pub fn touch(&self, path: &Path) {
-        if let Ok(f) = std::fs::File::options().write(true).open(path) {
-            let _ = f.set_modified(std::time::SystemTime::now());
+    /// The names and metadata (not following links) of the directory's
+    /// entries, read through the checked descriptor.
+    fn list(&self) -> std::io::Result<Vec<(OsString, std::fs::Metadata)>> {
+        let mut out = Vec::new();
+        // The descriptor's own directory, whatever its path names now.
+        for e in std::fs::read_dir(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))? {
+            let e = e?;
+            match e.metadata() {
+                Ok(m) => out.push((e.file_name(), m)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
         }
+        Ok(out)
     }
 
     /// The artifacts in the cache, least recently used first.
     pub fn entries(&self) -> std::io::Result<Vec<CacheEntry>> {
         let mut out = Vec::new();
-        for e in std::fs::read_dir(&self.dir)? {
-            let e = e?;
-            let name = e.file_name();
+        for (name, meta) in self.list()? {
             let Some(name) = name.to_str() else { continue };
             let is_artifact = name.len() == 64 + 3
                 && name.ends_with(".so")
                 && name[..64].bytes().all(|b| b.is_ascii_hexdigit());
-            if !is_artifact {
+            if !is_artifact || !meta.file_type().is_file() {
                 continue;
             }
-            let meta = e.metadata()?;
-            out.push(CacheEntry { path: e.path(), bytes: meta.len(), last_used: meta.modified()? });
+            out.push(CacheEntry {
+                path: self.dir.join(name),
+                bytes: meta.len(),
+                last_used: meta.modified()?,
+            });
         }
         out.sort_by_key(|e| e.last_used);
         Ok(out)
@@ -167,7 +376,12 @@ impl Cache {
     /// (the last scan plus what it stored since) exceeds the cap or is
     /// older than ten minutes, so storing stays cheap in a large cache.
     pub fn evict(&self, max_bytes: u64, keep: &Path) -> std::io::Result<usize> {
-        let added = std::fs::metadata(keep).map_or(0, |m| m.len());
+        let keep_name = keep.file_name().unwrap_or_default();
+        let added = keep_name
+            .to_str()
+            .and_then(|n| self.openat(n, libc::O_RDONLY | libc::O_NONBLOCK, 0).ok())
+            .and_then(|f| f.metadata().ok())
+            .map_or(0, |m| m.len());
         let mut tally = self.tally.lock();
         if let Some(t) = tally.as_mut()
             && t.bytes + added <= max_bytes
@@ -185,10 +399,11 @@ impl Cache {
             if total <= max_bytes {
                 break;
             }
-            if e.path == keep {
+            let name = e.path.file_name().unwrap_or_default();
+            if name == keep_name {
                 continue;
             }
-            if std::fs::remove_file(&e.path).is_ok() {
+            if self.unlink(name).is_ok() {
                 total -= e.bytes;
                 removed += 1;
             }
@@ -204,26 +419,131 @@ impl Cache {
         self.remove_stale_temporaries(std::time::Duration::ZERO)?;
         let mut n = (0, 0);
         for e in self.entries()? {
-            std::fs::remove_file(&e.path)?;
+            self.unlink(e.path.file_name().unwrap_or_default())?;
             n.0 += 1;
             n.1 += e.bytes;
         }
         Ok(n)
     }
 
+    /// Deletes the temporary files older than `older_than` (only ever in
+    /// this checked directory).
     fn remove_stale_temporaries(&self, older_than: std::time::Duration) -> std::io::Result<()> {
-        for e in std::fs::read_dir(&self.dir)? {
-            let e = e?;
-            if !e.file_name().to_string_lossy().starts_with(".tmp-") {
+        for (name, meta) in self.list()? {
+            if !name.as_bytes().starts_with(b".tmp-") || !meta.file_type().is_file() {
                 continue;
             }
-            let age = e.metadata()?.modified()?.elapsed().unwrap_or_default();
+            let age = meta.modified()?.elapsed().unwrap_or_default();
             if age >= older_than {
-                let _ = std::fs::remove_file(e.path());
+                let _ = self.unlink(&name);
             }
         }
         Ok(())
     }
+}
+
+/// Reads the cache's key, creating it first when the directory has none.
+/// The key is created under a temporary name and linked into place, so
+/// that concurrent first uses agree on one key and none reads a partial
+/// one.
+fn load_or_create_key(dir: &Arc<OwnedFd>) -> std::io::Result<ArtifactKey> {
+    use std::io::ErrorKind::{AlreadyExists, InvalidData, NotFound, PermissionDenied};
+    let at = |name: &str, flags: i32, mode: libc::c_uint| -> std::io::Result<File> {
+        let c = c_name(name);
+        // SAFETY: openat(2) relative to the checked directory.
+        let fd = unsafe {
+            libc::openat(
+                dir.as_raw_fd(),
+                c.as_ptr(),
+                flags | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+                mode,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: a descriptor openat just returned.
+        Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+    };
+    for _ in 0..2 {
+        let mut file = match at(KEY_FILE, libc::O_RDONLY | libc::O_NONBLOCK, 0) {
+            Ok(f) => f,
+            Err(e) if e.kind() == NotFound => {
+                let key = ArtifactKey::generate()?;
+                static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let tmp = format!(
+                    ".tmp-key-{}-{}-{}",
+                    std::process::id(),
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_nanos()),
+                    N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                );
+                let mut f = at(&tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600)?;
+                let written = f.write_all(key.secret()).and_then(|()| f.sync_all());
+                let (from, to) = (c_name(&tmp), c_name(KEY_FILE));
+                // SAFETY: linkat(2) within the directory: fails with EEXIST
+                // rather than replacing a key another process made first.
+                let linked = written.and_then(|()| {
+                    if unsafe {
+                        libc::linkat(
+                            dir.as_raw_fd(),
+                            from.as_ptr(),
+                            dir.as_raw_fd(),
+                            to.as_ptr(),
+                            0,
+                        )
+                    } != 0
+                    {
+                        Err(std::io::Error::last_os_error())
+                    } else {
+                        Ok(())
+                    }
+                });
+                // SAFETY: unlinkat(2) of the temporary name.
+                unsafe { libc::unlinkat(dir.as_raw_fd(), from.as_ptr(), 0) };
+                match linked {
+                    Ok(()) => return Ok(key),
+                    Err(e) if e.kind() == AlreadyExists => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(refuse(
+                    PermissionDenied,
+                    format!("the cache's key file {KEY_FILE} is a symbolic link: remove it"),
+                ));
+            }
+            Err(e) => {
+                return Err(refuse(e.kind(), format!("cannot open the cache's key file: {e}")));
+            }
+        };
+        let meta = file.metadata()?;
+        let bad = if !meta.file_type().is_file() {
+            Some("is not a regular file".to_string())
+        } else if meta.uid() != euid() {
+            Some(format!("is owned by uid {}, not you (uid {})", meta.uid(), euid()))
+        } else if meta.mode() & 0o077 != 0 {
+            Some(format!("has mode {:03o}; it must be 600", meta.mode() & 0o777))
+        } else if meta.len() != ArtifactKey::LEN as u64 {
+            Some(format!("is {} bytes long, not {}", meta.len(), ArtifactKey::LEN))
+        } else {
+            None
+        };
+        if let Some(bad) = bad {
+            return Err(refuse(
+                if meta.len() != ArtifactKey::LEN as u64 { InvalidData } else { PermissionDenied },
+                format!(
+                    "the cache's key file {KEY_FILE} {bad}: delete it (Scion then makes a new \
+                     key and recompiles what the cache holds), or {FIX}"
+                ),
+            ));
+        }
+        let mut key = [0u8; 32];
+        file.read_exact(&mut key)?;
+        return Ok(ArtifactKey::from_bytes(key));
+    }
+    Err(refuse(AlreadyExists, "the cache's key file keeps changing".into()))
 }
 
 /// One artifact in the cache.

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Directory of the artifact cache. Default: `$SCION_CACHE_DIR`, else
-    /// `$XDG_CACHE_HOME/scion`, else `~/.cache/scion`.
+    /// `$XDG_CACHE_HOME/scion`, else `~/.cache/scion`, else
+    /// `$XDG_RUNTIME_DIR/scion` (see [`Config::resolved_cache_dir`]). It
+    /// must be yours, mode 0700 and not a symbolic link (`Cache::open`).
     pub cache_dir: Option<PathBuf>,
     /// Most bytes of artifacts the cache keeps (default 1 GiB); when a new
     /// artifact makes it larger, the least recently used ones are deleted.
@@ -91,20 +93,56 @@ impl Config {
         self
     }
 
-    /// The cache directory this configuration resolves to.
-    pub fn resolved_cache_dir(&self) -> PathBuf {
+    /// The cache directory this configuration resolves to: `cache_dir`,
+    /// else `$SCION_CACHE_DIR`, else `$XDG_CACHE_HOME/scion` (if absolute),
+    /// else `$HOME/.cache/scion`, else `.cache/scion` in the effective
+    /// user's home directory from the password database, else
+    /// `$XDG_RUNTIME_DIR/scion` (private to the user by the XDG spec).
+    /// Never a shared directory such as `/tmp`, where another user could
+    /// create it first: with none of these, an error says what to set.
+    /// Empty variables count as unset.
+    pub fn resolved_cache_dir(&self) -> std::result::Result<PathBuf, String> {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
         if let Some(d) = &self.cache_dir {
-            return d.clone();
+            return Ok(d.clone());
         }
-        if let Some(d) = std::env::var_os("SCION_CACHE_DIR") {
-            return PathBuf::from(d);
+        if let Some(d) = var("SCION_CACHE_DIR") {
+            return Ok(d);
         }
-        if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
-            return PathBuf::from(d).join("scion");
+        if let Some(d) = var("XDG_CACHE_HOME").filter(|d| d.is_absolute()) {
+            return Ok(d.join("scion"));
         }
-        match std::env::var_os("HOME") {
-            Some(h) => PathBuf::from(h).join(".cache").join("scion"),
-            None => std::env::temp_dir().join("scion-cache"),
+        if let Some(h) = var("HOME").or_else(home_from_passwd) {
+            return Ok(h.join(".cache").join("scion"));
         }
+        if let Some(d) = var("XDG_RUNTIME_DIR").filter(|d| d.is_absolute()) {
+            return Ok(d.join("scion"));
+        }
+        Err("no place for the artifact cache: none of HOME, XDG_CACHE_HOME, XDG_RUNTIME_DIR \
+             or SCION_CACHE_DIR is set and the user has no home directory; set \
+             SCION_CACHE_DIR or Config::cache_dir to a directory of yours (Scion never \
+             falls back to a shared directory such as /tmp)"
+            .into())
     }
+}
+
+/// The effective user's home directory from the password database.
+fn home_from_passwd() -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero `passwd` is a valid value to be overwritten.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwuid_r writes into `pw` and `buf` (of the length given)
+    // and sets `result` to `&pw` or NULL.
+    let r = unsafe {
+        libc::getpwuid_r(libc::geteuid(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut result)
+    };
+    if r != 0 || result.is_null() || pw.pw_dir.is_null() {
+        return None;
+    }
+    // SAFETY: `pw_dir` points at a NUL-terminated string inside `buf`.
+    let dir = unsafe { std::ffi::CStr::from_ptr(pw.pw_dir) };
+    let dir = PathBuf::from(std::ffi::OsStr::from_bytes(dir.to_bytes()));
+    (dir.is_absolute() && dir != std::path::Path::new("/")).then_some(dir)
 }

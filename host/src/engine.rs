@@ -44,10 +44,11 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// An engine with this configuration. Fails when the CPU lacks the
-    /// baseline features or the cache directory cannot be created.
+    /// baseline features, or the cache directory cannot be created or is
+    /// not private to you (see [`crate::cache::Cache::open`]).
     pub fn new(config: Config) -> Result<Engine> {
         IsaFlags::check_baseline().map_err(Error::Unsupported)?;
-        let dir = config.resolved_cache_dir();
+        let dir = config.resolved_cache_dir().map_err(Error::Unsupported)?;
         let cache = Cache::open(&dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
         let codegen = CodegenConfig {
             isa: IsaFlags::host(),

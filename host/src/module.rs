@@ -1,6 +1,6 @@
 //! `Module`: a compiled, loaded, verified plugin, ready to instantiate.
 
-use crate::artifact::load::{Expected, LoadedArtifact};
+use crate::artifact::load::{Expected, LoadedArtifact, Provenance};
 use crate::artifact::write_artifact;
 use crate::cache::CacheKey;
 use crate::compiler;
@@ -129,17 +129,59 @@ impl Module {
         Module::from_binary_at(engine, &wasm, path)
     }
 
-    /// Loads an artifact file written by [`Module::compile_to_file`] or
-    /// found in the cache, without the wasm it came from. The file is
-    /// verified like a cache entry (checksum, compiler version, this
-    /// engine's configuration, CPU features) before any of its code runs.
+    /// Loads an artifact file written by [`Module::compile_to_file`] (or
+    /// found in the cache) of an engine with the same cache directory,
+    /// without the wasm it came from.
+    ///
+    /// The file is opened once, and everything is checked on that open file
+    /// before any of it is mapped: it must be a regular file owned by you
+    /// and not writable by group or others; its signature must verify under
+    /// the cache's key (so it is Scion's own output for this cache, not a
+    /// file from elsewhere or one changed since); its ELF must be what the
+    /// dynamic loader maps without running anything; and its compiler
+    /// version, configuration and CPU features must fit this engine. Then
+    /// that same open file is mapped: the path is not looked up again and
+    /// no library search path is consulted. A file that fails is refused
+    /// with the reason, and none of it runs. To load an artifact that was
+    /// not signed for this cache, see [`Module::from_artifact_unchecked`].
     pub fn from_artifact(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
-        let path = path.as_ref();
+        let key = engine.cache().key();
+        Module::load_artifact(engine, path.as_ref(), Provenance::Signed(key))
+    }
+
+    /// Loads a precompiled artifact without requiring it to be signed for
+    /// this engine's cache (e.g. one compiled elsewhere and shipped with
+    /// the application), like Wasmtime's `Module::deserialize_file`.
+    ///
+    /// Everything [`Module::from_artifact`] checks is checked except the
+    /// signature and the file's owner and mode: the file is still read
+    /// once and that open file mapped, loading it still runs nothing, and
+    /// an artifact of another compiler version, configuration or CPU is
+    /// still refused.
+    ///
+    /// # Safety
+    ///
+    /// The caller vouches that the file is an artifact written by Scion's
+    /// compiler (`Module::compile_to_file`, `scion compile` or a cache) of
+    /// this version and not changed since, and that nobody changes or
+    /// replaces it while this call runs. Its code runs with all the host's
+    /// privileges, and Scion cannot tell its own code from a forgery here:
+    /// a crafted file that passes the checks runs whatever native code it
+    /// holds when one of its functions is called.
+    pub unsafe fn from_artifact_unchecked(
+        engine: &Engine,
+        path: impl AsRef<Path>,
+    ) -> Result<Module> {
+        Module::load_artifact(engine, path.as_ref(), Provenance::Vouched)
+    }
+
+    fn load_artifact(engine: &Engine, path: &Path, provenance: Provenance<'_>) -> Result<Module> {
         let config_hash = CacheKey::new(&[], engine.codegen()).config_hash;
-        let artifact =
-            LoadedArtifact::load(path, Expected { wasm_sha256: None, config_hash }).map_err(
-                |e| Error::Io { path: path.to_path_buf(), source: std::io::Error::other(e) },
-            )?;
+        let expected = Expected { wasm_sha256: None, config_hash };
+        let artifact = LoadedArtifact::open(path, expected, provenance).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e),
+        })?;
         Ok(Module::wrap(engine, artifact))
     }
 
@@ -155,16 +197,12 @@ impl Module {
         let file = cache.path(&key);
         let expected =
             Expected { wasm_sha256: Some(key.wasm_sha256), config_hash: key.config_hash };
-        if file.exists() {
-            match LoadedArtifact::load(&file, expected) {
-                Ok(artifact) => {
-                    cache.touch(&file);
-                    return Ok(Module::wrap(engine, artifact));
-                }
-                Err(e) => {
-                    log::warn!("{e}; recompiling");
-                    cache.remove(&key);
-                }
+        match cache.load(&key, expected) {
+            Ok(Some(artifact)) => return Ok(Module::wrap(engine, artifact)),
+            Ok(None) => {}
+            Err(e) => {
+                log::warn!("{e}; recompiling");
+                cache.remove(&key);
             }
         }
         let bytes = compile_artifact(wasm, &codegen, &key)
@@ -174,9 +212,17 @@ impl Module {
         if let Err(e) = cache.evict(engine.config().cache_max_bytes, &file) {
             log::warn!("cannot trim the artifact cache {}: {e}", cache.dir().display());
         }
-        let artifact = LoadedArtifact::load(&file, expected).map_err(|e| {
-            Error::Unsupported(format!("a freshly written artifact does not load: {e}"))
-        })?;
+        let artifact = match cache.load(&key, expected) {
+            Ok(Some(artifact)) => artifact,
+            Ok(None) => {
+                let what = format!("a freshly written artifact vanished: {}", file.display());
+                return Err(Error::Unsupported(what));
+            }
+            Err(e) => {
+                let what = format!("a freshly written artifact does not load: {e}");
+                return Err(Error::Unsupported(what));
+            }
+        };
         Ok(Module::wrap(engine, artifact))
     }
 
@@ -195,14 +241,16 @@ impl Module {
     }
 
     /// Compiles wasm (binary or text) to an artifact file at `out`, outside
-    /// the cache.
+    /// the cache, signed with the cache's key (so [`Module::from_artifact`]
+    /// of an engine with the same cache directory loads it). The file is
+    /// written beside `out` and renamed over it, mode 0644, so a process
+    /// that has the old file loaded keeps running it unchanged.
     pub fn compile_to_file(engine: &Engine, bytes: &[u8], out: &Path) -> Result<()> {
         let wasm = to_binary(bytes, None)?;
         let key = CacheKey::new(&wasm, engine.codegen());
         let artifact = compile_artifact(&wasm, engine.codegen(), &key)
             .map_err(|error| Error::Compile { path: None, error })?;
-        std::fs::write(out, artifact)
-            .map_err(|source| Error::Io { path: out.to_path_buf(), source })
+        write_signed(engine, &artifact, out)
     }
 
     /// Module information: types, imports, exports, segments.
@@ -229,6 +277,28 @@ impl Module {
     pub fn artifact_path(&self) -> PathBuf {
         self.inner.artifact.path.clone()
     }
+}
+
+/// Writes `artifact`, signed with the engine's cache key, to `out`
+/// atomically (a temporary file beside it, then a rename).
+fn write_signed(engine: &Engine, artifact: &[u8], out: &Path) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| Error::Io { path: out.to_path_buf(), source };
+    let name = out.file_name().ok_or_else(|| io(std::io::Error::other("no file name")))?;
+    let tmp = out.with_file_name(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let mut f =
+            std::fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&tmp)?;
+        f.write_all(artifact)?;
+        f.write_all(&engine.cache().key().signature(artifact))?;
+        f.sync_data()?;
+        std::fs::rename(&tmp, out)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(io)
 }
 
 fn compile_artifact(

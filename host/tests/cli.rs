@@ -87,6 +87,19 @@ fn compile_writes_a_shared_object() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("bad.wasm"), "{}", text(&out.stderr));
     assert!(!dir.join("bad.so").exists());
+
+    // `scion run` runs the compiled artifact, through the same checks as
+    // `Module::from_artifact`: a changed byte anywhere and it is refused.
+    let out = scion(&dir, &["run", "fib.so", "--invoke", "fib", "20"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "6765\n");
+    let mut bytes = std::fs::read(dir.join("fib.so")).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    std::fs::write(dir.join("changed.so"), &bytes).unwrap();
+    let out = scion(&dir, &["run", "changed.so", "--invoke", "fib", "20"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("signature does not match"), "{}", text(&out.stderr));
 }
 
 #[allow(dead_code)]

@@ -1,21 +1,42 @@
-//! Loading an artifact: check it, `dlopen` it, verify it, decode its metadata.
+//! Loading an artifact: read the open file once, check those bytes, then
+//! `dlopen` that same open file.
 //!
-//! **Sandbox-critical.** Nothing in a file is executed before it passed
-//! these checks:
-//! 1. before `dlopen`: the file is an x86-64 ELF `ET_DYN` whose dynamic
-//!    section has no `DT_NEEDED`, no initializers or finalizers and no
-//!    relocations, so loading it runs no code;
-//! 2. after `dlopen`: the descriptor's magic and format version match, its
-//!    offsets stay inside the file, the checksum of metadata and code
-//!    matches, and the metadata names this compiler version, the expected
-//!    wasm hash and configuration, and CPU features this machine has.
+//! **Sandbox-critical.** Nothing in a file is mapped, let alone executed,
+//! before all of these passed on the bytes read from the one open file:
+//! 1. the file is a regular file of sane size (and, for the safe API,
+//!    owned by the effective user and not writable by group or others:
+//!    [`check_owner`]);
+//! 2. its signature verifies under the cache's key ([`super::sign`]),
+//!    unless the caller vouched for the file ([`Provenance::Vouched`]);
+//! 3. the ELF is what the dynamic loader will map and run nothing
+//!    ([`super::check`]);
+//! 4. the descriptor's magic and format version match, metadata and code
+//!    lie where the segments say, the metadata decodes and names this
+//!    compiler version, the expected wasm hash and configuration, and CPU
+//!    features this machine has.
+//!
+//! Then the loader opens `/proc/<pid>/fd/<n>` of that open file, so no
+//! search path is consulted and no other file can be swapped in. (Not
+//! `/proc/self/fd`: a debugger resolves the loaded object's name in its
+//! own process, where `/proc/<pid>` still names ours.) The descriptor
+//! stays open while the object is loaded, so that name stays valid for
+//! debuggers attaching later and is never reused for another file while
+//! the loader still knows it. Integrity was verified from the file's
+//! bytes, not from the mapped image, so a debugger's breakpoints in the
+//! mapped code change nothing.
 
+use super::check::{Layout, PAGE};
 use super::metadata::ArtifactMetadata;
+use super::sign::{self, ArtifactKey};
 use crate::compiler::x64::IsaFlags;
-use crate::contract::artifact::{
-    COMPILER_VERSION, DESCRIPTOR_SYMBOL, Descriptor, FORMAT_VERSION, MAGIC, checksum64,
-};
+use crate::contract::artifact::{COMPILER_VERSION, Descriptor, FORMAT_VERSION, MAGIC};
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Why an artifact cannot be used. The cache treats every case as "stale
 /// or corrupt: recompile".
@@ -45,6 +66,19 @@ pub struct Expected {
     pub config_hash: u64,
 }
 
+/// Who says the file is Scion's own output.
+#[derive(Clone, Copy, Debug)]
+pub enum Provenance<'a> {
+    /// Its signature, which must verify under this key (the cache's).
+    Signed(&'a ArtifactKey),
+    /// The caller, who vouches for it (`Module::from_artifact_unchecked`):
+    /// no signature is needed. Every other check still applies.
+    Vouched,
+}
+
+/// Largest artifact file accepted.
+const MAX_FILE: u64 = 1 << 32;
+
 /// A loaded, verified artifact. The code stays mapped while this lives.
 pub struct LoadedArtifact {
     /// Decoded metadata.
@@ -59,11 +93,11 @@ pub struct LoadedArtifact {
     /// Where it was loaded from.
     pub path: PathBuf,
     // Dropped last: unmaps the code.
-    _library: libloading::Library,
+    mapping: Mapping,
 }
 
 // SAFETY: the mapped code and metadata are immutable after loading; the
-// library handle may be closed from any thread.
+// mapping may be released from any thread.
 unsafe impl Send for LoadedArtifact {}
 // SAFETY: as above; shared access only reads immutable memory.
 unsafe impl Sync for LoadedArtifact {}
@@ -77,196 +111,87 @@ impl std::fmt::Debug for LoadedArtifact {
     }
 }
 
-/// A loadable segment of the file: virtual address range and flags.
-#[derive(Clone, Copy, Debug)]
-struct Segment {
-    vaddr: u64,
-    memsz: u64,
-    flags: u32,
-}
-
-/// Reads `len` bytes at `offset` of `file`, or fails if the file is
-/// shorter.
-fn read_at(file: &std::fs::File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = vec![0; len];
-    file.read_exact_at(&mut buf, offset)?;
-    Ok(buf)
-}
-
-/// Checks that loading the file with `dlopen` runs no code, pulls in no
-/// other library and maps nothing beyond the end of the file (touching
-/// such a page would raise SIGBUS); returns its loadable segments. Reads
-/// only the headers and the dynamic segment.
-fn precheck(path: &Path) -> Result<Vec<Segment>, ArtifactError> {
-    use object::elf::{FileHeader64, ProgramHeader64};
-    use object::read::elf::{FileHeader, ProgramHeader};
-    let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
-    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
-    let file_len = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?.len();
-    let head_len = file_len.min(64 * 1024) as usize;
-    let head = read_at(&file, 0, head_len).map_err(|e| fail(format!("cannot read: {e}")))?;
-    let header = FileHeader64::<object::Endianness>::parse(&*head)
-        .map_err(|e| fail(format!("not an ELF file: {e}")))?;
-    let endian = header.endian().map_err(|e| fail(format!("not an ELF file: {e}")))?;
-    if header.e_type(endian) != object::elf::ET_DYN
-        || header.e_machine(endian) != object::elf::EM_X86_64
-    {
-        return Err(fail("not an x86-64 shared object".into()));
+/// Checks what the safe API requires of a file's owner and mode: owned by
+/// the effective user, not writable by group or others (so nobody else can
+/// change it between the checks and the mapping).
+pub fn check_owner(meta: &std::fs::Metadata) -> Result<(), String> {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    if meta.uid() != euid {
+        return Err(format!(
+            "the file is owned by uid {}, not you (uid {euid}): only your own files are \
+             loaded (copy it, or load it with Module::from_artifact_unchecked if you vouch for it)",
+            meta.uid()
+        ));
     }
-    let phdrs: &[ProgramHeader64<object::Endianness>] = header
-        .program_headers(endian, &*head)
-        .map_err(|e| fail(format!("bad program headers: {e}")))?;
-    let mut saw_dynamic = false;
-    let mut segments = Vec::new();
-    for ph in phdrs {
-        let ptype = ph.p_type(endian);
-        let (offset, filesz) = (ph.p_offset(endian), ph.p_filesz(endian));
-        if offset.checked_add(filesz).is_none_or(|end| end > file_len) {
-            return Err(fail("a segment extends past the end of the file (truncated)".into()));
-        }
-        if ptype == object::elf::PT_INTERP {
-            return Err(fail("has a program interpreter".into()));
-        }
-        if ptype == object::elf::PT_LOAD {
-            segments.push(Segment {
-                vaddr: ph.p_vaddr(endian),
-                memsz: ph.p_memsz(endian),
-                flags: ph.p_flags(endian),
-            });
-        }
-        if ptype != object::elf::PT_DYNAMIC {
-            continue;
-        }
-        saw_dynamic = true;
-        let bytes = read_at(&file, offset, filesz as usize)
-            .map_err(|e| fail(format!("cannot read the dynamic segment: {e}")))?;
-        let dynamic: &[object::elf::Dyn64<object::Endianness>] =
-            object::pod::slice_from_all_bytes(&bytes)
-                .map_err(|()| fail("bad dynamic segment".into()))?;
-        for d in dynamic {
-            let tag = d.d_tag.get(endian) as u32;
-            use object::elf::*;
-            const DT_RELR: u32 = 36;
-            let forbidden = [
-                DT_NEEDED,
-                DT_INIT,
-                DT_FINI,
-                DT_INIT_ARRAY,
-                DT_FINI_ARRAY,
-                DT_PREINIT_ARRAY,
-                DT_RELA,
-                DT_REL,
-                DT_JMPREL,
-                DT_TEXTREL,
-                DT_AUXILIARY,
-                DT_FILTER,
-                DT_RELR,
-            ];
-            if forbidden.contains(&tag) {
-                return Err(fail(format!("dynamic section has forbidden tag {tag:#x}")));
-            }
-        }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "the file is writable by {} (mode {:o}): run `chmod go-w` on it",
+            if meta.mode() & 0o002 != 0 { "everyone" } else { "its group" },
+            meta.mode() & 0o7777
+        ));
     }
-    if !saw_dynamic {
-        return Err(fail("no dynamic section".into()));
-    }
-    Ok(segments)
-}
-
-/// Whether `[start, start + len)` (relative to the load base) lies in one
-/// segment with exactly the permission flags `flags`.
-fn in_segment(segments: &[Segment], start: i128, len: u64, flags: u32) -> bool {
-    let end = start + len as i128;
-    segments
-        .iter()
-        .any(|s| s.flags == flags && start >= s.vaddr as i128 && end <= (s.vaddr + s.memsz) as i128)
+    Ok(())
 }
 
 impl LoadedArtifact {
-    /// Loads and verifies the artifact at `path`.
-    pub fn load(path: &Path, expected: Expected) -> Result<LoadedArtifact, ArtifactError> {
-        use object::elf::{PF_R, PF_X};
+    /// Opens the artifact at `path` and loads it ([`LoadedArtifact::load_file`]).
+    /// With [`Provenance::Signed`] the file must also pass [`check_owner`].
+    pub fn open(
+        path: &Path,
+        expected: Expected,
+        provenance: Provenance<'_>,
+    ) -> Result<LoadedArtifact, ArtifactError> {
+        use std::os::unix::fs::OpenOptionsExt;
         let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
-        let segments = precheck(path)?;
-        // SAFETY: `precheck` established that loading runs no initializer and
-        // resolves no other library; no symbol is called before verification.
-        let library = unsafe {
-            libloading::os::unix::Library::open(Some(path), libc::RTLD_NOW | libc::RTLD_LOCAL)
+        // Non-blocking: opening a FIFO must not hang (it is refused below).
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(|e| fail(format!("cannot open: {e}")))?;
+        if matches!(provenance, Provenance::Signed(_)) {
+            let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
+            check_owner(&meta).map_err(fail)?;
         }
-        .map_err(|e| fail(format!("dlopen failed: {e}")))?;
-        let library: libloading::Library = library.into();
-        // SAFETY: the symbol is data; only its address is taken.
-        let desc_ptr: *const u8 = unsafe {
-            *library
-                .get::<*const u8>(DESCRIPTOR_SYMBOL.as_bytes())
-                .map_err(|e| fail(format!("no descriptor: {e}")))?
+        LoadedArtifact::load_file(file, path, expected, provenance)
+    }
+
+    /// Loads and verifies the artifact open as `file` (`path` names it in
+    /// errors and debuggers' views of the process): reads it once, checks
+    /// those bytes, maps that same open file.
+    pub fn load_file(
+        file: File,
+        path: &Path,
+        expected: Expected,
+        provenance: Provenance<'_>,
+    ) -> Result<LoadedArtifact, ArtifactError> {
+        let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
+        let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
+        if !meta.file_type().is_file() {
+            return Err(fail("not a regular file".into()));
+        }
+        if meta.len() > MAX_FILE {
+            return Err(fail(format!("{} bytes is too large for an artifact", meta.len())));
+        }
+        let bytes = read_all(&file, meta.len()).map_err(|e| fail(format!("cannot read: {e}")))?;
+        let elf_len = match provenance {
+            Provenance::Signed(key) => key.verify(&bytes).map_err(fail)?,
+            Provenance::Vouched => sign::signed_len(&bytes).unwrap_or(bytes.len()),
         };
-        let base = load_base(desc_ptr).ok_or_else(|| fail("cannot find load base".into()))?;
-        let desc_rel = desc_ptr as i128 - base as i128;
-        let desc_len = std::mem::size_of::<Descriptor>() as u64;
-        if !in_segment(&segments, desc_rel, desc_len, PF_R) {
-            return Err(fail("descriptor outside the read-only segment".into()));
-        }
-        // SAFETY: the descriptor lies in a mapped read-only segment (checked
-        // just above); reading it unaligned is always allowed.
-        let desc: Descriptor = unsafe { std::ptr::read_unaligned(desc_ptr as *const Descriptor) };
-        if desc.magic != MAGIC {
-            return Err(fail("bad magic".into()));
-        }
-        if desc.format_version != FORMAT_VERSION {
-            return Err(fail(format!(
-                "format version {} (expected {FORMAT_VERSION})",
-                desc.format_version
-            )));
-        }
-        let meta_rel = desc_rel + desc.metadata_offset as i128;
-        let text_rel = desc_rel + desc.text_offset as i128;
-        if !in_segment(&segments, meta_rel, desc.metadata_len, PF_R) {
-            return Err(fail("metadata outside the read-only segment".into()));
-        }
-        if !in_segment(&segments, text_rel, desc.text_len, PF_R | PF_X) {
-            return Err(fail("code outside the executable segment".into()));
-        }
-        let meta_ptr = (base as i128 + meta_rel) as usize as *const u8;
-        let text_ptr = (base as i128 + text_rel) as usize as *const u8;
-        let text_len = desc.text_len as usize;
-        // SAFETY: both ranges lie inside mapped segments of the object
-        // (checked against its program headers above) and stay mapped while
-        // `library` lives, which `LoadedArtifact` guarantees.
-        let (meta, text) = unsafe {
-            (
-                std::slice::from_raw_parts(meta_ptr, desc.metadata_len as usize),
-                std::slice::from_raw_parts(text_ptr, text_len),
-            )
-        };
-        if checksum64(&[meta, text]) != desc.checksum {
-            return Err(fail("checksum mismatch (corrupt file)".into()));
-        }
-        let (metadata, trap_table) = super::metadata::decode(meta).map_err(fail)?;
-        if metadata.compiler_version != COMPILER_VERSION {
-            return Err(fail(format!(
-                "written by compiler {} (this is {COMPILER_VERSION})",
-                metadata.compiler_version
-            )));
-        }
-        if expected.wasm_sha256.is_some_and(|h| h != metadata.wasm_sha256)
-            || metadata.config_hash != expected.config_hash
-        {
-            return Err(fail("compiled from other wasm or with another configuration".into()));
-        }
-        if !metadata.isa.runs_on(IsaFlags::host()) {
-            return Err(fail("needs CPU features this machine lacks".into()));
-        }
-        verify_offsets(&metadata, text_len).map_err(fail)?;
+        let elf = &bytes[..elf_len];
+        let layout = super::check::check(elf).map_err(fail)?;
+        let verified = verify_contents(elf, &layout, expected).map_err(fail)?;
+        let mapping = Mapping::map(file, &meta, &layout, elf).map_err(fail)?;
+        let base = mapping.base;
         Ok(LoadedArtifact {
-            metadata,
-            trap_table: trap_table.as_ptr(),
-            trap_table_len: trap_table.len(),
-            text: text_ptr,
-            text_len,
+            metadata: verified.metadata,
+            trap_table: (base + verified.trap_table.start) as *const u8,
+            trap_table_len: verified.trap_table.len(),
+            text: (base + verified.text.start) as *const u8,
+            text_len: verified.text.len(),
             path: path.to_path_buf(),
-            _library: library,
+            mapping,
         })
     }
 
@@ -290,15 +215,80 @@ impl LoadedArtifact {
         let start = self.text as usize;
         (addr >= start && addr < start + self.text_len).then(|| (addr - start) as u32)
     }
+
+    /// The address the object is loaded at.
+    pub fn base(&self) -> usize {
+        self.mapping.base
+    }
 }
 
-/// The base address the object containing `p` was loaded at.
-fn load_base(p: *const u8) -> Option<usize> {
-    let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
-    // SAFETY: dladdr only reads the loader's tables and fills `info`.
-    let found = unsafe { libc::dladdr(p as *const libc::c_void, info.as_mut_ptr()) };
-    // SAFETY: dladdr filled the structure when it returned nonzero.
-    (found != 0).then(|| unsafe { info.assume_init() }.dli_fbase as usize)
+/// The whole file, `len` bytes (its size when it was checked), read
+/// through `file` from its start (without zeroing a buffer first).
+fn read_all(mut file: &File, len: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    file.seek(std::io::SeekFrom::Start(0))?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(len + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 != len {
+        return Err(std::io::Error::other("the file changed size while being read"));
+    }
+    Ok(bytes)
+}
+
+/// What [`verify_contents`] found: the metadata and where things are
+/// (addresses relative to the load base).
+struct Verified {
+    metadata: ArtifactMetadata,
+    trap_table: std::ops::Range<usize>,
+    text: std::ops::Range<usize>,
+}
+
+/// The descriptor, metadata and code, from the file's bytes.
+fn verify_contents(elf: &[u8], layout: &Layout, expected: Expected) -> Result<Verified, String> {
+    use object::elf::PF_R;
+    let desc_len = std::mem::size_of::<Descriptor>();
+    let at = layout.descriptor as usize;
+    let desc = Descriptor::from_bytes(elf[at..at + desc_len].try_into().unwrap());
+    if desc.magic != MAGIC {
+        return Err("bad magic".into());
+    }
+    if desc.format_version != FORMAT_VERSION {
+        return Err(format!("format version {} (expected {FORMAT_VERSION})", desc.format_version));
+    }
+    let meta_rel = layout.descriptor as i128 + desc.metadata_offset as i128;
+    let text_rel = layout.descriptor as i128 + desc.text_offset as i128;
+    if !layout.in_segment(meta_rel, desc.metadata_len, PF_R) {
+        return Err("metadata outside the read-only segment".into());
+    }
+    let exec = layout.executable();
+    if text_rel != exec.vaddr as i128 || desc.text_len != exec.filesz || exec.memsz != exec.filesz {
+        return Err("the code is not exactly the executable segment".into());
+    }
+    let meta_rel = meta_rel as usize;
+    let meta = &elf[meta_rel..meta_rel + desc.metadata_len as usize];
+    let (metadata, trap_table) = super::metadata::decode(meta)?;
+    if metadata.compiler_version != COMPILER_VERSION {
+        return Err(format!(
+            "written by compiler {} (this is {COMPILER_VERSION})",
+            metadata.compiler_version
+        ));
+    }
+    if expected.wasm_sha256.is_some_and(|h| h != metadata.wasm_sha256)
+        || metadata.config_hash != expected.config_hash
+    {
+        return Err("compiled from other wasm or with another configuration".into());
+    }
+    if !metadata.isa.runs_on(IsaFlags::host()) {
+        return Err("needs CPU features this machine lacks".into());
+    }
+    let text_len = desc.text_len as usize;
+    verify_offsets(&metadata, text_len)?;
+    let table_start = meta_rel + (trap_table.as_ptr() as usize - meta.as_ptr() as usize);
+    Ok(Verified {
+        metadata,
+        trap_table: table_start..table_start + trap_table.len(),
+        text: exec.vaddr as usize..exec.vaddr as usize + text_len,
+    })
 }
 
 /// Every code offset in the metadata must lie inside the text section.
@@ -314,5 +304,154 @@ fn verify_offsets(m: &ArtifactMetadata, text_len: usize) -> Result<(), String> {
     if !m.func_offsets.iter().chain(&m.trampolines).chain(&m.host_adapters).all(|&o| ok(o)) {
         return Err("code offset outside the text section".into());
     }
+    if m.functions.iter().any(|f| (f.start as u64 + f.len as u64) > text_len as u64) {
+        return Err("function range outside the text section".into());
+    }
     Ok(())
+}
+
+// ---- Mapping: dlopen of the open file, shared per file ----------------
+
+/// The public head of glibc's `struct link_map` (`<link.h>`).
+#[repr(C)]
+struct LinkMap {
+    l_addr: usize,
+    l_name: *const libc::c_char,
+    l_ld: *const libc::c_void,
+    l_next: *mut LinkMap,
+    l_prev: *mut LinkMap,
+}
+
+/// One `dlopen`ed artifact file.
+struct Loaded {
+    handle: *mut libc::c_void,
+    base: usize,
+    /// The open file whose `/proc/<pid>/fd/<n>` is the object's name in
+    /// the loader (and in debuggers).
+    _file: File,
+    users: usize,
+}
+
+// SAFETY: the handle is only passed to dlclose, which any thread may call.
+unsafe impl Send for Loaded {}
+
+/// Every artifact file this process has mapped, by (device, inode), so a
+/// file loaded twice is mapped once and its name in the loader is always
+/// the descriptor that stays open with it. (The loader itself would match
+/// a second `dlopen` of the same file to the first mapping and add the
+/// second name as an alias, which would go stale when that descriptor
+/// closes.)
+static LOADED: Mutex<Option<HashMap<(u64, u64), Loaded>>> = Mutex::new(None);
+
+/// A use of an entry of [`LOADED`]; the last one unmaps the object.
+struct Mapping {
+    id: (u64, u64),
+    base: usize,
+}
+
+fn dlerror() -> String {
+    // SAFETY: dlerror returns NULL or a NUL-terminated string valid until
+    // the next dl* call on this thread.
+    let e = unsafe { libc::dlerror() };
+    if e.is_null() {
+        return "unknown error".into();
+    }
+    // SAFETY: as above.
+    unsafe { std::ffi::CStr::from_ptr(e) }.to_string_lossy().into_owned()
+}
+
+impl Mapping {
+    /// Maps `file` (whose bytes `elf` passed every check) with `dlopen`, or
+    /// shares the mapping of the same file loaded before.
+    fn map(
+        file: File,
+        meta: &std::fs::Metadata,
+        layout: &Layout,
+        elf: &[u8],
+    ) -> Result<Mapping, String> {
+        let id = (meta.dev(), meta.ino());
+        let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+        let loaded = loaded.get_or_insert_with(HashMap::new);
+        if let Some(l) = loaded.get_mut(&id) {
+            same_image(l.base, layout, elf)?;
+            l.users += 1;
+            return Ok(Mapping { id, base: l.base });
+        }
+        let name = format!("/proc/{}/fd/{}", std::process::id(), file.as_raw_fd());
+        let c_name = CString::new(name.clone()).unwrap();
+        // SAFETY: the file's bytes passed `check::check` (no initializers,
+        // relocations, needed libraries, IFUNCs or TLS: mapping it runs
+        // nothing) and were read from this same open file, which `name`
+        // names; nothing of it is called before `LoadedArtifact` exists.
+        let handle = unsafe { libc::dlopen(c_name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+        if handle.is_null() {
+            return Err(format!("dlopen failed: {} (is /proc mounted?)", dlerror()));
+        }
+        let close = |reason: String| {
+            // SAFETY: `handle` came from dlopen above and is not used after.
+            unsafe { libc::dlclose(handle) };
+            Err(reason)
+        };
+        let mut lm: *mut LinkMap = std::ptr::null_mut();
+        // SAFETY: RTLD_DI_LINKMAP stores a `struct link_map *` into `lm`.
+        let r = unsafe {
+            libc::dlinfo(handle, libc::RTLD_DI_LINKMAP, (&raw mut lm).cast::<libc::c_void>())
+        };
+        if r != 0 || lm.is_null() {
+            return close(format!("dlinfo failed: {}", dlerror()));
+        }
+        // SAFETY: glibc's link map for a loaded object; its public head is
+        // `LinkMap`, and `l_name` is a NUL-terminated string.
+        let (base, l_name, l_ld) = unsafe {
+            ((*lm).l_addr, std::ffi::CStr::from_ptr((*lm).l_name).to_owned(), (*lm).l_ld as usize)
+        };
+        // A different name: the loader matched this file to an object
+        // something other than Scion had loaded.
+        if l_name.as_bytes() != name.as_bytes() || l_ld != base + layout.dynamic as usize {
+            return close(format!(
+                "the loader returned another object ({}) for this file: is it loaded by \
+                 something other than Scion?",
+                l_name.to_string_lossy()
+            ));
+        }
+        if let Err(e) = same_image(base, layout, elf) {
+            return close(e);
+        }
+        loaded.insert(id, Loaded { handle, base, _file: file, users: 1 });
+        Ok(Mapping { id, base })
+    }
+}
+
+/// Checks that the image at `base` is the one whose file bytes were
+/// checked: the first page (ELF header, program headers, dynamic symbols,
+/// descriptor, the start of the metadata, which names the wasm hash and
+/// configuration) is identical. Content was verified from the file bytes;
+/// this only establishes identity.
+fn same_image(base: usize, layout: &Layout, elf: &[u8]) -> Result<(), String> {
+    let n = layout.headers().filesz.min(PAGE) as usize;
+    // SAFETY: the first segment of the object at `base` is mapped
+    // read-only and at least `n` bytes long (its file size, checked).
+    let mapped = unsafe { std::slice::from_raw_parts(base as *const u8, n) };
+    if mapped != &elf[..n] {
+        return Err("the mapped image differs from the file that was checked".into());
+    }
+    Ok(())
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(map) = loaded.as_mut() else { return };
+        let Some(l) = map.get_mut(&self.id) else { return };
+        l.users -= 1;
+        if l.users == 0 {
+            let l = map.remove(&self.id).unwrap();
+            // SAFETY: the handle came from dlopen; no user is left, so
+            // nothing refers to the mapping any more. The file closes after
+            // the object is unloaded (with the registry still locked), so
+            // its name is never seen by the loader for another file.
+            unsafe { libc::dlclose(l.handle) };
+            drop(l);
+        }
+    }
 }

@@ -58,7 +58,7 @@ pub fn decode(region: &[u8]) -> Result<(ArtifactMetadata, &[u8]), String> {
         return Err("metadata region is truncated".into());
     };
     let table = &region[8 + meta.len()..];
-    if table.len() % crate::contract::trap::TRAP_RECORD_LEN != 0 {
+    if !table.len().is_multiple_of(crate::contract::trap::TRAP_RECORD_LEN) {
         return Err("trap table is truncated".into());
     }
     let meta = postcard::from_bytes(meta).map_err(|e| format!("metadata does not decode: {e}"))?;

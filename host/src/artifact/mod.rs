@@ -1,19 +1,24 @@
 //! Artifacts: compiled modules as ELF shared objects, and loading them.
 //!
 //! ```text
-//! CompiledModule --write--> bytes (elf.rs) --cache--> file --load.rs--> LoadedArtifact
+//! CompiledModule --write (elf.rs)--> bytes --sign (sign.rs)--> file
+//!     file --read once--> check.rs (ELF as the loader sees it) + sign.rs (MAC)
+//!          --dlopen the same open file (load.rs)--> LoadedArtifact
 //! ```
 
+pub mod check;
 pub mod elf;
 pub mod load;
 pub mod metadata;
+pub mod sign;
 
 use crate::compiler::CompiledModule;
-use crate::contract::artifact::{DESCRIPTOR_SYMBOL, Descriptor, FORMAT_VERSION, MAGIC, checksum64};
+use crate::contract::artifact::{DESCRIPTOR_SYMBOL, Descriptor, FORMAT_VERSION, MAGIC};
 use elf::{DescriptorAddrs, SharedObjectInput, TextSymbol};
 use metadata::ArtifactMetadata;
 
-/// Serializes a compiled module into a shared object.
+/// Serializes a compiled module into a shared object (unsigned: the cache
+/// signs it when it stores it, [`sign::ArtifactKey::signature`]).
 pub fn write_artifact(
     compiled: &CompiledModule,
     wasm_sha256: [u8; 32],
@@ -21,7 +26,6 @@ pub fn write_artifact(
 ) -> Vec<u8> {
     let meta = ArtifactMetadata::new(compiled, wasm_sha256, config_hash);
     let rodata = metadata::encode(&meta, &compiled.trap_sites);
-    let checksum = checksum64(&[&rodata, &compiled.text]);
     let names: Vec<String> = compiled
         .functions
         .iter()
@@ -63,7 +67,6 @@ pub fn write_artifact(
             metadata_len: rodata.len() as u64,
             text_offset: addrs.text as i64 - addrs.descriptor as i64,
             text_len: compiled.text.len() as u64,
-            checksum,
         }
         .to_bytes()
         .to_vec()

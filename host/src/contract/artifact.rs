@@ -5,6 +5,11 @@
 //! [`DESCRIPTOR_SYMBOL`], which points at a [`Descriptor`]. Every other
 //! location is an offset relative to the descriptor's own address, so the
 //! object needs no relocations.
+//!
+//! After the ELF object comes a [signature trailer](SIGNATURE_LEN): a
+//! keyed BLAKE3 MAC of every byte before it, under the secret key of the
+//! cache that wrote it (`artifact::sign`). The trailer lies outside every
+//! loaded segment, so the dynamic loader never maps it.
 
 /// Name of the exported descriptor symbol.
 pub const DESCRIPTOR_SYMBOL: &str = "scion_module_descriptor";
@@ -14,7 +19,7 @@ pub const MAGIC: [u8; 8] = *b"SCIONMOD";
 
 /// Version of everything in [`super`]: bump on any change of the vmctx
 /// layout, calling convention, trap codes, builtins or metadata encoding.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Version of the compiler: the package version and a hash of the sources
 /// that determine generated code (see `build.rs`); part of every cache key.
@@ -39,8 +44,6 @@ pub struct Descriptor {
     pub text_offset: i64,
     /// Length of the text section.
     pub text_len: u64,
-    /// [`checksum64`] of the metadata bytes followed by the text bytes.
-    pub checksum: u64,
 }
 
 impl Descriptor {
@@ -54,43 +57,52 @@ impl Descriptor {
         out[24..32].copy_from_slice(&self.metadata_len.to_le_bytes());
         out[32..40].copy_from_slice(&self.text_offset.to_le_bytes());
         out[40..48].copy_from_slice(&self.text_len.to_le_bytes());
-        out[48..56].copy_from_slice(&self.checksum.to_le_bytes());
         out
+    }
+
+    /// Reads a descriptor from the bytes [`Descriptor::to_bytes`] wrote.
+    pub fn from_bytes(b: &[u8; std::mem::size_of::<Descriptor>()]) -> Descriptor {
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+        Descriptor {
+            magic: b[0..8].try_into().unwrap(),
+            format_version: u32_at(8),
+            reserved: u32_at(12),
+            metadata_offset: u64_at(16) as i64,
+            metadata_len: u64_at(24),
+            text_offset: u64_at(32) as i64,
+            text_len: u64_at(40),
+        }
     }
 }
 
-/// A fast 64-bit checksum that detects accidental corruption (truncation,
-/// bit flips) of artifacts. Not cryptographic: the cache directory's
-/// permissions, not this, keep other users out.
-pub fn checksum64(parts: &[&[u8]]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    // Four independent lanes over 32-byte blocks: the multiplications of
-    // one block overlap, so loading a large artifact is not held up by a
-    // serial dependency chain.
-    let mut lanes: [u64; 4] = [
-        0x243F_6A88_85A3_08D3,
-        0x1319_8A2E_0370_7344,
-        0xA409_3822_299F_31D0,
-        0x082E_FA98_EC4E_6C89,
-    ];
-    let mut total = 0u64;
-    for part in parts {
-        let mut blocks = part.chunks_exact(32);
-        for b in &mut blocks {
-            for (i, lane) in lanes.iter_mut().enumerate() {
-                let w = u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
-                *lane = (*lane ^ w).wrapping_mul(K).rotate_left(29);
-            }
-        }
-        for (i, &byte) in blocks.remainder().iter().enumerate() {
-            let lane = &mut lanes[i % 4];
-            *lane = (*lane ^ byte as u64).wrapping_mul(K).rotate_left(29);
-        }
-        total += part.len() as u64;
-    }
-    let h = lanes.iter().fold(total, |h, &l| (h ^ l).wrapping_mul(K).rotate_left(31));
-    h ^ (h >> 32)
-}
+/// First eight bytes of the signature trailer.
+pub const SIGNATURE_MAGIC: [u8; 8] = *b"SCIONSIG";
+
+/// Version of the signature trailer's layout and MAC.
+pub const SIGNATURE_VERSION: u32 = 1;
+
+/// Length of the signature trailer, the last bytes of every artifact file
+/// Scion writes:
+///
+/// ```text
+/// offset  size  field
+///      0     8  SIGNATURE_MAGIC
+///      8     4  SIGNATURE_VERSION (little-endian)
+///     12     4  reserved, zero
+///     16     8  key id: the first 8 bytes of BLAKE3 derive_key(KEY_ID_CONTEXT, key)
+///     24    32  MAC: BLAKE3 keyed_hash(key, every byte of the file before this field)
+/// ```
+///
+/// The key id only tells "signed with another key" apart from "modified";
+/// it reveals nothing about the key.
+pub const SIGNATURE_LEN: usize = 56;
+
+/// Offset of the MAC inside the trailer.
+pub const SIGNATURE_MAC_OFFSET: usize = 24;
+
+/// BLAKE3 `derive_key` context of the key id.
+pub const KEY_ID_CONTEXT: &str = "scion 2025 artifact signing key id";
 
 #[cfg(test)]
 mod tests {
@@ -98,22 +110,24 @@ mod tests {
 
     #[test]
     fn descriptor_layout_is_pinned() {
-        assert_eq!(std::mem::size_of::<Descriptor>(), 56);
+        assert_eq!(std::mem::size_of::<Descriptor>(), 48);
         assert_eq!(std::mem::offset_of!(Descriptor, metadata_offset), 16);
         assert_eq!(std::mem::offset_of!(Descriptor, text_offset), 32);
-        assert_eq!(std::mem::offset_of!(Descriptor, checksum), 48);
+        assert_eq!(std::mem::offset_of!(Descriptor, text_len), 40);
+        assert_eq!(SIGNATURE_MAC_OFFSET + 32, SIGNATURE_LEN);
     }
 
     #[test]
-    fn checksum_sees_every_byte_and_the_length() {
-        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
-        let base = checksum64(&[&data]);
-        for i in [0, 7, 8, 500, 999] {
-            let mut d = data.clone();
-            d[i] ^= 1;
-            assert_ne!(checksum64(&[&d]), base, "flip at {i}");
-        }
-        assert_ne!(checksum64(&[&data[..999]]), base);
-        assert_ne!(checksum64(&[&[0u8; 16]]), checksum64(&[&[0u8; 8]]));
+    fn descriptor_round_trips() {
+        let d = Descriptor {
+            magic: MAGIC,
+            format_version: FORMAT_VERSION,
+            reserved: 0,
+            metadata_offset: -5,
+            metadata_len: 7,
+            text_offset: 1 << 40,
+            text_len: 3,
+        };
+        assert_eq!(Descriptor::from_bytes(&d.to_bytes()), d);
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! scion compile IN.wasm|IN.wat -o OUT.so
-//! scion run IN.wasm --invoke NAME [ARGS...]
+//! scion run IN.wasm|IN.so --invoke NAME [ARGS...]
 //! scion wast FILE...
 //! scion inspect PLUGIN.wasm
 //! scion cache ls|clear|dir
@@ -20,8 +20,9 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage:
   scion compile IN.wasm|IN.wat -o OUT.so     compile to a shared object
-  scion run IN.wasm [OPTIONS] --invoke NAME [ARGS...]
-                                             call an export, print results
+  scion run IN.wasm|IN.so [OPTIONS] --invoke NAME [ARGS...]
+                                             call an export, print results (IN.so:
+                                             an artifact `scion compile` wrote)
       --fuel N            meter fuel, give the call N
       --print-fuel        print the fuel consumed (to stderr)
       --max-memory SIZE   limit each linear memory (bytes, KiB, MiB, GiB)

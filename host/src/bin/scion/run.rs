@@ -71,7 +71,18 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
         config = config.max_wasm_stack(bytes as usize);
     }
     let engine = super::engine_with(config)?;
-    let module = Module::from_file(&engine, &input).map_err(|e| e.to_string())?;
+    // An artifact (`scion compile`'s output) loads through the same checks
+    // as the cache: signed for this cache, loading runs nothing.
+    let is_artifact = std::fs::File::open(&input).and_then(|mut f| {
+        let mut magic = [0; 4];
+        std::io::Read::read_exact(&mut f, &mut magic).map(|()| magic == *b"\x7fELF")
+    });
+    let module = if is_artifact.unwrap_or(false) {
+        Module::from_artifact(&engine, &input)
+    } else {
+        Module::from_file(&engine, &input)
+    }
+    .map_err(|e| e.to_string())?;
     let mut store = Store::new(&engine, ());
     if let Some(bytes) = max_memory {
         store.set_limits(scion::StoreLimits { max_memory_bytes: bytes, ..store.limits() });
