@@ -1,5 +1,6 @@
 //! Engine configuration.
 
+pub use crate::compiler::CompileBudget;
 pub use crate::contract::fuel::FuelCosts;
 use std::path::PathBuf;
 
@@ -29,6 +30,13 @@ pub struct Config {
     /// (default true). Costs a flag test at every function entry and loop
     /// iteration.
     pub interruptible: bool,
+    /// Limits on what compiling a module may cost (default:
+    /// [`CompileBudget::default`], which accepts every real module). A
+    /// module over them is refused with [`crate::Error::Compile`] whose
+    /// error has `budget_exceeded` set and names the limit, the function
+    /// and the numbers. Not part of the cache key: a module already in the
+    /// cache loads whatever the budget.
+    pub compile_budget: CompileBudget,
 }
 
 impl Default for Config {
@@ -41,6 +49,7 @@ impl Default for Config {
             consume_fuel: false,
             fuel_costs: FuelCosts::default(),
             interruptible: true,
+            compile_budget: CompileBudget::default(),
         }
     }
 }
@@ -90,6 +99,69 @@ impl Config {
     /// Turns interruption check points on or off.
     pub fn interruptible(mut self, on: bool) -> Config {
         self.interruptible = on;
+        self
+    }
+
+    /// Sets all compile limits at once.
+    pub fn compile_budget(mut self, budget: CompileBudget) -> Config {
+        self.compile_budget = budget;
+        self
+    }
+
+    /// Sets the largest module accepted, in bytes
+    /// ([`CompileBudget::max_module_bytes`]).
+    pub fn max_module_bytes(mut self, bytes: usize) -> Config {
+        self.compile_budget.max_module_bytes = bytes;
+        self
+    }
+
+    /// Sets the most functions a module may have
+    /// ([`CompileBudget::max_functions`]).
+    pub fn max_functions(mut self, n: u32) -> Config {
+        self.compile_budget.max_functions = n;
+        self
+    }
+
+    /// Sets the largest function body accepted, in bytes
+    /// ([`CompileBudget::max_function_body_bytes`]).
+    pub fn max_function_body_bytes(mut self, bytes: u32) -> Config {
+        self.compile_budget.max_function_body_bytes = bytes;
+        self
+    }
+
+    /// Sets the most locals a function may have, parameters included
+    /// ([`CompileBudget::max_function_locals`]).
+    pub fn max_function_locals(mut self, n: u32) -> Config {
+        self.compile_budget.max_function_locals = n;
+        self
+    }
+
+    /// Sets the most bytes of machine code a module may compile to
+    /// ([`CompileBudget::max_code_bytes`]).
+    pub fn max_code_bytes(mut self, bytes: usize) -> Config {
+        self.compile_budget.max_code_bytes = bytes;
+        self
+    }
+
+    /// Sets the compiler's memory budget for one function: `per_byte`
+    /// bytes per byte of its body, at least `min` and at most `max`
+    /// ([`CompileBudget::function_memory_per_byte`],
+    /// [`CompileBudget::min_function_memory`],
+    /// [`CompileBudget::max_function_memory`]).
+    pub fn function_memory(mut self, per_byte: u32, min: usize, max: usize) -> Config {
+        self.compile_budget.function_memory_per_byte = per_byte;
+        self.compile_budget.min_function_memory = min;
+        self.compile_budget.max_function_memory = max;
+        self
+    }
+
+    /// Sets the liveness work budget for one function: `per_byte`
+    /// (register, block) pairs per byte of its body, at least `min`
+    /// ([`CompileBudget::liveness_work_per_byte`],
+    /// [`CompileBudget::min_liveness_work`]).
+    pub fn liveness_work(mut self, per_byte: u32, min: u64) -> Config {
+        self.compile_budget.liveness_work_per_byte = per_byte;
+        self.compile_budget.min_liveness_work = min;
         self
     }
 

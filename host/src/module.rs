@@ -205,7 +205,8 @@ impl Module {
                 cache.remove(&key);
             }
         }
-        let bytes = compile_artifact(wasm, &codegen, &key)
+        let budget = &engine.config().compile_budget;
+        let bytes = compile_artifact(wasm, &codegen, budget, &key)
             .map_err(|error| Error::Compile { path: path.map(Path::to_path_buf), error })?;
         let file =
             cache.store(&key, &bytes).map_err(|source| Error::Io { path: file.clone(), source })?;
@@ -248,7 +249,8 @@ impl Module {
     pub fn compile_to_file(engine: &Engine, bytes: &[u8], out: &Path) -> Result<()> {
         let wasm = to_binary(bytes, None)?;
         let key = CacheKey::new(&wasm, engine.codegen());
-        let artifact = compile_artifact(&wasm, engine.codegen(), &key)
+        let budget = &engine.config().compile_budget;
+        let artifact = compile_artifact(&wasm, engine.codegen(), budget, &key)
             .map_err(|error| Error::Compile { path: None, error })?;
         write_signed(engine, &artifact, out)
     }
@@ -304,8 +306,9 @@ fn write_signed(engine: &Engine, artifact: &[u8], out: &Path) -> Result<()> {
 fn compile_artifact(
     wasm: &[u8],
     codegen: &compiler::CodegenConfig,
+    budget: &compiler::CompileBudget,
     key: &CacheKey,
 ) -> std::result::Result<Vec<u8>, compiler::CompileError> {
-    let compiled = compiler::compile(wasm, codegen)?;
+    let compiled = compiler::compile(wasm, codegen, budget)?;
     Ok(write_artifact(&compiled, key.wasm_sha256, key.config_hash))
 }

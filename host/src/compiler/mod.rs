@@ -14,6 +14,7 @@
 //! The compiler never touches runtime state: everything it needs from the
 //! runtime is in `contract`.
 
+pub mod budget;
 pub mod decode;
 pub mod ir;
 pub mod lower;
@@ -23,6 +24,8 @@ pub mod translate;
 pub mod vcode;
 pub mod x64;
 
+pub use budget::CompileBudget;
+
 use crate::contract::trap::TrapSite;
 use crate::contract::vmctx::VMOffsets;
 use crate::info::{ImportType, ModuleInfo};
@@ -30,19 +33,23 @@ use x64::IsaFlags;
 use x64::emit::{FunctionRange, TextBuilder};
 
 /// A compile-time failure: malformed or invalid wasm, or an unsupported
-/// feature, with the byte offset where it was found.
+/// feature, with the byte offset where it was found; or a valid module
+/// that is over the [`CompileBudget`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompileError {
     /// Byte offset in the wasm input, when known.
     pub offset: Option<usize>,
     /// What is wrong.
     pub message: String,
+    /// The module may be valid, but compiling it would cost more than the
+    /// compile budget allows (the message names the limit).
+    pub budget_exceeded: bool,
 }
 
 impl CompileError {
     /// A new error.
     pub fn new(offset: Option<usize>, message: String) -> CompileError {
-        CompileError { offset, message }
+        CompileError { offset, message, budget_exceeded: false }
     }
 }
 
@@ -93,10 +100,16 @@ pub struct CompiledModule {
     pub isa: IsaFlags,
 }
 
-/// Compiles a module.
-pub fn compile(wasm: &[u8], config: &CodegenConfig) -> Result<CompiledModule, CompileError> {
+/// Compiles a module, refusing it when it is over `budget`.
+pub fn compile(
+    wasm: &[u8],
+    config: &CodegenConfig,
+    budget: &CompileBudget,
+) -> Result<CompiledModule, CompileError> {
+    budget.check_module(wasm.len())?;
     let decoded = decode::decode(wasm)?;
     let info = decoded.info;
+    budget.check_functions(info.funcs.len())?;
     let offsets = VMOffsets::new(info.vm_counts());
     let defined = decoded.bodies.len() as u32;
     let mut text = TextBuilder::new(defined, info.imported_funcs, offsets);
@@ -109,7 +122,9 @@ pub fn compile(wasm: &[u8], config: &CodegenConfig) -> Result<CompiledModule, Co
     };
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
     for body in decoded.bodies {
-        let (mut func, a) = translate::translate_function(&info, body, allocs, config)?;
+        let range = body.body.range();
+        let fb = budget.function(body.func_index, (range.end - range.start) as usize)?;
+        let (mut func, a) = translate::translate_function(&info, body, allocs, config, &fb)?;
         allocs = a;
         if std::env::var("SCION_DUMP").is_ok_and(|d| d.contains("raw")) {
             eprintln!("{func}");
@@ -123,12 +138,21 @@ pub fn compile(wasm: &[u8], config: &CodegenConfig) -> Result<CompiledModule, Co
         if dump.contains("ir") {
             eprintln!("{func}");
         }
-        let vcode = lower::lower(&ctx, &func);
-        let alloc = regalloc::allocate(&vcode);
+        // Lowering holds the IR and the VCode it builds.
+        let ir_bytes = func.estimated_bytes();
+        fb.check_memory("the optimized IR", ir_bytes)?;
+        let vcode = lower::lower(&ctx, &func, fb.max_memory() - ir_bytes)
+            .map_err(|bytes| fb.memory_exceeded("lowering", ir_bytes + bytes))?;
+        if dump.contains("budget") {
+            eprintln!("budget f{}: IR {ir_bytes} B", func.func_index);
+        }
+        drop(func);
+        let alloc = regalloc::allocate(&vcode, &fb)?;
         if dump.contains("vcode") {
             eprintln!("{}", vcode.display(Some(&alloc)));
         }
         text.emit_function(&vcode, &alloc);
+        budget.check_code(vcode.func_index, text.offset() as usize)?;
     }
     let trampolines = info.types.iter().map(|t| text.emit_entry_trampoline(t)).collect();
     let mut host_adapters = Vec::new();

@@ -524,6 +524,19 @@ impl MInst {
         }
     }
 
+    /// Registers and targets in the instruction's lists (arguments,
+    /// results, jump-table targets), for estimates of VCode's size.
+    pub fn list_len(&self) -> usize {
+        match self {
+            MInst::Jmp { args, .. } => args.len(),
+            MInst::Call { uses, defs, .. } => uses.len() + defs.len(),
+            MInst::Params { defs } => defs.len(),
+            MInst::Ret { uses } => uses.len(),
+            MInst::JmpTable { targets, .. } => targets.len(),
+            _ => 0,
+        }
+    }
+
     /// Whether this is a call (values live across it lose caller-saved registers).
     pub fn is_call(&self) -> bool {
         matches!(self, MInst::Call { .. })

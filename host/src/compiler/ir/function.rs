@@ -248,6 +248,27 @@ impl Function {
         preds
     }
 
+    /// Estimated bytes of the function's tables when it has `args` branch
+    /// and call arguments: each table counted twice (a vector that grew by
+    /// doubling has up to twice its length allocated).
+    pub fn estimated_bytes_with(&self, args: usize) -> usize {
+        2 * (self.insts.len() * (size_of::<InstData>() + size_of::<Inst>())
+            + self.values.len() * (size_of::<ValueData>() + size_of::<Value>())
+            + self.blocks.len() * size_of::<BlockData>()
+            + self.layout.len() * size_of::<Block>()
+            + args * size_of::<Value>())
+    }
+
+    /// Estimated bytes of the function's tables (see
+    /// [`Self::estimated_bytes_with`]).
+    pub fn estimated_bytes(&self) -> usize {
+        let mut args = 0;
+        for inst in &self.insts {
+            inst.kind.for_each_arg(|_| args += 1);
+        }
+        self.estimated_bytes_with(args)
+    }
+
     /// A branch target without arguments.
     pub fn call(block: Block) -> BlockCall {
         BlockCall { block, args: Vec::new() }

@@ -5,7 +5,10 @@
 //! check compares 64-bit values, so `addr + offset + n` cannot wrap.
 //! A check is skipped only when the same address value was already checked
 //! against the same memory in this block with an end at least as large
-//! (memories never shrink).
+//! (memories never shrink). The checks of a block are kept in a map from
+//! (memory, address value) to the largest end checked, reset at the start
+//! of every block: a check earlier in the same block dominates, one in
+//! another block may not.
 
 use super::Lowerer;
 use crate::compiler::ir::{Inst, InstKind, MemOp, Type, Value};
@@ -100,7 +103,7 @@ impl Lowerer<'_> {
         let ra = self.get(addr);
         // Keyed by memory too: an address checked against one memory says
         // nothing about another.
-        let already = self.checked.iter().any(|&(m, v, e)| m == mem && v == addr && e >= end);
+        let already = self.checked.get(&(mem, addr)).is_some_and(|&e| e >= end);
         if !already {
             let t = self.vreg(RegClass::Int);
             match i32::try_from(end) {
@@ -122,7 +125,8 @@ impl Lowerer<'_> {
             let len = self.memory_length(mem);
             self.emit(MInst::Cmp { size: Size::S64, a: t, src: RegMemImm::Mem(len) });
             self.emit(MInst::TrapIf { cond: Cond::A, code: TrapCode::MemoryOutOfBounds, srcloc });
-            self.checked.push((mem, addr, end));
+            // Every end checked before was smaller: this one is the largest.
+            self.checked.insert((mem, addr), end);
         }
         match i32::try_from(offset) {
             Ok(disp) => MemAddr { base: heap, index: Some((ra, Scale::One)), disp },

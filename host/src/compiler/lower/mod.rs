@@ -30,6 +30,7 @@ use super::x64::IsaFlags;
 use super::x64::regs::{Gpr, Size, Xmm};
 use crate::contract::vmctx::VMOffsets;
 use crate::info::ModuleInfo;
+use std::collections::HashMap;
 
 /// Module-wide facts the lowering needs.
 pub struct LowerContext<'a> {
@@ -52,18 +53,26 @@ pub struct Lowerer<'a> {
     use_counts: Vec<u32>,
     /// VBlock of each IR block in the layout.
     block_map: Vec<Option<VBlock>>,
-    /// Edge blocks still to emit: (edge block, target, args).
+    /// Edge blocks still to emit: (edge block, target, args), in order of
+    /// creation, and the same keyed by target and args.
     pending_edges: Vec<(VBlock, Block, Vec<Value>)>,
+    edge_blocks: HashMap<(Block, Vec<Value>), VBlock>,
     /// A comparison whose emission is deferred to its only user.
     deferred_compare: Option<Inst>,
-    /// Address values bounds-checked in this block: memory, address,
-    /// checked end.
-    checked: Vec<(u32, Value, u64)>,
+    /// Address values bounds-checked in this block, by memory and
+    /// address: the largest end checked.
+    checked: HashMap<(u32, Value), u64>,
+    /// Constant pool entries already in `vcode.constants`.
+    constant_ids: HashMap<Constant, ConstId>,
+    /// Registers and targets in the lists of instructions emitted so far.
+    list_operands: usize,
     srcloc: u32,
 }
 
-/// Lowers one function.
-pub fn lower(ctx: &LowerContext<'_>, func: &Function) -> VCode {
+/// Lowers one function; gives up, returning the estimated bytes of the
+/// VCode so far, when they pass `max_bytes` (checked after every block:
+/// lowering adds at most a few machine instructions per IR instruction).
+pub fn lower(ctx: &LowerContext<'_>, func: &Function, max_bytes: usize) -> Result<VCode, usize> {
     let mut l = Lowerer {
         ctx,
         func,
@@ -76,8 +85,11 @@ pub fn lower(ctx: &LowerContext<'_>, func: &Function) -> VCode {
         use_counts: use_counts(func),
         block_map: vec![None; func.blocks.len()],
         pending_edges: Vec::new(),
+        edge_blocks: HashMap::new(),
         deferred_compare: None,
-        checked: Vec::new(),
+        checked: HashMap::new(),
+        constant_ids: HashMap::new(),
+        list_operands: 0,
         srcloc: 0,
     };
     for &b in &func.layout {
@@ -86,11 +98,25 @@ pub fn lower(ctx: &LowerContext<'_>, func: &Function) -> VCode {
     }
     for (i, &b) in func.layout.iter().enumerate() {
         l.lower_block(b, i == 0);
+        let bytes = l.estimated_bytes();
+        if bytes > max_bytes {
+            return Err(bytes);
+        }
     }
     let mut order: Vec<VBlock> = (0..l.vcode.blocks.len() as u32).map(VBlock).collect();
     order.sort_by_key(|b| l.vcode.blocks[b.0 as usize].start);
     l.vcode.order = order;
-    l.vcode
+    Ok(l.vcode)
+}
+
+/// Empties a per-block map. A map that grew large in one block is dropped
+/// rather than cleared: clearing costs its capacity, every block after.
+fn reset<K, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 256 {
+        *map = HashMap::new();
+    } else {
+        map.clear();
+    }
 }
 
 fn use_counts(func: &Function) -> Vec<u32> {
@@ -117,6 +143,21 @@ pub fn size_of(ty: Type) -> Size {
 }
 
 impl<'a> Lowerer<'a> {
+    /// Estimated bytes of the VCode so far and of the lowering's tables
+    /// (vectors counted at up to twice their length).
+    fn estimated_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let v = &self.vcode;
+        let vcode = v.insts.len() * (size_of::<MInst>() + size_of::<u32>())
+            + self.list_operands * size_of::<Reg>()
+            + v.blocks.len() * size_of::<VBlockData>()
+            + v.vreg_classes.len() * size_of::<RegClass>()
+            + v.hints.len() * size_of::<(Reg, Reg)>();
+        let tables = self.value_regs.len() * (size_of::<Option<Reg>>() + size_of::<u32>())
+            + self.block_map.len() * size_of::<Option<VBlock>>();
+        2 * vcode + tables
+    }
+
     fn new_vblock(&mut self, loop_depth: u32) -> VBlock {
         self.vcode.blocks.push(VBlockData { loop_depth, ..Default::default() });
         VBlock(self.vcode.blocks.len() as u32 - 1)
@@ -132,6 +173,7 @@ impl<'a> Lowerer<'a> {
         if let MInst::OutgoingArgs { bytes } = inst {
             self.vcode.outgoing_bytes = self.vcode.outgoing_bytes.max(bytes);
         }
+        self.list_operands += inst.list_len();
         self.vcode.insts.push(inst);
         self.vcode.srclocs.push(self.srcloc);
     }
@@ -206,16 +248,15 @@ impl<'a> Lowerer<'a> {
     /// A constant 16-byte pool entry.
     fn constant(&mut self, bytes: [u8; 16]) -> ConstId {
         let c = Constant(bytes);
-        if let Some(i) = self.vcode.constants.iter().position(|&k| k == c) {
-            return ConstId(i as u32);
-        }
-        self.vcode.constants.push(c);
-        ConstId(self.vcode.constants.len() as u32 - 1)
+        *self.constant_ids.entry(c).or_insert_with(|| {
+            self.vcode.constants.push(c);
+            ConstId(self.vcode.constants.len() as u32 - 1)
+        })
     }
 
     fn lower_block(&mut self, b: Block, is_entry: bool) {
         let vb = self.block_map[b.index()].unwrap();
-        self.checked.clear();
+        reset(&mut self.checked);
         self.vcode.blocks[vb.0 as usize].start = self.vcode.insts.len() as u32;
         let params: Vec<Value> = self.func.blocks[b.index()].params.clone();
         if is_entry {
@@ -224,12 +265,13 @@ impl<'a> Lowerer<'a> {
             let regs: Vec<Reg> = params.iter().map(|&p| self.def(p)).collect();
             self.vcode.blocks[vb.0 as usize].params = regs;
         }
-        for &inst in &self.func.blocks[b.index()].insts {
+        for (pos, &inst) in self.func.blocks[b.index()].insts.iter().enumerate() {
             self.srcloc = self.func.insts[inst.index()].srcloc;
-            self.lower_inst(b, inst);
+            self.lower_inst(b, pos, inst);
         }
         self.vcode.blocks[vb.0 as usize].end = self.vcode.insts.len() as u32;
         // Edge blocks follow their source block.
+        reset(&mut self.edge_blocks);
         for (eb, target, args) in std::mem::take(&mut self.pending_edges) {
             self.vcode.blocks[eb.0 as usize].start = self.vcode.insts.len() as u32;
             let regs: Vec<Reg> = args.iter().map(|&a| self.get(a)).collect();
@@ -275,21 +317,22 @@ impl<'a> Lowerer<'a> {
         if call.args.is_empty() {
             return self.block_map[call.block.index()].unwrap();
         }
-        if let Some((eb, _, _)) =
-            self.pending_edges.iter().find(|(_, t, a)| *t == call.block && *a == call.args)
-        {
-            return *eb;
+        let key = (call.block, call.args.clone());
+        if let Some(&eb) = self.edge_blocks.get(&key) {
+            return eb;
         }
         let eb = self.new_vblock(from_depth);
         self.pending_edges.push((eb, call.block, call.args.clone()));
+        self.edge_blocks.insert(key, eb);
         eb
     }
 
-    fn lower_inst(&mut self, block: Block, inst: Inst) {
+    /// Lowers `inst`, instruction number `pos` of `block`.
+    fn lower_inst(&mut self, block: Block, pos: usize, inst: Inst) {
         let kind = &self.func.insts[inst.index()].kind;
         match kind {
             InstKind::Iconst { .. } | InstKind::Fconst { .. } => {}
-            InstKind::Compare { .. } if self.is_fusable_compare(block, inst) => {
+            InstKind::Compare { .. } if self.is_fusable_compare(block, pos, inst) => {
                 self.deferred_compare = Some(inst);
             }
             InstKind::Unary { .. } => self.lower_unary(inst),
@@ -318,15 +361,16 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// A comparison whose only use is the next instruction in the block,
-    /// a `brif` or `select` condition (so flags survive until then).
-    fn is_fusable_compare(&self, block: Block, inst: Inst) -> bool {
+    /// A comparison (instruction `pos` of `block`) whose only use is the
+    /// next instruction in the block, a `brif` or `select` condition (so
+    /// flags survive until then).
+    fn is_fusable_compare(&self, block: Block, pos: usize, inst: Inst) -> bool {
         let v = self.func.first_result(inst);
         if self.use_counts[v.index()] != 1 {
             return false;
         }
         let insts = &self.func.blocks[block.index()].insts;
-        let pos = insts.iter().position(|&i| i == inst).unwrap();
+        debug_assert_eq!(insts[pos], inst);
         let Some(&next) = insts.get(pos + 1) else {
             return false;
         };

@@ -10,6 +10,14 @@ mod params;
 
 use super::ir::Function;
 
+/// Estimated bytes the passes allocate besides the function itself, for a
+/// function of `values` values and `args` arguments: per value its list of
+/// incoming arguments and the tables of `params` and `dce`, per argument
+/// its copy in those lists (vectors counted at twice their length).
+pub fn estimated_bytes(values: usize, args: usize) -> usize {
+    values * 64 + args * 8
+}
+
 /// Runs the optimization pipeline on one function.
 pub fn optimize(func: &mut Function) {
     params::remove_redundant_params(func);

@@ -2,17 +2,30 @@
 //! lifetime holes; no interval splitting).
 //!
 //! Intervals are visited by start position. A register is free for the
-//! current interval when no active or inactive interval assigned to it,
-//! and none of its fixed ranges, intersects the current one. Among free
-//! registers a hinted one wins, then caller-saved ones (no save needed).
-//! When none is free, the cheapest set of intersecting intervals on one
-//! register is evicted to the stack if it is cheaper than spilling the
-//! current interval; evicted intervals live on the stack for their whole
-//! life.
+//! current interval when no interval assigned to it, and none of its fixed
+//! ranges, intersects the current one. Among free registers a hinted one
+//! wins, then caller-saved ones (no save needed). When none is free, the
+//! cheapest set of intersecting intervals on one register is evicted to
+//! the stack if it is cheaper than spilling the current interval; evicted
+//! intervals live on the stack for their whole life.
+//!
+//! Instead of the classic active and inactive lists (whose length is not
+//! bounded: every interval in a lifetime hole stays inactive), each
+//! register keeps the ranges assigned to it in an ordered map. They are
+//! disjoint, so whether an interval fits is one lookup per range, and the
+//! cost does not depend on how many other intervals are waiting out a
+//! hole. Intervals that ended stay in the maps; they can no longer
+//! intersect anything.
 
 use super::liveness::Liveness;
 use super::{ALLOCATABLE_GPRS, Allocation, CALLEE_SAVED_ALLOCATABLE, Loc, allocatable_xmms};
-use crate::compiler::vcode::{Reg, RegClass, VCode};
+use crate::compiler::vcode::{NUM_PREGS, Reg, RegClass, VCode};
+use std::collections::BTreeMap;
+
+/// Evicting from a register whose intersecting ranges are more than this
+/// is not considered (it would be expensive anyway); keeps each attempt
+/// bounded when long intervals with many holes share a register.
+const MAX_EVICTION_SCAN: usize = 64;
 
 fn spill_weight(iv: &super::Interval) -> f64 {
     let len: u32 = iv.ranges.iter().map(|r| r.1 - r.0).sum();
@@ -21,6 +34,45 @@ fn spill_weight(iv: &super::Interval) -> f64 {
         f64::INFINITY
     } else {
         iv.use_weight / len as f64
+    }
+}
+
+/// The ranges assigned to one physical register: start -> (end, vreg).
+#[derive(Default)]
+struct RegRanges(BTreeMap<u32, (u32, usize)>);
+
+impl RegRanges {
+    /// Whether any assigned range intersects `[from, to)`.
+    fn intersects(&self, from: u32, to: u32) -> bool {
+        // Disjoint ranges: only the last one starting before `to` can.
+        self.0.range(..to).next_back().is_some_and(|(_, &(end, _))| end > from)
+    }
+
+    /// Calls `f` with the owner of every assigned range intersecting
+    /// `[from, to)`, in position order; stops early when `f` says so.
+    fn owners(&self, from: u32, to: u32, f: &mut impl FnMut(usize) -> bool) -> bool {
+        let first = match self.0.range(..=from).next_back() {
+            Some((&s, &(end, _))) if end > from => s,
+            _ => from,
+        };
+        for (_, &(_, v)) in self.0.range(first..to) {
+            if !f(v) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn insert(&mut self, ranges: &[(u32, u32)], v: usize) {
+        for &(from, to) in ranges {
+            self.0.insert(from, (to, v));
+        }
+    }
+
+    fn remove(&mut self, ranges: &[(u32, u32)]) {
+        for &(from, _) in ranges {
+            self.0.remove(&from);
+        }
     }
 }
 
@@ -43,8 +95,7 @@ pub fn run(vcode: &VCode, live: &Liveness) -> Allocation {
 
     let int_regs: Vec<Reg> = ALLOCATABLE_GPRS.iter().map(|&g| Reg::gpr(g)).collect();
     let float_regs: Vec<Reg> = allocatable_xmms().map(Reg::xmm).collect();
-    let mut active: Vec<usize> = Vec::new();
-    let mut inactive: Vec<usize> = Vec::new();
+    let mut assigned: Vec<RegRanges> = (0..NUM_PREGS).map(|_| RegRanges::default()).collect();
     let mut num_slots = 0u32;
     let mut spill = |locs: &mut Vec<Loc>, v: usize| {
         locs[v] = Loc::Stack(num_slots);
@@ -53,47 +104,17 @@ pub fn run(vcode: &VCode, live: &Liveness) -> Allocation {
 
     for &cur in &order {
         let iv = &live.vregs[cur];
-        let pos = iv.start();
-        let reg_of = |locs: &Vec<Loc>, v: usize| match locs[v] {
-            Loc::Reg(r) => r,
-            _ => unreachable!("active intervals have registers"),
-        };
-        // Retire and reclassify.
-        let mut still_active = Vec::new();
-        for &a in &active {
-            if live.vregs[a].end() <= pos {
-                continue;
-            } else if live.vregs[a].covers(pos) {
-                still_active.push(a);
-            } else {
-                inactive.push(a);
-            }
-        }
-        let mut still_inactive = Vec::new();
-        for &a in &inactive {
-            if live.vregs[a].end() <= pos {
-                continue;
-            } else if live.vregs[a].covers(pos) {
-                still_active.push(a);
-            } else {
-                still_inactive.push(a);
-            }
-        }
-        active = still_active;
-        inactive = still_inactive;
-
         let class = vcode.vreg_classes[cur];
         let regs = if class == RegClass::Int { &int_regs } else { &float_regs };
         // A register is free when nothing assigned to it intersects `cur`.
-        let free = |locs: &Vec<Loc>, r: Reg| -> bool {
-            if iv.intersection(&live.fixed[r.0 as usize]).is_some() {
-                return false;
-            }
-            active
-                .iter()
-                .chain(&inactive)
-                .all(|&o| reg_of(locs, o) != r || iv.intersection(&live.vregs[o].ranges).is_none())
+        let fixed_free = |r: Reg| iv.intersection(&live.fixed[r.0 as usize]).is_none();
+        let free = |assigned: &[RegRanges], r: Reg| -> bool {
+            let a = &assigned[r.0 as usize];
+            fixed_free(r) && !iv.ranges.iter().any(|&(from, to)| a.intersects(from, to))
         };
+        // The first hint naming a free register of the class; each
+        // register is tried once however many hints name it.
+        let mut tried = 0u64;
         let hinted = hints[cur].iter().find_map(|&h| {
             let r = if h.is_virtual() {
                 match locs[h.vreg_index()] {
@@ -103,49 +124,51 @@ pub fn run(vcode: &VCode, live: &Liveness) -> Allocation {
             } else {
                 h
             };
-            (regs.contains(&r) && free(&locs, r)).then_some(r)
+            if tried >> r.0 & 1 != 0 {
+                return None;
+            }
+            tried |= 1 << r.0;
+            (regs.contains(&r) && free(&assigned, r)).then_some(r)
         });
-        let chosen = hinted.or_else(|| regs.iter().copied().find(|&r| free(&locs, r)));
+        let chosen = hinted.or_else(|| regs.iter().copied().find(|&r| free(&assigned, r)));
         if let Some(r) = chosen {
             locs[cur] = Loc::Reg(r);
-            active.push(cur);
+            assigned[r.0 as usize].insert(&iv.ranges, cur);
             continue;
         }
         // No free register: evict the cheapest intersecting set, or spill `cur`.
-        let mut best: Option<(f64, Reg)> = None;
+        let mut best: Option<(f64, Reg, Vec<usize>)> = None;
         for &r in regs {
-            if iv.intersection(&live.fixed[r.0 as usize]).is_some() {
+            if !fixed_free(r) {
                 continue;
             }
-            let cost: f64 = active
-                .iter()
-                .chain(&inactive)
-                .filter(|&&o| {
-                    reg_of(&locs, o) == r && iv.intersection(&live.vregs[o].ranges).is_some()
+            let a = &assigned[r.0 as usize];
+            let bound = best.as_ref().map_or(weights[cur], |b| b.0.min(weights[cur]));
+            let mut owners: Vec<usize> = Vec::new();
+            let mut cost = 0.0;
+            let mut scanned = 0;
+            let complete = iv.ranges.iter().all(|&(from, to)| {
+                a.owners(from, to, &mut |o| {
+                    scanned += 1;
+                    if !owners.contains(&o) {
+                        owners.push(o);
+                        cost += weights[o];
+                    }
+                    scanned <= MAX_EVICTION_SCAN && cost < bound
                 })
-                .map(|&o| weights[o])
-                .sum();
-            if best.is_none_or(|(c, _)| cost < c) {
-                best = Some((cost, r));
+            });
+            if complete && best.as_ref().is_none_or(|b| cost < b.0) {
+                best = Some((cost, r, owners));
             }
         }
         match best {
-            Some((cost, r)) if cost < weights[cur] => {
-                let evicted: Vec<usize> = active
-                    .iter()
-                    .chain(&inactive)
-                    .copied()
-                    .filter(|&o| {
-                        reg_of(&locs, o) == r && iv.intersection(&live.vregs[o].ranges).is_some()
-                    })
-                    .collect();
+            Some((cost, r, evicted)) if cost < weights[cur] => {
                 for o in evicted {
+                    assigned[r.0 as usize].remove(&live.vregs[o].ranges);
                     spill(&mut locs, o);
-                    active.retain(|&a| a != o);
-                    inactive.retain(|&a| a != o);
                 }
                 locs[cur] = Loc::Reg(r);
-                active.push(cur);
+                assigned[r.0 as usize].insert(&iv.ranges, cur);
             }
             _ => spill(&mut locs, cur),
         }

@@ -16,13 +16,15 @@ pub mod checker;
 mod linear_scan;
 mod liveness;
 
+use super::CompileError;
+use super::budget::FunctionBudget;
 use super::vcode::{Reg, VCode};
 use super::x64::regs::{Gpr, Xmm};
 
-pub use liveness::{Interval, Liveness};
+pub use liveness::{Interval, Liveness, TooMuchWork};
 
 /// Where a virtual register lives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Loc {
     /// A physical register.
     Reg(Reg),
@@ -81,14 +83,76 @@ pub fn is_allocatable(r: Reg) -> bool {
     }
 }
 
-/// Allocates registers for a function.
-pub fn allocate(vcode: &VCode) -> Allocation {
-    let live = liveness::compute(vcode);
-    let alloc = linear_scan::run(vcode, &live);
-    if cfg!(debug_assertions) {
-        if let Err(e) = checker::check(vcode, &live, &alloc) {
-            panic!("register allocation of function {} is wrong: {e}", vcode.func_index);
+/// Allocates registers for a function. `budget` bounds the work of
+/// liveness and the memory of the intervals; a function over it is
+/// refused with the budget's error.
+pub fn allocate(vcode: &VCode, budget: &FunctionBudget) -> Result<Allocation, CompileError> {
+    // What the ranges may take once the rest is accounted for.
+    let (vcode_bytes, liveness_bytes) = estimates(vcode);
+    let base = vcode_bytes + liveness_bytes;
+    budget.check_memory("liveness", base)?;
+    let max_ranges = (budget.max_memory() - base) / BYTES_PER_RANGE;
+    let live = liveness::compute(vcode, budget.max_liveness_work(), max_ranges as u64)
+        .map_err(|w| budget.liveness_exceeded(&w, BYTES_PER_RANGE))?;
+    #[cfg(debug_assertions)]
+    if vcode.num_vregs().saturating_mul(vcode.blocks.len()) <= 1 << 20 {
+        let reference = liveness::reference_intervals(vcode);
+        if let Some(v) = (0..reference.len()).find(|&v| reference[v] != live.vregs[v]) {
+            panic!(
+                "liveness of r{v} in function {} is {:?}, the dataflow solution {:?}",
+                vcode.func_index, live.vregs[v], reference[v]
+            );
         }
     }
-    alloc
+    if std::env::var("SCION_DUMP").is_ok_and(|d| d.contains("budget")) {
+        eprintln!(
+            "budget f{}: {} vregs, {} blocks, {} insts, vcode {} B, liveness {} B, work {} \
+             of {}, {} ranges ({} B), limit {} B",
+            vcode.func_index,
+            vcode.num_vregs(),
+            vcode.blocks.len(),
+            vcode.insts.len(),
+            vcode_bytes,
+            liveness_bytes,
+            live.work,
+            budget.max_liveness_work(),
+            live.num_ranges(),
+            live.num_ranges() * BYTES_PER_RANGE,
+            budget.max_memory(),
+        );
+    }
+    let alloc = linear_scan::run(vcode, &live);
+    if cfg!(debug_assertions)
+        && let Err(e) = checker::check(vcode, &live, &alloc)
+    {
+        panic!("register allocation of function {} is wrong: {e}", vcode.func_index);
+    }
+    Ok(alloc)
+}
+
+/// Estimated bytes of one live range while allocating: in its interval,
+/// in the allocator's map of its register (a B-tree entry with its share
+/// of the node) and in the checker's sweep (debug builds).
+pub const BYTES_PER_RANGE: usize = 8 + 40 + 16;
+
+/// Estimated bytes of a function's VCode, and of liveness and allocation
+/// besides the ranges (operand lists, per-block marks and predecessors,
+/// per-register intervals, locations and hints).
+pub fn estimates(vcode: &VCode) -> (usize, usize) {
+    use super::vcode::{MInst, VBlockData};
+    let lists: usize = vcode.insts.iter().map(MInst::list_len).sum();
+    let params: usize = vcode.blocks.iter().map(|b| b.params.len()).sum();
+    let vcode_bytes = vcode.insts.len() * (size_of::<MInst>() + 4)
+        + (lists + params) * 4
+        + vcode.blocks.len() * size_of::<VBlockData>()
+        + vcode.vreg_classes.len()
+        + vcode.hints.len() * 8;
+    // At most three operands per instruction besides the lists.
+    let operands = 3 * vcode.insts.len() + lists + params;
+    let per_vreg = size_of::<Interval>() + size_of::<Loc>() + size_of::<Vec<Reg>>() + 3 * 8;
+    let liveness_bytes = vcode.insts.len() * 4
+        + vcode.blocks.len() * 32
+        + operands * 12
+        + vcode.num_vregs() * per_vreg;
+    (vcode_bytes, liveness_bytes)
 }

@@ -32,6 +32,11 @@ pub(super) struct ControlFrame {
     results: Vec<Type>,
     /// Operand stack height below this frame's parameters.
     height: usize,
+    /// Identifies this frame instance (and, for `if`, its current arm)
+    /// among all frames of the function; set by `push_frame`.
+    pub(super) generation: u32,
+    /// Loop frames on the control stack up to and including this one.
+    pub(super) loops: u32,
 }
 
 impl FuncTranslator<'_> {
@@ -52,13 +57,60 @@ impl FuncTranslator<'_> {
     pub(super) fn push_function_frame(&mut self) {
         let results = self.func.results.clone();
         let next = self.block_with_params(&results);
-        self.control.push(ControlFrame {
+        self.push_frame(ControlFrame {
             kind: FrameKind::Function,
             next,
             params: vec![],
             results,
             height: 0,
+            generation: 0,
+            loops: 0,
         });
+    }
+
+    /// Pushes `frame`, giving it a new generation and its loop count.
+    fn push_frame(&mut self, mut frame: ControlFrame) {
+        self.generation += 1;
+        frame.generation = self.generation;
+        let below = self.control.last().map_or(0, |f| f.loops);
+        frame.loops = below + matches!(frame.kind, FrameKind::Loop { .. }) as u32;
+        self.control.push(frame);
+    }
+
+    /// The value of local (or other SSA variable) `var` here. When the
+    /// latest definition of `var` was made in a frame that is still open,
+    /// in the same arm, and no loop was entered since (neither a loop frame
+    /// opened nor the current block an unsealed loop header), that
+    /// definition dominates this point and no later one can reach it: it
+    /// is the value, without searching predecessors (a search that would
+    /// add a parameter for `var` at every join since, for every variable
+    /// read, however many blocks follow one another).
+    pub(super) fn use_local(&mut self, var: u32) -> Value {
+        let latest = self.latest_defs[var as usize].filter(|_| self.ssa.is_sealed(self.current));
+        if let Some((value, depth, generation)) = latest {
+            // The loops open below the definition, if its frame is open
+            // (a definition at depth 0 is in the entry block, before any).
+            let open = match depth.checked_sub(1) {
+                None => Some(0),
+                Some(d) => {
+                    let f = self.control.get(d as usize);
+                    f.filter(|f| f.generation == generation).map(|f| f.loops)
+                }
+            };
+            let loops_now = self.control.last().map_or(0, |f| f.loops);
+            if open == Some(loops_now) {
+                return value;
+            }
+        }
+        self.ssa.use_var(&mut self.func, var, self.current)
+    }
+
+    /// Sets local (or other SSA variable) `var` to `value` here.
+    pub(super) fn def_local(&mut self, var: u32, value: Value) {
+        self.ssa.def_var(var, self.current, value);
+        let depth = self.control.len() as u32;
+        let generation = self.control.last().map_or(0, |f| f.generation);
+        self.latest_defs[var as usize] = Some((value, depth, generation));
     }
 
     /// The branch target of relative depth `depth` and how many values it takes.
@@ -70,7 +122,7 @@ impl FuncTranslator<'_> {
         }
     }
 
-    pub(super) fn translate_control(&mut self, op: &Operator<'_>) -> bool {
+    pub(super) fn translate_control(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
         match *op {
             Operator::Nop => {}
             Operator::Drop => {
@@ -87,12 +139,14 @@ impl FuncTranslator<'_> {
                 let (params, results) = self.block_type(blockty);
                 let next = self.block_with_params(&results);
                 let height = self.stack.len() - params.len();
-                self.control.push(ControlFrame {
+                self.push_frame(ControlFrame {
                     kind: FrameKind::Block,
                     next,
                     params,
                     results,
                     height,
+                    generation: 0,
+                    loops: 0,
                 });
             }
             Operator::Loop { blockty } => {
@@ -109,12 +163,14 @@ impl FuncTranslator<'_> {
                 self.stack.extend(header_params);
                 self.check_point();
                 let next = self.block_with_params(&results);
-                self.control.push(ControlFrame {
+                self.push_frame(ControlFrame {
                     kind: FrameKind::Loop { header },
                     next,
                     params,
                     results,
                     height,
+                    generation: 0,
+                    loops: 0,
                 });
             }
             Operator::If { blockty } => {
@@ -133,12 +189,14 @@ impl FuncTranslator<'_> {
                 self.ssa.seal(&mut self.func, then_block);
                 self.ssa.seal(&mut self.func, else_block);
                 self.switch_to(then_block);
-                self.control.push(ControlFrame {
+                self.push_frame(ControlFrame {
                     kind: FrameKind::If { else_block, else_args },
                     next,
                     params,
                     results,
                     height,
+                    generation: 0,
+                    loops: 0,
                 });
             }
             Operator::Else => self.translate_else(),
@@ -162,8 +220,12 @@ impl FuncTranslator<'_> {
                 self.switch_to(fallthrough);
             }
             Operator::BrTable { ref targets } => {
-                let index = self.pop();
                 let (default_block, n) = self.label(targets.default());
+                // Every target gets its own copy of the arguments.
+                let copies = targets.len() as usize + 1;
+                let bytes = copies.saturating_mul(size_of::<BlockCall>() + n * size_of::<Value>());
+                self.check_budget(bytes.saturating_mul(2))?;
+                let index = self.pop();
                 let args = self.peekn(n);
                 let targets = targets
                     .targets()
@@ -183,9 +245,9 @@ impl FuncTranslator<'_> {
                 let args = self.peekn(n);
                 self.terminate(InstKind::Return { args });
             }
-            _ => return false,
+            _ => return Ok(false),
         }
-        true
+        Ok(true)
     }
 
     /// Operators met while the current point is unreachable: only the
@@ -194,12 +256,14 @@ impl FuncTranslator<'_> {
         match op {
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
                 let next = self.current;
-                self.control.push(ControlFrame {
+                self.push_frame(ControlFrame {
                     kind: FrameKind::Dead,
                     next,
                     params: vec![],
                     results: vec![],
                     height: self.stack.len(),
+                    generation: 0,
+                    loops: 0,
                 });
             }
             Operator::Else => {
@@ -227,6 +291,9 @@ impl FuncTranslator<'_> {
             unreachable!("validated: else after if");
         };
         let (next, nresults, height) = (frame.next, frame.results.len(), frame.height);
+        // Definitions in the `then` arm do not reach the `else` arm.
+        self.generation += 1;
+        frame.generation = self.generation;
         if self.reachable {
             let args = self.peekn(nresults);
             self.jump(next, args);

@@ -26,7 +26,7 @@ impl FuncTranslator<'_> {
     pub(super) fn fuel_entry(&mut self) {
         if let Some(var) = self.fuel.as_ref().map(|f| f.var) {
             let v = self.ins1(InstKind::FuelLoad, Type::I64);
-            self.ssa.def_var(var, self.current, v);
+            self.def_local(var, v);
             // Every function costs 1 besides its operators.
             self.fuel.as_mut().unwrap().pending = 1;
         }
@@ -63,7 +63,7 @@ impl FuncTranslator<'_> {
         {
             let var = self.fuel.as_ref().unwrap().var;
             let v = self.ins1(InstKind::FuelLoad, Type::I64);
-            self.ssa.def_var(var, self.current, v);
+            self.def_local(var, v);
         }
     }
 
@@ -75,17 +75,17 @@ impl FuncTranslator<'_> {
         if cost == 0 || !self.reachable {
             return;
         }
-        let fuel = self.ssa.use_var(&mut self.func, var, self.current);
+        let fuel = self.use_local(var);
         let c = self.iconst(Type::I64, cost as u64);
         let v = self.ins1(InstKind::Binary { op: BinaryOp::Add, args: [fuel, c] }, Type::I64);
-        self.ssa.def_var(var, self.current, v);
+        self.def_local(var, v);
     }
 
     /// Writes the counter back to the store.
     pub(super) fn fuel_save(&mut self) {
         let Some(var) = self.fuel.as_ref().map(|f| f.var) else { return };
         if self.reachable {
-            let value = self.ssa.use_var(&mut self.func, var, self.current);
+            let value = self.use_local(var);
             self.ins(InstKind::FuelStore { value }, &[]);
         }
     }
@@ -98,9 +98,9 @@ impl FuncTranslator<'_> {
         match self.fuel.as_ref().map(|f| f.var) {
             Some(var) => {
                 self.fuel_flush();
-                let fuel = self.ssa.use_var(&mut self.func, var, self.current);
+                let fuel = self.use_local(var);
                 let v = self.ins1(InstKind::CheckPoint { fuel: Some(fuel) }, Type::I64);
-                self.ssa.def_var(var, self.current, v);
+                self.def_local(var, v);
             }
             None if self.interruptible => {
                 self.ins(InstKind::CheckPoint { fuel: None }, &[]);
@@ -122,7 +122,7 @@ impl FuncTranslator<'_> {
                     None => {
                         let var = meter.var;
                         self.fuel_flush();
-                        let fuel = self.ssa.use_var(&mut self.func, var, self.current);
+                        let fuel = self.use_local(var);
                         let wide = self
                             .ins1(InstKind::Unary { op: UnaryOp::ExtendU, arg: units }, Type::I64);
                         let cost = if per_unit == 1 {
@@ -138,7 +138,7 @@ impl FuncTranslator<'_> {
                             InstKind::Binary { op: BinaryOp::Add, args: [fuel, cost] },
                             Type::I64,
                         );
-                        self.ssa.def_var(var, self.current, v);
+                        self.def_local(var, v);
                     }
                 }
             }

@@ -20,6 +20,7 @@ mod table;
 mod variable;
 
 use super::CompileError;
+use super::budget::FunctionBudget;
 use super::decode::PendingBody;
 use super::ir::{Block, BlockCall, Function, Inst, InstKind, Type, Value};
 use crate::info::ModuleInfo;
@@ -42,14 +43,23 @@ pub struct FuncTranslator<'m> {
     fuel: Option<fuel::FuelMeter<'m>>,
     /// Emit interruption check points.
     interruptible: bool,
+    /// What this function may cost.
+    budget: &'m FunctionBudget,
+    /// Frames pushed so far (and `else` arms begun): the last generation.
+    generation: u32,
+    /// Of every variable, its latest definition: value, control stack
+    /// depth and generation of the innermost frame at that point.
+    latest_defs: Vec<Option<(Value, u32, u32)>>,
 }
 
-/// Translates one function body.
+/// Translates one function body; refuses it when its locals or the IR and
+/// SSA tables being built go over `budget`.
 pub fn translate_function(
     info: &ModuleInfo,
     body: PendingBody<'_>,
     allocs: FuncValidatorAllocations,
     config: &'_ super::CodegenConfig,
+    budget: &FunctionBudget,
 ) -> Result<(Function, FuncValidatorAllocations), CompileError> {
     let wasm_err = |e: wasmparser::BinaryReaderError| {
         CompileError::new(Some(e.offset() as usize), e.message().into())
@@ -61,11 +71,14 @@ pub fn translate_function(
     let mut reader = body.body.get_binary_reader();
     let groups = reader.read_var_u32().map_err(wasm_err)?;
     let mut locals = Vec::new();
+    let mut num_locals = sig.params.len() as u64;
     for _ in 0..groups {
         let offset = reader.original_position();
         let count = reader.read_var_u32().map_err(wasm_err)?;
         let ty = reader.read().map_err(wasm_err)?;
         validator.define_locals(offset, count, ty).map_err(wasm_err)?;
+        num_locals += count as u64;
+        budget.check_locals(num_locals)?;
         locals.push((count, ty));
     }
     for &(count, ty) in &locals {
@@ -77,7 +90,7 @@ pub fn translate_function(
     if config.fuel.is_some() {
         var_types.push(Type::I64);
     }
-    let mut t = FuncTranslator::new(info, body.func_index, var_types);
+    let mut t = FuncTranslator::new(info, body.func_index, var_types, budget);
     t.fuel = config.fuel.as_ref().map(|costs| fuel::FuelMeter { costs, var: fuel_var, pending: 0 });
     t.interruptible = config.interruptible;
     t.func.body_offset = body.body.range().start as u32;
@@ -95,25 +108,41 @@ pub fn translate_function(
         if t.reachable {
             t.fuel_after_op(&op);
         }
+        // Once per operator: one operator adds at most a block's worth of
+        // parameters per variable it reads, and `br_table` and `end` check
+        // before they do more.
+        t.check_budget(0)?;
     }
     ops.finish().map_err(wasm_err)?;
+    if std::env::var("SCION_DUMP").is_ok_and(|d| d.contains("budget")) {
+        let bytes = t.ssa.estimated_bytes(&t.func);
+        eprintln!("budget f{}: SSA construction {bytes} B", t.func.func_index);
+    }
     let mut func = t.func;
     func.resolve_aliases();
     Ok((func, validator.into_allocations()))
 }
 
 impl<'m> FuncTranslator<'m> {
-    fn new(info: &'m ModuleInfo, func_index: u32, var_types: Vec<Type>) -> Self {
+    fn new(
+        info: &'m ModuleInfo,
+        func_index: u32,
+        var_types: Vec<Type>,
+        budget: &'m FunctionBudget,
+    ) -> Self {
         let sig = info.func_type(func_index);
         let func = Function::new(
             func_index,
             sig.params.iter().map(|&t| Type::of(t)).collect(),
             sig.results.iter().map(|&t| Type::of(t)).collect(),
         );
+        let latest_defs = vec![None; var_types.len()];
+        let mut ssa = SsaBuilder::new(var_types);
+        ssa.max_bytes = budget.max_memory();
         FuncTranslator {
             info,
             func,
-            ssa: SsaBuilder::new(var_types),
+            ssa,
             stack: Vec::new(),
             control: Vec::new(),
             current: Block(0),
@@ -122,6 +151,9 @@ impl<'m> FuncTranslator<'m> {
             loop_depth: 0,
             fuel: None,
             interruptible: false,
+            budget,
+            generation: 0,
+            latest_defs,
         }
     }
 
@@ -134,13 +166,13 @@ impl<'m> FuncTranslator<'m> {
         let var_types = self.func.params.clone();
         for (i, &ty) in var_types.iter().enumerate() {
             let p = self.func.append_block_param(entry, ty);
-            self.ssa.def_var(i as u32, entry, p);
+            self.def_local(i as u32, p);
         }
         let num_vars = self.num_vars();
         for var in num_params..num_vars {
             let ty = self.var_type(var);
             let zero = self.zero(ty);
-            self.ssa.def_var(var, entry, zero);
+            self.def_local(var, zero);
         }
         self.fuel_entry();
         self.push_function_frame();
@@ -150,7 +182,7 @@ impl<'m> FuncTranslator<'m> {
         if !self.reachable {
             return self.translate_unreachable(op);
         }
-        let handled = self.translate_control(op)
+        let handled = self.translate_control(op)?
             || self.translate_variable(op)
             || self.translate_int(op)
             || self.translate_float(op)
@@ -165,6 +197,13 @@ impl<'m> FuncTranslator<'m> {
     }
 
     // ---- helpers shared by the families ----
+
+    /// Refuses the function if its IR and SSA tables, with `extra` bytes
+    /// more, are over the memory budget.
+    fn check_budget(&self, extra: usize) -> Result<(), CompileError> {
+        let bytes = self.ssa.estimated_bytes(&self.func).saturating_add(extra);
+        self.budget.check_memory("SSA construction", bytes)
+    }
 
     fn switch_to(&mut self, block: Block) {
         self.func.layout.push(block);
@@ -225,6 +264,7 @@ impl<'m> FuncTranslator<'m> {
     /// Ends the current block with a terminator and records its edges.
     fn terminate(&mut self, kind: InstKind) {
         let targets: Vec<Block> = kind.targets().iter().map(|c| c.block).collect();
+        kind.for_each_arg(|_| self.ssa.args += 1);
         let inst = self.func.push_inst(self.current, kind, &[], self.srcloc);
         for (slot, to) in targets.into_iter().enumerate() {
             self.ssa.add_edge(self.current, inst, slot as u32, to);

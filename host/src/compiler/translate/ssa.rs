@@ -9,6 +9,14 @@
 //! sealed. The search is iterative so that long chains of blocks cannot
 //! overflow the compiler's stack. Trivial parameters are left for
 //! `opt::params` to remove.
+//!
+//! The search adds a parameter (and a table entry) at every join between
+//! a read and its definition, for every variable read: many locals read
+//! after many blocks make that product. The translator answers most reads
+//! without it: when the latest definition is known to dominate the read
+//! (`FuncTranslator::use_local`), it is the value. The tables this builder
+//! keeps are counted ([`SsaBuilder::estimated_bytes`]) against the
+//! function's memory budget.
 
 use crate::compiler::ir::{Block, Function, Inst, Type, Value};
 use std::collections::HashMap;
@@ -28,7 +36,15 @@ pub struct SsaBuilder {
     defs: HashMap<(Block, u32), Value>,
     sealed: Vec<bool>,
     preds: Vec<Vec<Edge>>,
+    num_preds: usize,
     incomplete: Vec<Vec<(u32, Value)>>,
+    num_incomplete: usize,
+    /// Branch arguments in the function (those added here and those of
+    /// the terminators the translator made), for the memory estimate.
+    pub args: usize,
+    /// Sealing stops adding arguments when the estimate passes this; the
+    /// translator then refuses the function.
+    pub max_bytes: usize,
 }
 
 enum Task {
@@ -43,7 +59,7 @@ enum Task {
 impl SsaBuilder {
     /// A builder for variables of these types.
     pub fn new(var_types: Vec<Type>) -> SsaBuilder {
-        SsaBuilder { var_types, ..Default::default() }
+        SsaBuilder { var_types, max_bytes: usize::MAX, ..Default::default() }
     }
 
     /// Number of variables.
@@ -70,6 +86,25 @@ impl SsaBuilder {
         self.ensure(to);
         debug_assert!(!self.sealed[to.index()], "edge into sealed {to}");
         self.preds[to.index()].push(Edge { from, inst, slot });
+        self.num_preds += 1;
+    }
+
+    /// Estimated bytes of `func` and of this builder's tables (hash-map
+    /// entries with their share of a table that doubles when it grows), or
+    /// of what the IR passes will allocate once the builder is gone, if
+    /// that is more.
+    pub fn estimated_bytes(&self, func: &Function) -> usize {
+        let tables = self.defs.len() * 40
+            + self.num_preds * 2 * size_of::<Edge>()
+            + self.num_incomplete * 16
+            + self.sealed.len() * (1 + 2 * size_of::<Vec<Edge>>());
+        let passes = crate::compiler::opt::estimated_bytes(func.values.len(), self.args);
+        func.estimated_bytes_with(self.args) + tables.max(passes)
+    }
+
+    /// Whether all predecessors of `block` are known.
+    pub fn is_sealed(&self, block: Block) -> bool {
+        self.sealed.get(block.index()).copied().unwrap_or(false)
     }
 
     /// Whether any branch leads to `block`.
@@ -89,9 +124,15 @@ impl SsaBuilder {
         self.sealed[block.index()] = true;
         // Parameters were appended in this order, so their arguments are too.
         for (var, _param) in std::mem::take(&mut self.incomplete[block.index()]) {
+            // Variables × predecessors can be large; stop (and let the
+            // translator refuse the function) once over the budget.
+            if self.estimated_bytes(func) > self.max_bytes {
+                return;
+            }
             for edge in self.preds[block.index()].clone() {
                 let v = self.use_var(func, var, edge.from);
                 push_arg(func, edge, v);
+                self.args += 1;
             }
         }
     }
@@ -114,6 +155,7 @@ impl SsaBuilder {
                         if !self.sealed[b.index()] {
                             let p = func.append_block_param(b, ty);
                             self.incomplete[b.index()].push((var, p));
+                            self.num_incomplete += 1;
                             self.defs.insert((b, var), p);
                             break Some(p);
                         }
@@ -146,6 +188,7 @@ impl SsaBuilder {
                 Task::AddArg(edge) => {
                     let v = results.pop().expect("value for edge");
                     push_arg(func, edge, v);
+                    self.args += 1;
                 }
                 Task::Finish(chain, p) => {
                     for c in chain {

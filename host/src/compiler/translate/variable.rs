@@ -8,16 +8,16 @@ impl FuncTranslator<'_> {
     pub(super) fn translate_variable(&mut self, op: &Operator<'_>) -> bool {
         match *op {
             Operator::LocalGet { local_index } => {
-                let v = self.ssa.use_var(&mut self.func, local_index, self.current);
+                let v = self.use_local(local_index);
                 self.push(v);
             }
             Operator::LocalSet { local_index } => {
                 let v = self.pop();
-                self.ssa.def_var(local_index, self.current, v);
+                self.def_local(local_index, v);
             }
             Operator::LocalTee { local_index } => {
                 let v = *self.stack.last().expect("validated");
-                self.ssa.def_var(local_index, self.current, v);
+                self.def_local(local_index, v);
             }
             Operator::GlobalGet { global_index } => {
                 let ty = Type::of(self.info.globals[global_index as usize].content);

@@ -23,6 +23,7 @@ use crate::contract::builtins::Builtin;
 use crate::contract::trap::{TrapCode, TrapSite};
 use crate::contract::vmctx::{BACKTRACE_CAPACITY, VMOffsets, field, header, store};
 use crate::types::{FuncType, ValType};
+use std::collections::HashMap;
 
 const VMCTX: Gpr = Gpr(abi::VMCTX_REG);
 const HEAP: Gpr = Gpr(abi::HEAP_BASE_REG);
@@ -321,10 +322,14 @@ struct FuncEmitter<'a> {
     alloc: &'a Allocation,
     frame: Frame,
     block_labels: Vec<Label>,
-    /// Out-of-line trap stubs: label, code, wasm offset.
+    /// Out-of-line trap stubs: label, code, wasm offset; and the label of
+    /// each (code, offset) pair.
     stubs: Vec<(Label, TrapCode, u32)>,
-    /// Constant pool entries: label and bytes.
+    stub_labels: HashMap<(TrapCode, u32), Label>,
+    /// Constant pool entries: label and bytes; and the label of each
+    /// constant added by the emitter.
     consts: Vec<(Label, [u8; 16])>,
+    const_labels: HashMap<[u8; 16], Label>,
     /// Jump tables: label and target block labels.
     tables: Vec<(Label, Vec<Label>)>,
     /// Slow paths of check points.
@@ -348,7 +353,14 @@ impl<'a> FuncEmitter<'a> {
         let raw = saved_bytes + 8 * alloc.num_slots as i32 + vcode.outgoing_bytes as i32;
         let total = (raw + 15) / 16 * 16;
         let block_labels = (0..vcode.blocks.len()).map(|_| tb.asm.new_label()).collect();
-        let consts = vcode.constants.iter().map(|c| (tb.asm.new_label(), c.0)).collect();
+        let consts: Vec<(Label, [u8; 16])> =
+            vcode.constants.iter().map(|c| (tb.asm.new_label(), c.0)).collect();
+        // The VCode's pool (referenced by index) comes first; constants the
+        // emitter asks for reuse its first equal entry.
+        let mut const_labels = HashMap::new();
+        for &(l, b) in &consts {
+            const_labels.entry(b).or_insert(l);
+        }
         FuncEmitter {
             tb,
             vcode,
@@ -356,7 +368,9 @@ impl<'a> FuncEmitter<'a> {
             frame: Frame { saved_bytes, total },
             block_labels,
             stubs: Vec::new(),
+            stub_labels: HashMap::new(),
             consts,
+            const_labels,
             tables: Vec::new(),
             yield_stubs: Vec::new(),
             pending_stores: Vec::new(),
@@ -416,11 +430,12 @@ impl<'a> FuncEmitter<'a> {
 
     /// A conditional branch to an out-of-line trap stub.
     fn trap_if(&mut self, cond: Cond, code: TrapCode, srcloc: u32) {
-        let stub = match self.stubs.iter().find(|s| s.1 == code && s.2 == srcloc) {
-            Some(s) => s.0,
+        let stub = match self.stub_labels.get(&(code, srcloc)) {
+            Some(&l) => l,
             None => {
                 let l = self.tb.asm.new_label();
                 self.stubs.push((l, code, srcloc));
+                self.stub_labels.insert((code, srcloc), l);
                 l
             }
         };
@@ -433,11 +448,12 @@ impl<'a> FuncEmitter<'a> {
     }
 
     fn constant(&mut self, bytes: [u8; 16]) -> Label {
-        if let Some(c) = self.consts.iter().find(|c| c.1 == bytes) {
-            return c.0;
+        if let Some(&l) = self.const_labels.get(&bytes) {
+            return l;
         }
         let l = self.tb.asm.new_label();
         self.consts.push((l, bytes));
+        self.const_labels.insert(bytes, l);
         l
     }
 
@@ -1311,35 +1327,75 @@ impl<'a> FuncEmitter<'a> {
     }
 
     /// Performs the copies `dst <- src` as if simultaneously.
+    ///
+    /// Destinations are distinct. Repeatedly emits the first move (in the
+    /// given order) whose destination no pending move still reads; when
+    /// every pending move's destination is still read, they form cycles,
+    /// and the source of the first pending move is parked in the cycle
+    /// scratch register. Counting the readers of each location keeps this
+    /// linear in the number of moves (block parameters can be thousands).
     fn parallel_moves(&mut self, moves: &[(Reg, Reg)]) {
         let mut pending: Vec<(Loc, Loc, RegClass)> = moves
             .iter()
             .map(|&(d, s)| (self.alloc.loc(d), self.alloc.loc(s), self.vcode.class(d)))
             .filter(|(d, s, _)| d != s && *d != Loc::None)
             .collect();
-        while !pending.is_empty() {
-            // A move whose destination no other pending move still reads.
-            let ready = (0..pending.len())
-                .find(|&i| !pending.iter().enumerate().any(|(j, m)| j != i && m.1 == pending[i].0));
-            match ready {
+        // Pending moves reading each location, the move writing each.
+        let mut readers: HashMap<Loc, Vec<usize>> = HashMap::new();
+        let mut num_readers: HashMap<Loc, usize> = HashMap::new();
+        let mut writer: HashMap<Loc, usize> = HashMap::new();
+        for (i, &(d, s, _)) in pending.iter().enumerate() {
+            readers.entry(s).or_default().push(i);
+            *num_readers.entry(s).or_default() += 1;
+            writer.insert(d, i);
+        }
+        let mut ready: std::collections::BTreeSet<usize> = (0..pending.len())
+            .filter(|&i| num_readers.get(&pending[i].0).is_none_or(|&n| n == 0))
+            .collect();
+        let mut done = vec![false; pending.len()];
+        let (mut left, mut first) = (pending.len(), 0);
+        while left > 0 {
+            let freed = match ready.pop_first() {
                 Some(i) => {
-                    let (d, s, class) = pending.remove(i);
+                    let (d, s, class) = pending[i];
                     self.move_loc(d, s, class);
+                    done[i] = true;
+                    left -= 1;
+                    let n = num_readers.get_mut(&s).expect("a source is read");
+                    *n -= 1;
+                    (*n == 0).then_some(s)
                 }
                 None => {
                     // A cycle: park one source in the cycle scratch register.
-                    let (_, s, class) = pending[0];
+                    while done[first] {
+                        first += 1;
+                    }
+                    let (_, s, class) = pending[first];
                     let park = match class {
                         RegClass::Int => Loc::Reg(Reg::gpr(Gpr::R10)),
                         RegClass::Float => Loc::Reg(Reg::xmm(Xmm(14))),
                     };
                     self.move_loc(park, s, class);
-                    for m in pending.iter_mut() {
-                        if m.1 == s {
-                            m.1 = park;
-                        }
+                    let moved: Vec<usize> = readers
+                        .remove(&s)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|&j| !done[j])
+                        .collect();
+                    for &j in &moved {
+                        pending[j].1 = park;
                     }
+                    *num_readers.entry(park).or_default() += moved.len();
+                    readers.entry(park).or_default().extend(moved);
+                    num_readers.insert(s, 0);
+                    Some(s)
                 }
+            };
+            // The move writing a location nothing reads any more can go.
+            if let Some(&w) = freed.and_then(|l| writer.get(&l))
+                && !done[w]
+            {
+                ready.insert(w);
             }
         }
     }
