@@ -273,7 +273,7 @@ impl Cache {
         let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
         check_owner(&meta).map_err(fail)?;
         let artifact =
-            LoadedArtifact::load_file(file, &path, expected, Provenance::Signed(&self.key))?;
+            LoadedArtifact::load_file(file, &path, expected, Provenance::signed(&self.key))?;
         // Record the use (for eviction). The descriptor is the loaded file's.
         let now = [libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW }; 2];
         let c = c_name(&key.file_name());

@@ -7,7 +7,7 @@
 //!    owned by the effective user and not writable by group or others:
 //!    [`check_owner`]);
 //! 2. its signature verifies under the cache's key ([`super::sign`]),
-//!    unless the caller vouched for the file ([`Provenance::Vouched`]);
+//!    unless the caller vouched for the file ([`Provenance::vouched`]);
 //! 3. the ELF is what the dynamic loader will map and run nothing
 //!    ([`super::check`]);
 //! 4. the descriptor's magic and format version match, metadata and code
@@ -66,14 +66,28 @@ pub struct Expected {
     pub config_hash: u64,
 }
 
-/// Who says the file is Scion's own output.
+/// Who says the file is Scion's own output: its signature
+/// ([`Provenance::signed`]) or, with the `unsafe` [`Provenance::vouched`],
+/// the caller.
 #[derive(Clone, Copy, Debug)]
-pub enum Provenance<'a> {
-    /// Its signature, which must verify under this key (the cache's).
-    Signed(&'a ArtifactKey),
-    /// The caller, who vouches for it (`Module::from_artifact_unchecked`):
-    /// no signature is needed. Every other check still applies.
-    Vouched,
+pub struct Provenance<'a>(Option<&'a ArtifactKey>);
+
+impl<'a> Provenance<'a> {
+    /// The file's signature must verify under `key` (the cache's).
+    pub fn signed(key: &'a ArtifactKey) -> Provenance<'a> {
+        Provenance(Some(key))
+    }
+
+    /// No signature is needed; every other check still applies.
+    ///
+    /// # Safety
+    ///
+    /// The caller vouches that the file is an artifact Scion's compiler
+    /// wrote and nobody changed, as for `Module::from_artifact_unchecked`:
+    /// its code runs when the artifact's functions are called.
+    pub unsafe fn vouched() -> Provenance<'static> {
+        Provenance(None)
+    }
 }
 
 /// Largest artifact file accepted.
@@ -136,7 +150,7 @@ pub fn check_owner(meta: &std::fs::Metadata) -> Result<(), String> {
 
 impl LoadedArtifact {
     /// Opens the artifact at `path` and loads it ([`LoadedArtifact::load_file`]).
-    /// With [`Provenance::Signed`] the file must also pass [`check_owner`].
+    /// A signed provenance also requires the file to pass [`check_owner`].
     pub fn open(
         path: &Path,
         expected: Expected,
@@ -150,7 +164,7 @@ impl LoadedArtifact {
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(path)
             .map_err(|e| fail(format!("cannot open: {e}")))?;
-        if matches!(provenance, Provenance::Signed(_)) {
+        if provenance.0.is_some() {
             let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
             check_owner(&meta).map_err(fail)?;
         }
@@ -175,9 +189,9 @@ impl LoadedArtifact {
             return Err(fail(format!("{} bytes is too large for an artifact", meta.len())));
         }
         let bytes = read_all(&file, meta.len()).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let elf_len = match provenance {
-            Provenance::Signed(key) => key.verify(&bytes).map_err(fail)?,
-            Provenance::Vouched => sign::signed_len(&bytes).unwrap_or(bytes.len()),
+        let elf_len = match provenance.0 {
+            Some(key) => key.verify(&bytes).map_err(fail)?,
+            None => sign::signed_len(&bytes).unwrap_or(bytes.len()),
         };
         let elf = &bytes[..elf_len];
         let layout = super::check::check(elf).map_err(fail)?;
@@ -408,6 +422,10 @@ impl Mapping {
         // A different name: the loader matched this file to an object
         // something other than Scion had loaded.
         if l_name.as_bytes() != name.as_bytes() || l_ld != base + layout.dynamic as usize {
+            // The loader keeps `name` as an alias of that object: the
+            // descriptor must stay open so the name never means another
+            // file (one descriptor, for a case that should never happen).
+            std::mem::forget(file);
             return close(format!(
                 "the loader returned another object ({}) for this file: is it loaded by \
                  something other than Scion?",
