@@ -98,10 +98,14 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Compile { path: Some(p), error } => {
-                write!(f, "invalid module {}: {error}", p.display())
+            // A module over the compile budget is valid, just too big.
+            Error::Compile { path, error } => {
+                let what = if error.budget_exceeded { "module refused" } else { "invalid module" };
+                match path {
+                    Some(p) => write!(f, "{what} {}: {error}", p.display()),
+                    None => write!(f, "{what}: {error}"),
+                }
             }
-            Error::Compile { path: None, error } => write!(f, "invalid module: {error}"),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Link(m) => write!(f, "link error: {m}"),
             Error::Limit(m) => write!(f, "limit exceeded: {m}"),

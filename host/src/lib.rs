@@ -37,7 +37,7 @@ pub mod runtime;
 pub mod types;
 pub mod wast;
 
-pub use config::{Config, FuelCosts};
+pub use config::{CompileBudget, Config, FuelCosts};
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use module::Module;
