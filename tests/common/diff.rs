@@ -126,7 +126,7 @@ impl MemSnapshot {
 }
 
 /// Everything observable about running a module.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Run {
     /// Instantiation trap, if any.
     pub instantiation: Option<DTrap>,
@@ -299,14 +299,7 @@ pub fn run_scion_as(engine: &scion::Engine, wasm: &[u8], shape: Shape) -> Result
     let mut runs: Vec<Run> = Vec::new();
     let mut instances = Vec::new();
     for store in &mut stores {
-        let mut run = Run {
-            instantiation: None,
-            calls: vec![],
-            memories: vec![],
-            globals: vec![],
-            fuel: vec![],
-            instantiation_fuel: None,
-        };
+        let mut run = Run::default();
         let instantiated = Instance::new(store, &module, &[]);
         if metered {
             run.instantiation_fuel = Some(FUEL - store.get_fuel().unwrap());
@@ -406,14 +399,7 @@ pub fn run_wasmtime(engine: &wasmtime::Engine, wasm: &[u8], shape: Shape) -> Res
     let mut store = wasmtime::Store::new(engine, limits);
     store.limiter(|l| l);
     let metered = store.set_fuel(FUEL).is_ok();
-    let mut run = Run {
-        instantiation: None,
-        calls: vec![],
-        memories: vec![],
-        globals: vec![],
-        fuel: vec![],
-        instantiation_fuel: None,
-    };
+    let mut run = Run::default();
     let instantiated = wasmtime::Instance::new(&mut store, &module, &[]);
     if metered {
         run.instantiation_fuel = Some(FUEL - store.get_fuel().unwrap());

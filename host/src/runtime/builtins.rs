@@ -162,18 +162,31 @@ unsafe extern "C" fn memory_init(
     };
     // SAFETY: the only reference to the memory during this builtin.
     let m = unsafe { inst.memory_mut(mem) };
-    let oob = TrapCode::MemoryOutOfBounds;
-    let sr = range_or_trap(vmctx, oob, src, len, bytes.len() as u64);
-    let dr = range_or_trap(vmctx, oob, dst, len, m.len() as u64);
+    init_from_segment(vmctx, TrapCode::MemoryOutOfBounds, m.data_mut(), bytes, dst, src, len)
+}
+
+/// `memory.init`/`table.init`: copies `len` items of `segment` from `src`
+/// into `out` at `dst`, or traps with `oob` (changing nothing) when either
+/// range is out of bounds.
+fn init_from_segment<T: Copy>(
+    vmctx: *mut u8,
+    oob: TrapCode,
+    out: &mut [T],
+    segment: &[T],
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    let sr = range_or_trap(vmctx, oob, src, len, segment.len() as u64);
+    let dr = range_or_trap(vmctx, oob, dst, len, out.len() as u64);
     let (sr, dr) = match (sr, dr) {
         (Ok(s), Ok(d)) => (s, d),
         (Err(status), _) | (_, Err(status)) => return status,
     };
-    let out = m.data_mut();
     let delta = sr.start.wrapping_sub(dr.start);
     bulk(vmctx, dr, false, |c| {
         let from = c.start.wrapping_add(delta)..c.end.wrapping_add(delta);
-        out[c].copy_from_slice(&bytes[from]);
+        out[c].copy_from_slice(&segment[from]);
     })
 }
 
@@ -255,19 +268,7 @@ unsafe extern "C" fn table_init(
     // SAFETY: the only reference to the table during this builtin; the
     // segment is instance data, not a table.
     let t = unsafe { inst.table_mut(table) };
-    let oob = TrapCode::TableOutOfBounds;
-    let sr = range_or_trap(vmctx, oob, src, len, items.len() as u64);
-    let dr = range_or_trap(vmctx, oob, dst, len, t.len());
-    let (sr, dr) = match (sr, dr) {
-        (Ok(s), Ok(d)) => (s, d),
-        (Err(status), _) | (_, Err(status)) => return status,
-    };
-    let out = t.elements_mut();
-    let delta = sr.start.wrapping_sub(dr.start);
-    bulk(vmctx, dr, false, |c| {
-        let from = c.start.wrapping_add(delta)..c.end.wrapping_add(delta);
-        out[c].copy_from_slice(&items[from]);
-    })
+    init_from_segment(vmctx, TrapCode::TableOutOfBounds, t.elements_mut(), items, dst, src, len)
 }
 
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
