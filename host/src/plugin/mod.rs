@@ -606,15 +606,12 @@ pub(crate) fn guest_buffer(
     len: u32,
     max: u32,
 ) -> std::result::Result<&[u8], BufferError> {
-    let end = u64::from(ptr).checked_add(u64::from(len)).ok_or(BufferError::OutOfBounds)?;
-    if end > data.len() as u64 {
-        return Err(BufferError::OutOfBounds);
-    }
+    let range = crate::runtime::range::checked_range(ptr.into(), len.into(), data.len() as u64)
+        .ok_or(BufferError::OutOfBounds)?;
     if len > max {
         return Err(BufferError::TooLarge);
     }
-    // Both ends are within `data`, whose length is a usize.
-    Ok(&data[ptr as usize..end as usize])
+    Ok(&data[range])
 }
 
 /// Finds the SDK's exports in a fresh instance.

@@ -3,6 +3,7 @@
 
 use super::func::Func;
 use super::memory::LinearMemory;
+use super::range::checked_range;
 use super::store::{AsStore, StoreOpaque};
 use super::table::Table as TableData;
 use super::values::Val;
@@ -103,23 +104,21 @@ impl Memory {
     /// Copies `buf.len()` bytes at `offset` out of the memory.
     pub fn read(&self, store: &impl AsStore, offset: usize, buf: &mut [u8]) -> Result<()> {
         let data = self.data(store);
-        let src = offset.checked_add(buf.len()).and_then(|end| data.get(offset..end)).ok_or_else(
+        let range = checked_range(offset as u64, buf.len() as u64, data.len() as u64).ok_or_else(
             || Error::Usage(format!("read of {} bytes at {offset} is out of bounds", buf.len())),
         )?;
-        buf.copy_from_slice(src);
+        buf.copy_from_slice(&data[range]);
         Ok(())
     }
 
     /// Copies `bytes` into the memory at `offset`.
     pub fn write(&self, store: &mut impl AsStore, offset: usize, bytes: &[u8]) -> Result<()> {
         let data = self.data_mut(store);
-        let dst = offset
-            .checked_add(bytes.len())
-            .and_then(|end| data.get_mut(offset..end))
+        let range = checked_range(offset as u64, bytes.len() as u64, data.len() as u64)
             .ok_or_else(|| {
                 Error::Usage(format!("write of {} bytes at {offset} is out of bounds", bytes.len()))
             })?;
-        dst.copy_from_slice(bytes);
+        data[range].copy_from_slice(bytes);
         Ok(())
     }
 
