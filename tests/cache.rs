@@ -99,6 +99,23 @@ fn storing_under_the_cap_does_not_rescan_the_directory() {
     assert_eq!(engine.cache().scans(), 1);
 }
 
+/// A full cache is evicted below its cap, so the stores after it do not
+/// each rescan the directory.
+#[test]
+fn storing_into_a_full_cache_does_not_rescan_every_time() {
+    let (engine, _dir) = fresh("full", Config::new());
+    let (_, first) = call(&engine, 200);
+    let size = std::fs::metadata(&first).unwrap().len();
+    // Room for about twenty artifacts.
+    let (engine, _dir) = fresh("full", Config::new().cache_max_bytes(size * 20));
+    for n in 0..60 {
+        call(&engine, 300 + n);
+    }
+    let scans = engine.cache().scans();
+    assert!(engine.cache().entries().unwrap().len() <= 21);
+    assert!(scans <= 25, "{scans} scans for 60 stores");
+}
+
 #[test]
 fn the_cache_directory_is_private() {
     use std::os::unix::fs::PermissionsExt;

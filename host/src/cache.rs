@@ -395,8 +395,12 @@ impl Cache {
         let entries = self.entries()?;
         let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
         let mut removed = 0;
+        // Over the cap, evict down to nine tenths of it: evicting only to
+        // the cap made every later store pass it again and rescan a full
+        // directory (quadratic in a large cache).
+        let target = if total > max_bytes { max_bytes - max_bytes / 10 } else { max_bytes };
         for e in entries {
-            if total <= max_bytes {
+            if total <= target {
                 break;
             }
             let name = e.path.file_name().unwrap_or_default();
