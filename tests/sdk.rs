@@ -720,9 +720,17 @@ fn host_call_arguments_nested_too_deep_are_refused_before_decoding() {
 #[test]
 fn lying_lengths_are_refused_before_allocating() {
     let exe = std::env::current_exe().unwrap();
+    // AddressSanitizer reserves terabytes of shadow memory, which an
+    // address-space limit forbids; under it (`.ci/sanitize`) its own
+    // allocation limit plays the part of the rlimit.
+    let limit = if std::env::var_os("SCION_UNDER_ASAN").is_some() {
+        "export ASAN_OPTIONS=detect_leaks=0:max_allocation_size_mb=3072:allocator_may_return_null=0"
+    } else {
+        "ulimit -v 3145728"
+    };
     let out = std::process::Command::new("sh")
         .arg("-c")
-        .arg("ulimit -v 3145728 && exec \"$0\" \"$@\"")
+        .arg(format!("{limit} && exec \"$0\" \"$@\""))
         .arg(exe)
         .args(["--ignored", "--exact", "lying_lengths_child", "--nocapture", "--test-threads=1"])
         .output()
