@@ -18,6 +18,14 @@ use std::time::Duration;
 const GIB4: u64 = 1 << 32;
 const MIB: u64 = 1 << 20;
 
+/// The tests of this file run one at a time: one of them counts the
+/// process's mappings and address space, which the others change.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn engine(config: Config) -> Engine {
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scion-hostile-cache");
     Engine::new(config.cache_dir(cache)).unwrap()
@@ -64,6 +72,7 @@ const EDGE_WAT: &str = r#"(module
 
 #[test]
 fn bulk_operations_and_every_width_at_the_4gib_end() {
+    let _serial = serial();
     let e = engine(Config::new());
     let module = Module::new(&e, EDGE_WAT).unwrap();
     let mut store = Store::new(&e, ());
@@ -151,6 +160,7 @@ fn bulk_operations_and_every_width_at_the_4gib_end() {
 
 #[test]
 fn table_operations_at_the_end_of_a_table_at_its_limit() {
+    let _serial = serial();
     let e = engine(Config::new());
     let module = Module::new(
         &e,
@@ -205,6 +215,7 @@ const EXPORTS_FUNC_WAT: &str = r#"(module
 
 #[test]
 fn references_never_move_between_stores() {
+    let _serial = serial();
     let e = engine(Config::new());
     let module = Module::new(&e, EXPORTS_FUNC_WAT).unwrap();
     let mut a = Store::new(&e, ());
@@ -260,6 +271,7 @@ fn references_never_move_between_stores() {
 
 #[test]
 fn limits_hold_for_all_memories_and_tables_of_a_store() {
+    let _serial = serial();
     let e = engine(Config::new());
     let many_memories: String = (0..10).map(|i| format!("(memory $m{i} 1)")).collect();
     let module = Module::new(
@@ -320,6 +332,7 @@ fn limits_hold_for_all_memories_and_tables_of_a_store() {
 
 #[test]
 fn a_trap_after_a_refused_grow_names_the_limit() {
+    let _serial = serial();
     let e = engine(Config::new());
     let module = Module::new(
         &e,
@@ -354,6 +367,7 @@ fn address_space() -> u64 {
 
 #[test]
 fn failed_instantiations_give_everything_back() {
+    let _serial = serial();
     let e = engine(Config::new());
     let failing = [
         // A data segment out of bounds (after the memory was created).
@@ -377,7 +391,9 @@ fn failed_instantiations_give_everything_back() {
             assert!(Instance::new(&mut store, m, &[]).is_err(), "round {round}: {w}");
         }
     }
-    assert!(mappings() <= maps + 8, "mappings {maps} -> {}", mappings());
+    // A leak adds mappings per failure (there were 1,000); allow only for
+    // what the allocator and the sanitizer may map meanwhile.
+    assert!(mappings() <= maps + 64, "mappings {maps} -> {}", mappings());
     assert!(address_space() <= space + GIB4 * 2, "address space {space} -> {}", address_space());
     // The store still works, and the failures did not use up its limits.
     let inst = Instance::new(&mut store, &ok, &[]).unwrap();
@@ -387,6 +403,7 @@ fn failed_instantiations_give_everything_back() {
 
 #[test]
 fn dropped_modules_give_their_signatures_back() {
+    let _serial = serial();
     let e = engine(Config::new());
     let before = e.registered_types();
     for m in 0..40u32 {
@@ -410,6 +427,7 @@ fn dropped_modules_give_their_signatures_back() {
 
 #[test]
 fn table_init_costs_what_it_copies() {
+    let _serial = serial();
     // table.init of zero elements from a 1,000,000-element segment, many
     // times: each call must cost O(1), not a copy of the segment.
     let items: String = (0..1_000_000).map(|_| "$f ").collect();
@@ -433,6 +451,7 @@ fn table_init_costs_what_it_copies() {
 
 #[test]
 fn a_deadline_lands_inside_a_long_memory_copy() {
+    let _serial = serial();
     let e = engine(Config::new().interruptible(true));
     let module = Module::new(
         &e,
@@ -452,6 +471,7 @@ fn a_deadline_lands_inside_a_long_memory_copy() {
 
 #[test]
 fn a_huge_timeout_means_no_deadline() {
+    let _serial = serial();
     let e = engine(Config::new().interruptible(true));
     let module = Module::new(&e, r#"(module (func (export "f") (result i32) i32.const 3))"#).unwrap();
     let mut store = Store::new(&e, ());
@@ -511,6 +531,7 @@ const RECURSE_WAT: &str = r#"(module
 
 #[test]
 fn recursion_on_a_coroutine_stack_traps_before_leaving_it() {
+    let _serial = serial();
     let e = engine(Config::new());
     let module = Module::new(&e, RECURSE_WAT).unwrap();
     let result = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
