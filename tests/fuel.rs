@@ -187,7 +187,12 @@ const INSTANTIATION_CASES: &[&str] = &[
 
 /// Fuel a fresh store spends instantiating `wasm` given `fuel`, or the
 /// failure; in Scion and in Wasmtime.
-fn instantiate_with(ours: &Engine, theirs: &wasmtime::Engine, wasm: &[u8], fuel: u64) -> (Result<u64, String>, Result<u64, String>) {
+fn instantiate_with(
+    ours: &Engine,
+    theirs: &wasmtime::Engine,
+    wasm: &[u8],
+    fuel: u64,
+) -> (Result<u64, String>, Result<u64, String>) {
     let module = Module::new(ours, wasm).unwrap();
     let mut store = Store::new(ours, ());
     store.set_fuel(fuel).unwrap();

@@ -233,7 +233,8 @@ fn references_never_move_between_stores() {
     usage(table.set(&mut b, 0, foreign), "Table::set");
     usage(table.grow(&mut b, 1, foreign).map(drop), "Table::grow");
     usage(global.set(&mut b, foreign), "Global::set");
-    let funcref_table = TableType { element: ValType::FuncRef, limits: Limits { min: 1, max: None } };
+    let funcref_table =
+        TableType { element: ValType::FuncRef, limits: Limits { min: 1, max: None } };
     usage(Table::new(&mut b, funcref_table, foreign).map(drop), "Table::new");
     let funcref_global = GlobalType { content: ValType::FuncRef, mutable: true };
     usage(Global::new(&mut b, funcref_global, foreign).map(drop), "Global::new");
@@ -411,9 +412,8 @@ fn dropped_modules_give_their_signatures_back() {
         let types: String = (0..2000u32)
             .map(|i| {
                 let n = m * 2000 + i;
-                let params: String = (0..17)
-                    .map(|b| if n >> b & 1 == 1 { " i64" } else { " i32" })
-                    .collect();
+                let params: String =
+                    (0..17).map(|b| if n >> b & 1 == 1 { " i64" } else { " i32" }).collect();
                 format!("(type (func (param{params})))")
             })
             .collect();
@@ -473,7 +473,8 @@ fn a_deadline_lands_inside_a_long_memory_copy() {
 fn a_huge_timeout_means_no_deadline() {
     let _serial = serial();
     let e = engine(Config::new().interruptible(true));
-    let module = Module::new(&e, r#"(module (func (export "f") (result i32) i32.const 3))"#).unwrap();
+    let module =
+        Module::new(&e, r#"(module (func (export "f") (result i32) i32.const 3))"#).unwrap();
     let mut store = Store::new(&e, ());
     store.set_timeout(Some(Duration::from_secs(u64::MAX))).unwrap();
     let inst = Instance::new(&mut store, &module, &[]).unwrap();
@@ -554,7 +555,15 @@ fn recursion_on_a_coroutine_stack_traps_before_leaving_it() {
     }));
     let result = result.lock().unwrap();
     assert_eq!(result.len(), 3);
-    assert!(result[0].as_ref().is_err_and(|e| e.contains("call stack exhausted")), "{:?}", result[0]);
+    assert!(
+        result[0].as_ref().is_err_and(|e| e.contains("call stack exhausted")),
+        "{:?}",
+        result[0]
+    );
     assert_eq!(result[1], Ok(100));
-    assert!(result[2].as_ref().is_err_and(|e| e.contains("call stack exhausted")), "{:?}", result[2]);
+    assert!(
+        result[2].as_ref().is_err_and(|e| e.contains("call stack exhausted")),
+        "{:?}",
+        result[2]
+    );
 }

@@ -46,9 +46,9 @@ pub use runtime::externs::{Extern, Global, Memory, Table};
 pub use runtime::func::{Caller, Func, TypedFunc};
 pub use runtime::instance::Instance;
 pub use runtime::linker::Linker;
+pub use runtime::stack::with_native_stack;
 pub use runtime::store::{AsStore, InterruptHandle, OutOfFuel, Store, StoreLimits};
 pub use runtime::trap::{FrameInfo, Trap, TrapCode};
-pub use runtime::stack::with_native_stack;
 pub use runtime::values::{ExternRef, Val, ValRaw, WasmList, WasmParams, WasmResults, WasmTy};
 pub use types::{FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 

@@ -229,7 +229,8 @@ impl Module {
     }
 
     fn wrap(engine: &Engine, artifact: LoadedArtifact) -> Module {
-        let type_ids = artifact.metadata.module.types.iter().map(|t| engine.register_type(t)).collect();
+        let type_ids =
+            artifact.metadata.module.types.iter().map(|t| engine.register_type(t)).collect();
         Module {
             inner: Arc::new(ModuleInner {
                 artifact,

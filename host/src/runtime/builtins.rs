@@ -81,7 +81,12 @@ fn range_or_trap(
 /// Runs a bulk operation over `range` chunk by chunk; traps `Interrupted`
 /// when an interrupt arrives part-way (what was done stays done, as for
 /// any trap).
-fn bulk(vmctx: *mut u8, range: Range<usize>, backwards: bool, step: impl FnMut(Range<usize>)) -> u32 {
+fn bulk(
+    vmctx: *mut u8,
+    range: Range<usize>,
+    backwards: bool,
+    step: impl FnMut(Range<usize>),
+) -> u32 {
     if in_chunks(range, backwards, || interrupted(vmctx), step) {
         0
     } else {

@@ -66,8 +66,8 @@ pub(crate) unsafe fn invoke(
             // function that switched stacks gets a limit on the new one,
             // and the outer limit back afterwards.
             let old = s.vm().stack_limit;
-            let same_stack = super::stack::region_of(sp)
-                .is_some_and(|r| r.start <= old && old < sp);
+            let same_stack =
+                super::stack::region_of(sp).is_some_and(|r| r.start <= old && old < sp);
             if !same_stack {
                 s.vm().stack_limit = stack_limit(sp, budget).ok_or_else(unknown_stack)?;
                 outer_limit = Some(old);

@@ -104,9 +104,10 @@ impl Memory {
     /// Copies `buf.len()` bytes at `offset` out of the memory.
     pub fn read(&self, store: &impl AsStore, offset: usize, buf: &mut [u8]) -> Result<()> {
         let data = self.data(store);
-        let range = checked_range(offset as u64, buf.len() as u64, data.len() as u64).ok_or_else(
-            || Error::Usage(format!("read of {} bytes at {offset} is out of bounds", buf.len())),
-        )?;
+        let range =
+            checked_range(offset as u64, buf.len() as u64, data.len() as u64).ok_or_else(|| {
+                Error::Usage(format!("read of {} bytes at {offset} is out of bounds", buf.len()))
+            })?;
         buf.copy_from_slice(&data[range]);
         Ok(())
     }
@@ -137,9 +138,11 @@ impl Memory {
         let s = store.inner_mut().opaque_mut();
         s.check(self.store_id)?;
         s.grow_memory(self.index, delta).ok_or_else(|| {
-            Error::Limit(s.refused_grow.take().unwrap_or_else(|| {
-                format!("memory cannot grow by {delta} pages")
-            }))
+            Error::Limit(
+                s.refused_grow
+                    .take()
+                    .unwrap_or_else(|| format!("memory cannot grow by {delta} pages")),
+            )
         })
     }
 

@@ -9,7 +9,9 @@ use super::externs::{Extern, Global, Memory, Table as TableHandle};
 use super::func::Func;
 use super::memory::LinearMemory;
 use super::range::checked_range;
-use super::startup_fuel::{Meter, StartupPlan, expr_cost, is_numeric_constant, table_init_precomputed};
+use super::startup_fuel::{
+    Meter, StartupPlan, expr_cost, is_numeric_constant, table_init_precomputed,
+};
 use super::store::{AsStore, Store, StoreOpaque};
 use super::table::Table;
 use super::trap::{Trap, TrapCode};
@@ -541,7 +543,9 @@ unsafe fn build(
                     meter.add(expr_cost(&costs, offset));
                     // SAFETY: the store outlives this call; the meter
                     // touches only its fuel state, not the instance.
-                    meter.bulk(unsafe { &mut *store }, items.len() as i64 * per).map_err(Error::Trap)?;
+                    meter
+                        .bulk(unsafe { &mut *store }, items.len() as i64 * per)
+                        .map_err(Error::Trap)?;
                     if seg.expressions {
                         meter.add(seg.items.iter().map(|x| expr_cost(&costs, x)).sum());
                     }

@@ -105,7 +105,8 @@ mod tests {
         let r = region_of(inside).expect("a mapping");
         assert!(r.contains(&inside));
         // SAFETY: nothing calls wasm inside.
-        let declared = unsafe { with_native_stack(inside - 4096..inside + 4096, || region_of(inside)) };
+        let declared =
+            unsafe { with_native_stack(inside - 4096..inside + 4096, || region_of(inside)) };
         assert_eq!(declared, Some(inside - 4096..inside + 4096));
         assert_eq!(region_of(inside), Some(r));
     }

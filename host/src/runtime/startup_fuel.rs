@@ -65,8 +65,12 @@ pub(crate) fn expr_cost(costs: &FuelCosts, expr: &ConstExpr) -> i64 {
             costs.cost(&match *op {
                 ConstOp::I32Const(value) => Operator::I32Const { value },
                 ConstOp::I64Const(value) => Operator::I64Const { value },
-                ConstOp::F32Const(bits) => Operator::F32Const { value: wasmparser::Ieee32::from(f32::from_bits(bits)) },
-                ConstOp::F64Const(bits) => Operator::F64Const { value: wasmparser::Ieee64::from(f64::from_bits(bits)) },
+                ConstOp::F32Const(bits) => {
+                    Operator::F32Const { value: wasmparser::Ieee32::from(f32::from_bits(bits)) }
+                }
+                ConstOp::F64Const(bits) => {
+                    Operator::F64Const { value: wasmparser::Ieee64::from(f64::from_bits(bits)) }
+                }
                 ConstOp::RefNull(_) => Operator::RefNull { hty: wasmparser::HeapType::FUNC },
                 ConstOp::RefFunc(function_index) => Operator::RefFunc { function_index },
                 ConstOp::GlobalGet(global_index) => Operator::GlobalGet { global_index },
@@ -146,8 +150,8 @@ impl StartupPlan {
             !static_data && info.datas.iter().any(|d| matches!(d.mode, DataMode::Active { .. }));
         // Static data needs the startup function only where a memory has
         // no image to map.
-        let memory_needs_init = !image_lengths.is_empty()
-            && (!images_mapped || images.iter().any(Option::is_none));
+        let memory_needs_init =
+            !image_lengths.is_empty() && (!images_mapped || images.iter().any(Option::is_none));
         let runs = info.global_defs.iter().any(|g| !is_numeric_constant(&g.init))
             || info.start.is_some()
             || info.elems.iter().any(|s| matches!(s.mode, ElemMode::Passive))
@@ -303,7 +307,8 @@ impl StoreOpaque {
         match action {
             Ok(super::store::OutOfFuel::AddFuel(more)) => {
                 let vm = self.vm();
-                vm.fuel_consumed = vm.fuel_consumed.saturating_sub(more.min(i64::MAX as u64) as i64);
+                vm.fuel_consumed =
+                    vm.fuel_consumed.saturating_sub(more.min(i64::MAX as u64) as i64);
                 if vm.fuel_consumed < 0 { Ok(()) } else { Err(TrapCode::OutOfFuel) }
             }
             Ok(super::store::OutOfFuel::Trap) => Err(TrapCode::OutOfFuel),

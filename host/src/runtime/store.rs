@@ -400,7 +400,13 @@ impl StoreOpaque {
             }
         };
         count("instance(s)", "max_instances", self.instances.len(), instances, l.max_instances)?;
-        count("memory(ies)", "max_memories", self.memories.len(), memories.len() as u64, l.max_memories)?;
+        count(
+            "memory(ies)",
+            "max_memories",
+            self.memories.len(),
+            memories.len() as u64,
+            l.max_memories,
+        )?;
         count("table(s)", "max_tables", self.tables.len(), tables.len() as u64, l.max_tables)?;
         let bytes = memories.iter().fold(0u64, |a, &b| a.saturating_add(b));
         let total = l.total_memory_bytes();

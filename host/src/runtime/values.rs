@@ -103,9 +103,9 @@ impl Val {
     /// place a value enters a store checks this first.
     pub(crate) fn check_store(&self, store_id: u64, what: &str) -> crate::Result<()> {
         match self {
-            Val::FuncRef(Some(f)) if f.store_id() != store_id => Err(crate::Error::Usage(format!(
-                "{what} is a function of another store"
-            ))),
+            Val::FuncRef(Some(f)) if f.store_id() != store_id => {
+                Err(crate::Error::Usage(format!("{what} is a function of another store")))
+            }
             _ => Ok(()),
         }
     }
