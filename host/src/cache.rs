@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -105,6 +105,20 @@ const RESCAN_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The name of the key file in the cache directory.
 pub const KEY_FILE: &str = "mac-key";
+
+/// Opens `name` in the directory `dir` (never following a link, closed on
+/// exec).
+fn open_in(dir: RawFd, name: &str, flags: i32, mode: libc::c_uint) -> std::io::Result<File> {
+    let c = c_name(name);
+    // SAFETY: openat(2) relative to a directory descriptor the caller holds.
+    let fd =
+        unsafe { libc::openat(dir, c.as_ptr(), flags | libc::O_CLOEXEC | libc::O_NOFOLLOW, mode) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor openat just returned.
+    Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
 
 fn c_name(name: &str) -> CString {
     CString::new(name).expect("cache file names contain no NUL")
@@ -225,21 +239,7 @@ impl Cache {
     }
 
     fn openat(&self, name: &str, flags: i32, mode: libc::c_uint) -> std::io::Result<File> {
-        let c = c_name(name);
-        // SAFETY: openat(2) relative to the cache directory's descriptor.
-        let fd = unsafe {
-            libc::openat(
-                self.fd.as_raw_fd(),
-                c.as_ptr(),
-                flags | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-                mode,
-            )
-        };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: a descriptor openat just returned.
-        Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+        open_in(self.fd.as_raw_fd(), name, flags, mode)
     }
 
     fn unlink(&self, name: &OsStr) -> std::io::Result<()> {
@@ -452,23 +452,8 @@ impl Cache {
 /// one.
 fn load_or_create_key(dir: &Arc<OwnedFd>) -> std::io::Result<ArtifactKey> {
     use std::io::ErrorKind::{AlreadyExists, InvalidData, NotFound, PermissionDenied};
-    let at = |name: &str, flags: i32, mode: libc::c_uint| -> std::io::Result<File> {
-        let c = c_name(name);
-        // SAFETY: openat(2) relative to the checked directory.
-        let fd = unsafe {
-            libc::openat(
-                dir.as_raw_fd(),
-                c.as_ptr(),
-                flags | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-                mode,
-            )
-        };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: a descriptor openat just returned.
-        Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
-    };
+    let at =
+        |name: &str, flags: i32, mode: libc::c_uint| open_in(dir.as_raw_fd(), name, flags, mode);
     for _ in 0..2 {
         let mut file = match at(KEY_FILE, libc::O_RDONLY | libc::O_NONBLOCK, 0) {
             Ok(f) => f,

@@ -26,7 +26,7 @@
 //! eligibility rules below are Wasmtime's, not `memory_image`'s.
 
 use super::store::StoreOpaque;
-use super::trap::{Trap, TrapCode};
+use super::trap::Trap;
 use crate::contract::fuel::{FuelCosts, SMALL_BULK_COST};
 use crate::info::{ConstExpr, ConstOp, DataMode, ElemMode, ModuleInfo};
 use crate::types::{ValType, WASM_PAGE_SIZE};
@@ -290,32 +290,6 @@ impl Meter {
     pub fn finish(self, store: &mut StoreOpaque) {
         if let Some(consumed) = self.consumed {
             store.vm().fuel_consumed = consumed;
-        }
-    }
-}
-
-impl StoreOpaque {
-    /// The fuel ran out at a check: asks the store's handler for more.
-    /// `Ok` to continue (fuel was added), else the trap to raise.
-    pub(crate) fn refuel(&mut self) -> Result<(), TrapCode> {
-        let Some(handler) = self.fuel_handler else { return Err(TrapCode::OutOfFuel) };
-        let outer = self.outer;
-        // SAFETY: the shim was installed for the store's data type; panics
-        // are caught so no unwinding crosses generated frames.
-        let action =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { handler(outer) }));
-        match action {
-            Ok(super::store::OutOfFuel::AddFuel(more)) => {
-                let vm = self.vm();
-                vm.fuel_consumed =
-                    vm.fuel_consumed.saturating_sub(more.min(i64::MAX as u64) as i64);
-                if vm.fuel_consumed < 0 { Ok(()) } else { Err(TrapCode::OutOfFuel) }
-            }
-            Ok(super::store::OutOfFuel::Trap) => Err(TrapCode::OutOfFuel),
-            Err(_) => {
-                self.pending_error = Some("out-of-fuel handler panicked".into());
-                Err(TrapCode::HostError)
-            }
         }
     }
 }

@@ -10,6 +10,7 @@ use super::func::HostFunc;
 use super::instance::InstanceData;
 use super::memory::LinearMemory;
 use super::table::Table;
+use super::trap::TrapCode;
 use crate::contract::vmctx::{VMGlobalDefinition, VMStoreContext};
 use crate::engine::Engine;
 use crate::types::{MemoryType, TableType, WASM_PAGE_SIZE};
@@ -184,6 +185,32 @@ impl Drop for StoreOpaque {
     fn drop(&mut self) {
         for &id in &self.host_type_ids {
             self.engine.release_type(id);
+        }
+    }
+}
+
+impl StoreOpaque {
+    /// The fuel ran out at a check: asks the store's handler for more.
+    /// `Ok` to continue (fuel was added), else the trap to raise.
+    pub(crate) fn refuel(&mut self) -> Result<(), TrapCode> {
+        let Some(handler) = self.fuel_handler else { return Err(TrapCode::OutOfFuel) };
+        let outer = self.outer;
+        // SAFETY: the shim was installed for the store's data type; panics
+        // are caught so no unwinding crosses generated frames.
+        let action =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { handler(outer) }));
+        match action {
+            Ok(OutOfFuel::AddFuel(more)) => {
+                let vm = self.vm();
+                vm.fuel_consumed =
+                    vm.fuel_consumed.saturating_sub(more.min(i64::MAX as u64) as i64);
+                if vm.fuel_consumed < 0 { Ok(()) } else { Err(TrapCode::OutOfFuel) }
+            }
+            Ok(OutOfFuel::Trap) => Err(TrapCode::OutOfFuel),
+            Err(_) => {
+                self.pending_error = Some("out-of-fuel handler panicked".into());
+                Err(TrapCode::HostError)
+            }
         }
     }
 }
