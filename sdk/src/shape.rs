@@ -495,7 +495,7 @@ mod tests {
     use alloc::vec;
 
     /// `enum Json { Null, Arr(Vec<Json>) }`, by hand.
-    static JSON: TypeDesc = TypeDesc::Enum(&EnumDesc {
+    const JSON: TypeDesc = TypeDesc::Enum(&EnumDesc {
         name: "Json",
         variants: &[
             VariantDesc { name: "Null", fields: &[] },
@@ -576,17 +576,7 @@ mod tests {
         assert_eq!(Shape::of_fields(&PARAMS).check(&bytes, 128), Ok(bytes.len()));
         // The tuple is not a level: one argument nests as deep as alone.
         static ONE: [FieldDesc; 1] = [FieldDesc { name: "j", ty: TypeDesc::Ref("Json") }];
-        static JSON_ARG: [FieldDesc; 1] = [FieldDesc { name: "j", ty: JSON_COPY }];
-        const JSON_COPY: TypeDesc = TypeDesc::Enum(&EnumDesc {
-            name: "Json",
-            variants: &[
-                VariantDesc { name: "Null", fields: &[] },
-                VariantDesc {
-                    name: "Arr",
-                    fields: &[FieldDesc { name: "0", ty: TypeDesc::List(&TypeDesc::Ref("Json")) }],
-                },
-            ],
-        });
+        static JSON_ARG: [FieldDesc; 1] = [FieldDesc { name: "j", ty: JSON }];
         let shape = Shape::of_fields(&JSON_ARG);
         assert_eq!(shape.check(&nested(64), 128), Ok(129));
         assert!(shape.check(&nested(65), 128).is_err());
