@@ -91,7 +91,10 @@ fn good_module_lands_in_cache_once() {
     let a = Module::new(&engine, GOOD).unwrap();
     let b = Module::new(&engine, GOOD).unwrap();
     assert_eq!(a.artifact_path(), b.artifact_path());
-    let files = cache_files(&dir);
-    assert_eq!(files.len(), 1, "{files:?}");
+    let mut files = cache_files(&dir);
+    files.sort();
+    // The artifact and its sidecar (verification record and last use).
+    assert_eq!(files.len(), 2, "{files:?}");
     assert!(files[0].ends_with(".so"));
+    assert_eq!(files[1], format!("{}.ok", files[0]));
 }

@@ -368,6 +368,134 @@ fn forged_code_is_never_accepted() {
     assert_eq!(call_f(&engine1, &module), 7);
 }
 
+// ---- 2b. verification records ----
+
+/// Waits until a file written now is settled (`artifact::record::SETTLED`),
+/// so that loading it can leave a verification record.
+fn settle() {
+    std::thread::sleep(scion::artifact::record::SETTLED + std::time::Duration::from_millis(50));
+}
+
+fn sidecar(entry: &Path) -> PathBuf {
+    entry.with_extension("so.ok")
+}
+
+/// A cache entry's record lets later loads skip hashing its code; no
+/// change to the entry, in place or by replacing it, and no forged or
+/// moved record, gets forged code accepted.
+#[test]
+fn verification_records_never_outlive_a_change() {
+    use scion::artifact::record::RECORD_LEN;
+    let dir = scratch("records");
+    let cache = dir.join("cache");
+    let marker = dir.join("marker");
+    let module = Module::new(&engine(&cache), wat(7)).unwrap();
+    let entry = module.artifact_path();
+    drop(module);
+    // A fresh entry gets no record, only its use noted.
+    assert_eq!(std::fs::metadata(sidecar(&entry)).unwrap().len(), 0, "no record of a fresh file");
+    settle();
+    let engine2 = engine(&cache);
+    assert_eq!(call_f(&engine2, &Module::new(&engine2, wat(7)).unwrap()), 7);
+    let record = std::fs::read(sidecar(&entry)).unwrap();
+    assert_eq!(record.len(), RECORD_LEN, "a settled file verified in full gets a record");
+    assert_eq!(call_f(&engine2, &Module::from_artifact(&engine2, &entry).unwrap()), 7);
+    assert_eq!(std::fs::read(sidecar(&entry)).unwrap(), record, "the record is kept");
+
+    let signed = std::fs::read(&entry).unwrap();
+    let len = scion::artifact::sign::signed_len(&signed).unwrap();
+    let forged = [&with_payload(&signed[..len], &marker)[..], &signed[len..]].concat();
+    let reload = |what: &str| {
+        let engine = engine(&cache);
+        let module = Module::new(&engine, wat(7)).unwrap();
+        assert_eq!(call_f(&engine, &module), 7, "{what}");
+        assert_no_marker(&marker, what);
+        assert_eq!(std::fs::read(&entry).unwrap(), signed, "{what}: the entry is rewritten");
+    };
+    // 1. Rewritten in place (same inode), its times put back: ctime moved.
+    let times = std::fs::metadata(&entry).unwrap();
+    std::fs::write(&entry, &forged).unwrap();
+    let f = std::fs::File::options().write(true).open(&entry).unwrap();
+    f.set_times(
+        std::fs::FileTimes::new()
+            .set_modified(times.modified().unwrap())
+            .set_accessed(times.accessed().unwrap()),
+    )
+    .unwrap();
+    drop(f);
+    std::fs::write(sidecar(&entry), &record).unwrap();
+    settle();
+    reload("rewritten in place");
+    // 2. Replaced by another file, the old record kept beside it.
+    settle();
+    assert_eq!(call_f(&engine2, &Module::from_artifact(&engine2, &entry).unwrap()), 7);
+    let record = std::fs::read(sidecar(&entry)).unwrap();
+    assert_eq!(record.len(), RECORD_LEN);
+    let tmp = dir.join("replacement");
+    std::fs::write(&tmp, &forged).unwrap();
+    std::fs::rename(&tmp, &entry).unwrap();
+    settle();
+    let err = Module::from_artifact(&engine2, &entry).err().expect("the replacement is refused");
+    assert!(err.to_string().contains("does not match"), "{err}");
+    reload("replaced, old record kept");
+    // 3. A record of another entry, and records that are not this key's.
+    let other = Module::new(&engine2, wat(8)).unwrap().artifact_path();
+    settle();
+    Module::from_artifact(&engine2, &other).unwrap();
+    let other_record = std::fs::read(sidecar(&other)).unwrap();
+    assert_eq!(other_record.len(), RECORD_LEN);
+    let attacker = scion::artifact::sign::ArtifactKey::from_bytes([0x42; 32]);
+    for (what, record) in [
+        ("another entry's record", other_record),
+        ("a record under another key", {
+            let meta = std::fs::metadata(&entry).unwrap();
+            let mac = scion::artifact::record::trailer_mac(&forged).unwrap();
+            attacker.record(scion::artifact::record::FileStamp::of(&meta), &mac).to_vec()
+        }),
+        ("garbage", vec![0xa5; RECORD_LEN]),
+    ] {
+        std::fs::write(&entry, &forged).unwrap();
+        std::fs::write(sidecar(&entry), &record).unwrap();
+        settle();
+        let err = Module::from_artifact(&engine2, &entry).err().expect(what);
+        assert!(err.to_string().contains("does not match"), "{what}: {err}");
+        reload(what);
+    }
+}
+
+/// The other side: a valid record really stands for the signature check
+/// (so the tests above prove something). A file whose code was changed
+/// after signing, with a record made for it under the key, loads without
+/// its code being hashed; without the record it is refused.
+#[test]
+fn a_valid_record_stands_for_hashing_the_code() {
+    use scion::artifact::record::{FileStamp, trailer_mac};
+    let dir = scratch("record-stands");
+    let engine = engine(&dir.join("cache"));
+    let elf = genuine(&engine, 7, &dir.join("a.so"));
+    let key = scion::artifact::sign::ArtifactKey::from_bytes([0x17; 32]);
+    let mut file = [&elf[..], &key.signature(&elf)[..]].concat();
+    let (start, _) = text(&file);
+    file[start] ^= 0xff; // the code no longer matches the MAC
+    let path = dir.join("changed.so");
+    std::fs::write(&path, &file).unwrap();
+    let config_hash = CacheKey::new(&[], engine.codegen()).config_hash;
+    let expected = Expected { wasm_sha256: None, config_hash };
+    let open = || std::fs::File::open(&path).unwrap();
+    let err = LoadedArtifact::load_file(open(), &path, expected, Provenance::signed(&key));
+    assert!(err.unwrap_err().reason.contains("does not match"));
+    let stamp = FileStamp::of(&std::fs::metadata(&path).unwrap());
+    let record = key.record(stamp, &trailer_mac(&file).unwrap());
+    let loaded = LoadedArtifact::load_file(
+        open(),
+        &path,
+        expected,
+        Provenance::recorded(&key, Some(&record)),
+    )
+    .unwrap();
+    assert!(loaded.record.is_none(), "a recorded load makes no new record");
+}
+
 // ---- 3. cache directories someone else controls ----
 
 fn chown(path: &Path, uid: u32) {
@@ -612,7 +740,7 @@ fn a_file_swapped_after_opening_is_not_loaded() {
     // SAFETY: the open file is an artifact Scion just wrote (the test is
     // that it, not the decoy now at the path, is what gets mapped).
     let vouched = unsafe { Provenance::vouched() };
-    let artifact = LoadedArtifact::load_file(file, &path, expected, vouched).unwrap();
+    let artifact = LoadedArtifact::load_file(file, &path, expected, vouched).unwrap().artifact;
     assert_no_marker(&marker, "swapped path");
     // What was mapped is the genuine artifact: its descriptor's metadata.
     assert_eq!(artifact.metadata.module.exports[0].name, "f");

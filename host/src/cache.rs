@@ -18,12 +18,20 @@
 //! owned by the user, not writable by group or others, and its signature
 //! verifies (`artifact::sign`). Anything else is recompiled.
 //!
-//! Use is recorded in each file's modification time (set on every load);
-//! when the cache grows past its cap, the least recently used artifacts
-//! are deleted. Deleting a loaded artifact is harmless: its mapping
+//! Checking an entry's signature reads and hashes all of it; once it has
+//! passed, the cache keeps a verification record beside it (`<entry>.ok`,
+//! `artifact::record`), a tag under the key of the file's inode and
+//! `ctime`, with which later loads of the unchanged file skip rehashing
+//! its code. An entry is never modified after it is written (that would
+//! change its `ctime`): its use is recorded in the modification time of
+//! that sidecar (set on every load; the sidecar is empty until the entry
+//! has a record), and when the cache grows past its cap, the least
+//! recently used artifacts are deleted with their sidecars. Deleting a
+//! loaded artifact is harmless: its mapping
 //! stays until it is unloaded.
 
 use crate::artifact::load::{ArtifactError, Expected, LoadedArtifact, Provenance, check_owner};
+use crate::artifact::record::{RECORD_LEN, Record};
 use crate::artifact::sign::ArtifactKey;
 use crate::compiler::CodegenConfig;
 use crate::contract::artifact::{COMPILER_VERSION, FORMAT_VERSION};
@@ -118,6 +126,23 @@ fn open_in(dir: RawFd, name: &str, flags: i32, mode: libc::c_uint) -> std::io::R
     }
     // SAFETY: a descriptor openat just returned.
     Ok(File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// Whether `name` is an artifact's file name ([`CacheKey::file_name`]).
+fn is_artifact_name(name: &str) -> bool {
+    name.len() == 64 + 3
+        && name.ends_with(".so")
+        && name[..64].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// What the name of an entry's sidecar (its verification record and last
+/// use) adds to the entry's.
+const SIDECAR_SUFFIX: &str = ".ok";
+
+/// The name of the sidecar of the entry `name`: its verification record
+/// (`artifact::record`), or empty, and its last use.
+fn sidecar_name(name: &str) -> String {
+    format!("{name}{SIDECAR_SUFFIX}")
 }
 
 fn c_name(name: &str) -> CString {
@@ -262,7 +287,8 @@ impl Cache {
     ) -> Result<Option<LoadedArtifact>, ArtifactError> {
         let path = self.path(key);
         let fail = |reason: String| ArtifactError { path: path.clone(), reason };
-        let file = match self.openat(&key.file_name(), libc::O_RDONLY | libc::O_NONBLOCK, 0) {
+        let name = key.file_name();
+        let file = match self.openat(&name, libc::O_RDONLY | libc::O_NONBLOCK, 0) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
@@ -272,13 +298,98 @@ impl Cache {
         };
         let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
         check_owner(&meta).map_err(fail)?;
-        let artifact =
-            LoadedArtifact::load_file(file, &path, expected, Provenance::signed(&self.key))?;
-        // Record the use (for eviction). The descriptor is the loaded file's.
+        self.load_entry(file, &name, &path, expected).map(Some)
+    }
+
+    /// Loads the artifact file at `path` for `Module::from_artifact`: it must
+    /// be owned by you, not writable by group or others, and signed with
+    /// this cache's key. When it is one of this cache's own entries, its
+    /// verification record is used and kept as for [`Cache::load`].
+    pub fn load_path(
+        &self,
+        path: &Path,
+        expected: Expected,
+    ) -> Result<LoadedArtifact, ArtifactError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
+        // Non-blocking: opening a FIFO must not hang (it is refused later).
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(path)
+            .map_err(|e| fail(format!("cannot open: {e}")))?;
+        let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
+        check_owner(&meta).map_err(fail)?;
+        // The same file as the cache's entry of that name (by device and
+        // inode, whatever path led to it)?
+        let entry = path.file_name().and_then(OsStr::to_str).filter(|name| {
+            is_artifact_name(name) && self.identity_of(name) == Some((meta.dev(), meta.ino()))
+        });
+        match entry {
+            Some(name) => self.load_entry(file, name, path, expected),
+            None => LoadedArtifact::load_file(file, path, expected, Provenance::signed(&self.key))
+                .map(|l| l.artifact),
+        }
+    }
+
+    /// The device and inode of `name` in the directory (not following a
+    /// link).
+    fn identity_of(&self, name: &str) -> Option<(u64, u64)> {
+        let c = c_name(name);
+        // SAFETY: an all-zero `stat` is a valid value to be overwritten.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: fstatat(2) relative to the directory, writing into `st`.
+        let r = unsafe {
+            libc::fstatat(self.fd.as_raw_fd(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW)
+        };
+        (r == 0).then_some((st.st_dev, st.st_ino))
+    }
+
+    /// Loads the open entry `name` (checked: owned by you, private), with
+    /// its verification record, and records the use in its sidecar
+    /// `<name>.ok`: the new record a full check made, or else a new
+    /// modification time. (The entry itself is never touched after it is
+    /// written: that would change its `ctime` and void its record.)
+    fn load_entry(
+        &self,
+        file: File,
+        name: &str,
+        path: &Path,
+        expected: Expected,
+    ) -> Result<LoadedArtifact, ArtifactError> {
+        let sidecar = sidecar_name(name);
+        let record = self.read_record(&sidecar);
+        let provenance = Provenance::recorded(&self.key, record.as_ref().map(|r| &r[..]));
+        let loaded = LoadedArtifact::load_file(file, path, expected, provenance)?;
+        match loaded.record {
+            Some(r) => {
+                if let Err(e) = self.write_atomically(&sidecar, &[&r], false) {
+                    log::debug!("cannot keep the verification record of {}: {e}", path.display());
+                }
+            }
+            None => self.touch(&sidecar),
+        }
+        Ok(loaded.artifact)
+    }
+
+    /// The verification record `name`, if there is one of the right size
+    /// (its tag is checked by the loader; a forged one fails that).
+    fn read_record(&self, name: &str) -> Option<Record> {
+        let file = self.openat(name, libc::O_RDONLY | libc::O_NONBLOCK, 0).ok()?;
+        let mut record = [0u8; RECORD_LEN];
+        let mut extra = [0u8; 1];
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(&mut record, 0).ok()?;
+        matches!(file.read_at(&mut extra, RECORD_LEN as u64), Ok(0)).then_some(record)
+    }
+
+    /// Sets the modification time of the sidecar `name` to now, creating
+    /// it empty when it is missing (an empty sidecar only records use).
+    fn touch(&self, name: &str) {
         let now = [libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW }; 2];
-        let c = c_name(&key.file_name());
+        let c = c_name(name);
         // SAFETY: utimensat(2) relative to the directory, not following links.
-        unsafe {
+        let r = unsafe {
             libc::utimensat(
                 self.fd.as_raw_fd(),
                 c.as_ptr(),
@@ -286,27 +397,34 @@ impl Cache {
                 libc::AT_SYMLINK_NOFOLLOW,
             )
         };
-        Ok(Some(artifact))
+        if r != 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::NotFound {
+            let _ = self.openat(name, libc::O_WRONLY | libc::O_CREAT | libc::O_NONBLOCK, 0o600);
+        }
     }
 
-    /// Signs an artifact with the cache's key and writes it atomically
-    /// (temporary file, then rename).
-    pub fn store(&self, key: &CacheKey, bytes: &[u8]) -> std::io::Result<PathBuf> {
-        let name = key.file_name();
+    /// Writes `parts` to `name` in the directory atomically: to a new
+    /// private temporary file, then renamed into place (after `fsync` when
+    /// `durable`).
+    fn write_atomically(&self, name: &str, parts: &[&[u8]], durable: bool) -> std::io::Result<()> {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let tmp = format!(
-            ".tmp-{}-{}-{}",
+            ".tmp-{}-{}-{}-{}",
             std::process::id(),
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos()),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             name
         );
         let result = (|| {
             let mut f = self.openat(&tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600)?;
-            f.write_all(bytes)?;
-            f.write_all(&self.key.signature(bytes))?;
-            f.sync_data()?;
-            let (from, to) = (c_name(&tmp), c_name(&name));
+            for part in parts {
+                f.write_all(part)?;
+            }
+            if durable {
+                f.sync_data()?;
+            }
+            let (from, to) = (c_name(&tmp), c_name(name));
             let dir = self.fd.as_raw_fd();
             // SAFETY: renameat(2) within the cache directory.
             if unsafe { libc::renameat(dir, from.as_ptr(), dir, to.as_ptr()) } != 0 {
@@ -317,12 +435,27 @@ impl Cache {
         if result.is_err() {
             let _ = self.unlink(OsStr::new(&tmp));
         }
-        result.map(|()| self.dir.join(name))
+        result
     }
 
-    /// Removes an artifact (e.g. found corrupt).
+    /// Signs an artifact with the cache's key and writes it atomically
+    /// (temporary file, then rename).
+    pub fn store(&self, key: &CacheKey, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        let name = key.file_name();
+        let signature = self.key.signature(bytes);
+        self.write_atomically(&name, &[bytes, &signature], true)?;
+        Ok(self.dir.join(name))
+    }
+
+    /// Removes an artifact (e.g. found corrupt) and its sidecar.
     pub fn remove(&self, key: &CacheKey) {
-        let _ = self.unlink(OsStr::new(&key.file_name()));
+        let _ = self.remove_entry(&key.file_name());
+    }
+
+    /// Unlinks the entry `name` and its sidecar.
+    fn remove_entry(&self, name: &str) -> std::io::Result<()> {
+        let _ = self.unlink(OsStr::new(&sidecar_name(name)));
+        self.unlink(OsStr::new(name))
     }
 
     /// Full directory scans [`Cache::evict`] has made.
@@ -348,23 +481,34 @@ impl Cache {
 
     /// The artifacts in the cache, least recently used first.
     pub fn entries(&self) -> std::io::Result<Vec<CacheEntry>> {
+        Ok(self.scan()?.0)
+    }
+
+    /// The artifacts, least recently used first (last used: the later of
+    /// the entry's and its sidecar's modification times), and the sidecars
+    /// whose entry is gone.
+    fn scan(&self) -> std::io::Result<(Vec<CacheEntry>, Vec<OsString>)> {
+        let listing = self.list()?;
+        let mut records: std::collections::HashMap<&str, std::time::SystemTime> =
+            std::collections::HashMap::new();
+        for (name, meta) in &listing {
+            if let Some(entry) = name.to_str().and_then(|n| n.strip_suffix(SIDECAR_SUFFIX)) {
+                records.insert(entry, meta.modified()?);
+            }
+        }
         let mut out = Vec::new();
-        for (name, meta) in self.list()? {
+        for (name, meta) in &listing {
             let Some(name) = name.to_str() else { continue };
-            let is_artifact = name.len() == 64 + 3
-                && name.ends_with(".so")
-                && name[..64].bytes().all(|b| b.is_ascii_hexdigit());
-            if !is_artifact || !meta.file_type().is_file() {
+            if !is_artifact_name(name) || !meta.file_type().is_file() {
                 continue;
             }
-            out.push(CacheEntry {
-                path: self.dir.join(name),
-                bytes: meta.len(),
-                last_used: meta.modified()?,
-            });
+            let modified = meta.modified()?;
+            let last_used = records.remove(name).map_or(modified, |r| r.max(modified));
+            out.push(CacheEntry { path: self.dir.join(name), bytes: meta.len(), last_used });
         }
         out.sort_by_key(|e| e.last_used);
-        Ok(out)
+        let orphans = records.into_keys().map(|e| OsString::from(sidecar_name(e))).collect();
+        Ok((out, orphans))
     }
 
     /// Called after `keep` was stored: deletes least recently used
@@ -392,7 +536,10 @@ impl Cache {
         }
         let scans = tally.as_ref().map_or(0, |t| t.scans) + 1;
         self.remove_stale_temporaries(std::time::Duration::from_secs(3600))?;
-        let entries = self.entries()?;
+        let (entries, orphans) = self.scan()?;
+        for name in orphans {
+            let _ = self.unlink(&name);
+        }
         let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
         let mut removed = 0;
         // Over the cap, evict down to nine tenths of it: evicting only to
@@ -407,7 +554,7 @@ impl Cache {
             if name == keep_name {
                 continue;
             }
-            if self.unlink(name).is_ok() {
+            if self.remove_entry(&name.to_string_lossy()).is_ok() {
                 total -= e.bytes;
                 removed += 1;
             }
@@ -422,8 +569,12 @@ impl Cache {
         *self.tally.lock() = None;
         self.remove_stale_temporaries(std::time::Duration::ZERO)?;
         let mut n = (0, 0);
-        for e in self.entries()? {
-            self.unlink(e.path.file_name().unwrap_or_default())?;
+        let (entries, orphans) = self.scan()?;
+        for name in orphans {
+            let _ = self.unlink(&name);
+        }
+        for e in entries {
+            self.remove_entry(&e.path.file_name().unwrap_or_default().to_string_lossy())?;
             n.0 += 1;
             n.1 += e.bytes;
         }

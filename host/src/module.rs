@@ -145,8 +145,11 @@ impl Module {
     /// with the reason, and none of it runs. To load an artifact that was
     /// not signed for this cache, see [`Module::from_artifact_unchecked`].
     pub fn from_artifact(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
-        let key = engine.cache().key();
-        Module::load_artifact(engine, path.as_ref(), Provenance::signed(key))
+        let path = path.as_ref();
+        let artifact = engine.cache().load_path(path, Module::any_wasm(engine)).map_err(|e| {
+            Error::Io { path: path.to_path_buf(), source: std::io::Error::other(e) }
+        })?;
+        Ok(Module::wrap(engine, artifact))
     }
 
     /// Loads a precompiled artifact without requiring it to be signed for
@@ -176,9 +179,15 @@ impl Module {
         Module::load_artifact(engine, path.as_ref(), unsafe { Provenance::vouched() })
     }
 
-    fn load_artifact(engine: &Engine, path: &Path, provenance: Provenance<'_>) -> Result<Module> {
+    /// What an artifact of any module loaded by path must match: this
+    /// engine's configuration.
+    fn any_wasm(engine: &Engine) -> Expected {
         let config_hash = CacheKey::new(&[], engine.codegen()).config_hash;
-        let expected = Expected { wasm_sha256: None, config_hash };
+        Expected { wasm_sha256: None, config_hash }
+    }
+
+    fn load_artifact(engine: &Engine, path: &Path, provenance: Provenance<'_>) -> Result<Module> {
+        let expected = Module::any_wasm(engine);
         let artifact = LoadedArtifact::open(path, expected, provenance).map_err(|e| Error::Io {
             path: path.to_path_buf(),
             source: std::io::Error::other(e),

@@ -167,6 +167,28 @@ fn forbidden_tag(tag: u64) -> String {
     }
 }
 
+/// Where the executable segment's bytes seem to lie in a file of
+/// `file_len` bytes whose first bytes are `head`: a hint for reading a
+/// file without its code, not a check. It is only ever used for a file
+/// that a verification record proves passed [`check`] unchanged; any
+/// other file is read and checked whole.
+pub fn code_span(head: &[u8], file_len: u64) -> Option<std::ops::Range<u64>> {
+    let phoff = u64_at(head, 32)?;
+    let (phentsize, phnum) = (u16_at(head, 54)?, u16_at(head, 56)?);
+    if phentsize != 56 {
+        return None;
+    }
+    (0..phnum as u64).find_map(|i| {
+        let at = phoff.checked_add(i * 56)?;
+        if u32_at(head, at)? != PT_LOAD || u32_at(head, at + 4)? & PF_X == 0 {
+            return None;
+        }
+        let (offset, filesz) = (u64_at(head, at + 8)?, u64_at(head, at + 32)?);
+        let end = offset.checked_add(filesz)?;
+        (offset >= head.len() as u64 && end <= file_len).then_some(offset..end)
+    })
+}
+
 /// Checks `file` (the artifact without its signature trailer) and returns
 /// its layout; see the module documentation for what is checked.
 pub fn check(file: &[u8]) -> Result<Layout, String> {

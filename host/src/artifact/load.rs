@@ -27,6 +27,7 @@
 
 use super::check::{Layout, PAGE};
 use super::metadata::ArtifactMetadata;
+use super::record::{self, FileStamp, Record};
 use super::sign::{self, ArtifactKey};
 use crate::compiler::x64::IsaFlags;
 use crate::contract::artifact::{COMPILER_VERSION, Descriptor, FORMAT_VERSION, MAGIC};
@@ -34,6 +35,7 @@ use std::collections::HashMap;
 use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -67,15 +69,32 @@ pub struct Expected {
 }
 
 /// Who says the file is Scion's own output: its signature
-/// ([`Provenance::signed`]) or, with the `unsafe` [`Provenance::vouched`],
+/// ([`Provenance::signed`]), a cache's record that its signature was
+/// checked before and the file has not changed since
+/// ([`Provenance::recorded`]) or, with the `unsafe` [`Provenance::vouched`],
 /// the caller.
 #[derive(Clone, Copy, Debug)]
-pub struct Provenance<'a>(Option<&'a ArtifactKey>);
+pub struct Provenance<'a> {
+    key: Option<&'a ArtifactKey>,
+    /// A cache's verification record of the file, if it has one; `None`
+    /// also when the caller does not keep records.
+    record: Option<&'a [u8]>,
+    /// Whether the caller keeps records (and so wants a new one).
+    keeps_records: bool,
+}
 
 impl<'a> Provenance<'a> {
     /// The file's signature must verify under `key` (the cache's).
     pub fn signed(key: &'a ArtifactKey) -> Provenance<'a> {
-        Provenance(Some(key))
+        Provenance { key: Some(key), record: None, keeps_records: false }
+    }
+
+    /// As [`Provenance::signed`], for a cache entry: a valid `record`
+    /// (under `key`, of this very file unchanged) stands for the signature
+    /// check, which otherwise runs in full and, when the file is settled,
+    /// yields a new record for the cache to keep ([`LoadOutcome::record`]).
+    pub fn recorded(key: &'a ArtifactKey, record: Option<&'a [u8]>) -> Provenance<'a> {
+        Provenance { key: Some(key), record, keeps_records: true }
     }
 
     /// No signature is needed; every other check still applies.
@@ -86,8 +105,20 @@ impl<'a> Provenance<'a> {
     /// wrote and nobody changed, as for `Module::from_artifact_unchecked`:
     /// its code runs when the artifact's functions are called.
     pub unsafe fn vouched() -> Provenance<'static> {
-        Provenance(None)
+        Provenance { key: None, record: None, keeps_records: false }
     }
+}
+
+/// A loaded artifact and what its load found out for the cache.
+#[derive(Debug)]
+pub struct LoadOutcome {
+    /// The artifact.
+    pub artifact: LoadedArtifact,
+    /// A new verification record of the file, for a
+    /// [`Provenance::recorded`] load that checked the signature in full of
+    /// a file that has settled ([`super::record::SETTLED`]) and did not
+    /// change while it was read.
+    pub record: Option<Record>,
 }
 
 /// Largest artifact file accepted.
@@ -164,11 +195,11 @@ impl LoadedArtifact {
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(path)
             .map_err(|e| fail(format!("cannot open: {e}")))?;
-        if provenance.0.is_some() {
+        if provenance.key.is_some() {
             let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
             check_owner(&meta).map_err(fail)?;
         }
-        LoadedArtifact::load_file(file, path, expected, provenance)
+        Ok(LoadedArtifact::load_file(file, path, expected, provenance)?.artifact)
     }
 
     /// Loads and verifies the artifact open as `file` (`path` names it in
@@ -179,7 +210,7 @@ impl LoadedArtifact {
         path: &Path,
         expected: Expected,
         provenance: Provenance<'_>,
-    ) -> Result<LoadedArtifact, ArtifactError> {
+    ) -> Result<LoadOutcome, ArtifactError> {
         let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
         let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
         if !meta.file_type().is_file() {
@@ -188,17 +219,44 @@ impl LoadedArtifact {
         if meta.len() > MAX_FILE {
             return Err(fail(format!("{} bytes is too large for an artifact", meta.len())));
         }
-        let bytes = read_all(&file, meta.len()).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let elf_len = match provenance.0 {
+        let cannot_read = |e: std::io::Error| fail(format!("cannot read: {e}"));
+        let stamp = FileStamp::of(&meta);
+        // Everything but the code first: a valid record makes reading and
+        // hashing the code (most of the file) unnecessary.
+        let (mut bytes, unread) = read_all_but_code(&file, meta.len()).map_err(cannot_read)?;
+        let mac = record::trailer_mac(&bytes);
+        let recorded = match (provenance.key, provenance.record, &mac) {
+            (Some(key), Some(r), Some(mac)) => key.check_record(r, stamp, mac),
+            _ => false,
+        };
+        if !recorded && !unread.is_empty() {
+            let at = unread.start as usize..unread.end as usize;
+            file.read_exact_at(&mut bytes[at], unread.start).map_err(cannot_read)?;
+        }
+        let elf_len = match provenance.key {
+            Some(_) if recorded => sign::signed_len(&bytes).expect("recorded files are signed"),
             Some(key) => key.verify(&bytes).map_err(fail)?,
             None => sign::signed_len(&bytes).unwrap_or(bytes.len()),
         };
         let elf = &bytes[..elf_len];
         let layout = super::check::check(elf).map_err(fail)?;
         let verified = verify_contents(elf, &layout, expected).map_err(fail)?;
+        // A record only of a file that is settled and unchanged since it was
+        // first stat'ed, so any later change gives it another stamp.
+        let record = match (provenance.key, mac) {
+            (Some(key), Some(mac))
+                if provenance.keeps_records
+                    && !recorded
+                    && stamp.settled()
+                    && file.metadata().is_ok_and(|m| FileStamp::of(&m) == stamp) =>
+            {
+                Some(key.record(stamp, &mac))
+            }
+            _ => None,
+        };
         let mapping = Mapping::map(file, &meta, &layout, elf).map_err(fail)?;
         let base = mapping.base;
-        Ok(LoadedArtifact {
+        let artifact = LoadedArtifact {
             metadata: verified.metadata,
             trap_table: (base + verified.trap_table.start) as *const u8,
             trap_table_len: verified.trap_table.len(),
@@ -206,7 +264,8 @@ impl LoadedArtifact {
             text_len: verified.text.len(),
             path: path.to_path_buf(),
             mapping,
-        })
+        };
+        Ok(LoadOutcome { artifact, record })
     }
 
     /// The trap site whose stub call returns to text offset `offset`.
@@ -236,17 +295,19 @@ impl LoadedArtifact {
     }
 }
 
-/// The whole file, `len` bytes (its size when it was checked), read
-/// through `file` from its start (without zeroing a buffer first).
-fn read_all(mut file: &File, len: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::{Read, Seek};
-    file.seek(std::io::SeekFrom::Start(0))?;
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.take(len + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 != len {
-        return Err(std::io::Error::other("the file changed size while being read"));
-    }
-    Ok(bytes)
+/// The file's `len` bytes (its size when it was checked), read through
+/// `file`, except those [`super::check::code_span`] takes for the code:
+/// those are left zero and their range is returned (empty when everything
+/// was read). The buffer is zeroed lazily (a large `calloc` maps fresh
+/// pages), so the code's pages are never touched unless read.
+fn read_all_but_code(file: &File, len: u64) -> std::io::Result<(Vec<u8>, std::ops::Range<u64>)> {
+    let mut bytes = vec![0u8; len as usize];
+    let head = (len.min(PAGE)) as usize;
+    file.read_exact_at(&mut bytes[..head], 0)?;
+    let code = super::check::code_span(&bytes[..head], len).unwrap_or(len..len);
+    file.read_exact_at(&mut bytes[head..code.start as usize], head as u64)?;
+    file.read_exact_at(&mut bytes[code.end as usize..], code.end)?;
+    Ok((bytes, code))
 }
 
 /// What [`verify_contents`] found: the metadata and where things are

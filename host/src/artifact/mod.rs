@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! CompiledModule --write (elf.rs)--> bytes --sign (sign.rs)--> file
-//!     file --read once--> check.rs (ELF as the loader sees it) + sign.rs (MAC)
+//!     file --read once--> check.rs (ELF as the loader sees it) + sign.rs (MAC,
+//!          or a cache's record.rs proof that it was checked and is unchanged)
 //!          --dlopen the same open file (load.rs)--> LoadedArtifact
 //! ```
 
@@ -10,6 +11,7 @@ pub mod check;
 pub mod elf;
 pub mod load;
 pub mod metadata;
+pub mod record;
 pub mod sign;
 
 use crate::compiler::CompiledModule;

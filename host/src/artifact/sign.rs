@@ -16,7 +16,8 @@
 //! AVX-512.
 
 use crate::contract::artifact::{
-    KEY_ID_CONTEXT, SIGNATURE_LEN, SIGNATURE_MAC_OFFSET, SIGNATURE_MAGIC, SIGNATURE_VERSION,
+    KEY_ID_CONTEXT, RECORD_KEY_CONTEXT, SIGNATURE_LEN, SIGNATURE_MAC_OFFSET, SIGNATURE_MAGIC,
+    SIGNATURE_VERSION,
 };
 
 /// A cache's secret signing key.
@@ -24,6 +25,9 @@ use crate::contract::artifact::{
 pub struct ArtifactKey {
     key: [u8; 32],
     id: [u8; 8],
+    /// Derived from `key`, for verification records (`super::record`), so
+    /// no record tag is ever a valid artifact MAC or the reverse.
+    record_key: [u8; 32],
 }
 
 impl std::fmt::Debug for ArtifactKey {
@@ -45,7 +49,8 @@ impl ArtifactKey {
     pub fn from_bytes(key: [u8; 32]) -> ArtifactKey {
         let derived = blake3::derive_key(KEY_ID_CONTEXT, &key);
         let id = derived[..8].try_into().unwrap();
-        ArtifactKey { key, id }
+        let record_key = blake3::derive_key(RECORD_KEY_CONTEXT, &key);
+        ArtifactKey { key, id, record_key }
     }
 
     /// A new random key (from `getrandom(2)`).
@@ -90,6 +95,11 @@ impl ArtifactKey {
         let mac = self.mac(artifact, &trailer[..SIGNATURE_MAC_OFFSET]);
         trailer[SIGNATURE_MAC_OFFSET..].copy_from_slice(mac.as_bytes());
         trailer
+    }
+
+    /// The tag of a verification record's fields.
+    pub(super) fn record_tag(&self, fields: &[u8]) -> blake3::Hash {
+        blake3::keyed_hash(&self.record_key, fields)
     }
 
     fn mac(&self, artifact: &[u8], trailer_head: &[u8]) -> blake3::Hash {

@@ -104,6 +104,10 @@ pub const SIGNATURE_MAC_OFFSET: usize = 24;
 /// BLAKE3 `derive_key` context of the key id.
 pub const KEY_ID_CONTEXT: &str = "scion 2025 artifact signing key id";
 
+/// BLAKE3 `derive_key` context of the key that tags the cache's
+/// verification records (`artifact::record`).
+pub const RECORD_KEY_CONTEXT: &str = "scion 2026 artifact verification record key";
+
 #[cfg(test)]
 mod tests {
     use super::*;
