@@ -236,6 +236,58 @@ pub struct DataSegment {
     pub bytes: Vec<u8>,
 }
 
+/// Function names from the name section, by function index: one text and
+/// a sorted table of ranges in it, so an artifact's names decode with two
+/// allocations rather than one per function.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FuncNames {
+    text: String,
+    /// (function index, start, end) of each name in `text`, by index.
+    entries: Vec<(u32, u32, u32)>,
+}
+
+impl FuncNames {
+    /// The names of `named` (function index, name); for an index named
+    /// twice, the first name.
+    pub fn new<'a>(named: impl IntoIterator<Item = (u32, &'a str)>) -> FuncNames {
+        let mut named: Vec<(u32, &str)> = named.into_iter().collect();
+        named.sort_by_key(|&(i, _)| i); // stable: the first name of an index stays first
+        named.dedup_by_key(|&mut (i, _)| i);
+        let mut names = FuncNames::default();
+        for (index, name) in named {
+            let start = names.text.len();
+            names.text.push_str(name);
+            // Name sections are far smaller than 4 GiB (a module is).
+            names.entries.push((index, start as u32, names.text.len() as u32));
+        }
+        names
+    }
+
+    /// The name of function `index`.
+    pub fn get(&self, index: u32) -> Option<&str> {
+        let at = self.entries.binary_search_by_key(&index, |e| e.0).ok()?;
+        let (_, start, end) = self.entries[at];
+        self.text.get(start as usize..end as usize)
+    }
+
+    /// The (function index, name) pairs, by index.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.entries
+            .iter()
+            .map(|&(i, s, e)| (i, self.text.get(s as usize..e as usize).unwrap_or("")))
+    }
+
+    /// How many functions are named.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no function is named.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 /// Everything about a module except its function bodies.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModuleInfo {
@@ -272,7 +324,7 @@ pub struct ModuleInfo {
     /// Data segments.
     pub datas: Vec<DataSegment>,
     /// Function names from the name section.
-    pub func_names: Vec<(u32, String)>,
+    pub func_names: FuncNames,
     /// The module's name from the name section.
     pub name: Option<String>,
     /// Custom sections (name, bytes), in order.
@@ -303,10 +355,7 @@ impl ModuleInfo {
 
     /// The name of function `index` from the name section, if any.
     pub fn func_name(&self, index: u32) -> Option<&str> {
-        self.func_names
-            .binary_search_by_key(&index, |(i, _)| *i)
-            .ok()
-            .map(|i| self.func_names[i].1.as_str())
+        self.func_names.get(index)
     }
 
     /// The export named `name`.

@@ -30,7 +30,9 @@ use super::metadata::ArtifactMetadata;
 use super::record::{self, FileStamp, Record};
 use super::sign::{self, ArtifactKey};
 use crate::compiler::x64::IsaFlags;
-use crate::contract::artifact::{COMPILER_VERSION, Descriptor, FORMAT_VERSION, MAGIC};
+use crate::contract::artifact::{
+    COMPILER_VERSION, Descriptor, FORMAT_VERSION, MAGIC, SIGNATURE_LEN,
+};
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::fs::File;
@@ -221,20 +223,26 @@ impl LoadedArtifact {
         }
         let cannot_read = |e: std::io::Error| fail(format!("cannot read: {e}"));
         let stamp = FileStamp::of(&meta);
-        // Everything but the code first: a valid record makes reading and
-        // hashing the code (most of the file) unnecessary.
-        let (mut bytes, unread) = read_all_but_code(&file, meta.len()).map_err(cannot_read)?;
-        let mac = record::trailer_mac(&bytes);
-        let recorded = match (provenance.key, provenance.record, &mac) {
-            (Some(key), Some(r), Some(mac)) => key.check_record(r, stamp, mac),
+        let mut bytes = vec![0u8; meta.len() as usize];
+        let head = meta.len().min(PAGE);
+        file.read_exact_at(&mut bytes[..head as usize], 0).map_err(cannot_read)?;
+        // With a record, only what is loaded and not code first (and the
+        // trailer): if the record is valid, the rest (the code, most of the
+        // file, and the symbol tables) is neither read nor hashed.
+        let recorded = match (provenance.key, provenance.record) {
+            (Some(key), Some(record)) => {
+                read_record_spans(&file, &mut bytes).map_err(cannot_read)?;
+                record::trailer_mac(&bytes).is_some_and(|mac| key.check_record(record, stamp, &mac))
+            }
             _ => false,
         };
-        if !recorded && !unread.is_empty() {
-            let at = unread.start as usize..unread.end as usize;
-            file.read_exact_at(&mut bytes[at], unread.start).map_err(cannot_read)?;
+        if !recorded {
+            file.read_exact_at(&mut bytes[head as usize..], head).map_err(cannot_read)?;
         }
+        let mac = record::trailer_mac(&bytes);
         let elf_len = match provenance.key {
-            Some(_) if recorded => sign::signed_len(&bytes).expect("recorded files are signed"),
+            Some(_) if recorded => sign::signed_len(&bytes)
+                .ok_or_else(|| fail("a recorded file lost its signature".into()))?,
             Some(key) => key.verify(&bytes).map_err(fail)?,
             None => sign::signed_len(&bytes).unwrap_or(bytes.len()),
         };
@@ -295,19 +303,22 @@ impl LoadedArtifact {
     }
 }
 
-/// The file's `len` bytes (its size when it was checked), read through
-/// `file`, except those [`super::check::code_span`] takes for the code:
-/// those are left zero and their range is returned (empty when everything
-/// was read). The buffer is zeroed lazily (a large `calloc` maps fresh
-/// pages), so the code's pages are never touched unless read.
-fn read_all_but_code(file: &File, len: u64) -> std::io::Result<(Vec<u8>, std::ops::Range<u64>)> {
-    let mut bytes = vec![0u8; len as usize];
-    let head = (len.min(PAGE)) as usize;
-    file.read_exact_at(&mut bytes[..head], 0)?;
-    let code = super::check::code_span(&bytes[..head], len).unwrap_or(len..len);
-    file.read_exact_at(&mut bytes[head..code.start as usize], head as u64)?;
-    file.read_exact_at(&mut bytes[code.end as usize..], code.end)?;
-    Ok((bytes, code))
+/// Reads into `bytes` (the whole file's length, its first page read) the
+/// non-executable loaded segments that [`super::check::data_spans`] finds
+/// and the signature trailer. The buffer is zeroed lazily (a large
+/// `calloc` maps fresh pages), so what is not read is never touched.
+fn read_record_spans(file: &File, bytes: &mut [u8]) -> std::io::Result<()> {
+    let len = bytes.len() as u64;
+    let head = len.min(PAGE);
+    let tail = len.saturating_sub(SIGNATURE_LEN as u64);
+    let spans = super::check::data_spans(&bytes[..head as usize], len).unwrap_or_default();
+    for span in spans.into_iter().chain(std::iter::once(tail..len)) {
+        let start = span.start.max(head);
+        if start < span.end {
+            file.read_exact_at(&mut bytes[start as usize..span.end as usize], start)?;
+        }
+    }
+    Ok(())
 }
 
 /// What [`verify_contents`] found: the metadata and where things are

@@ -305,18 +305,16 @@ fn elem_segment(e: wasmparser::Element<'_>) -> Result<ElemSegment, CompileError>
 /// Reads the name section; malformed name sections are ignored, as the
 /// spec allows.
 fn read_names(info: &mut ModuleInfo, names: wasmparser::NameSectionReader<'_>) {
+    let mut funcs = Vec::new();
     for name in names {
         match name {
             Ok(wasmparser::Name::Module { name, .. }) => info.name = Some(name.to_string()),
             Ok(wasmparser::Name::Function(map)) => {
-                for naming in map.into_iter().flatten() {
-                    info.func_names.push((naming.index, naming.name.to_string()));
-                }
+                funcs.extend(map.into_iter().flatten().map(|n| (n.index, n.name)));
             }
             Ok(_) => {}
-            Err(_) => return,
+            Err(_) => break,
         }
     }
-    info.func_names.sort_by_key(|(i, _)| *i);
-    info.func_names.dedup_by_key(|(i, _)| *i);
+    info.func_names = crate::info::FuncNames::new(funcs);
 }
