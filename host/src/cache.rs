@@ -30,7 +30,9 @@
 //! loaded artifact is harmless: its mapping
 //! stays until it is unloaded.
 
-use crate::artifact::load::{ArtifactError, Expected, LoadedArtifact, Provenance, check_owner};
+use crate::artifact::load::{
+    ArtifactError, Expected, LoadedArtifact, Provenance, check_owner, open_file,
+};
 use crate::artifact::record::{RECORD_LEN, Record};
 use crate::artifact::sign::ArtifactKey;
 use crate::compiler::CodegenConfig;
@@ -310,16 +312,7 @@ impl Cache {
         path: &Path,
         expected: Expected,
     ) -> Result<LoadedArtifact, ArtifactError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
-        // Non-blocking: opening a FIFO must not hang (it is refused later).
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(path)
-            .map_err(|e| fail(format!("cannot open: {e}")))?;
-        let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
-        check_owner(&meta).map_err(fail)?;
+        let (file, meta) = open_file(path, true)?;
         // The same file as the cache's entry of that name (by device and
         // inode, whatever path led to it)?
         let entry = path.file_name().and_then(OsStr::to_str).filter(|name| {

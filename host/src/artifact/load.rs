@@ -181,6 +181,25 @@ pub fn check_owner(meta: &std::fs::Metadata) -> Result<(), String> {
     Ok(())
 }
 
+/// Opens the file at `path` for loading (following links: the caller
+/// named it) and `fstat`s the open file; with `owned`, it must pass
+/// [`check_owner`].
+pub fn open_file(path: &Path, owned: bool) -> Result<(File, std::fs::Metadata), ArtifactError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
+    // Non-blocking: opening a FIFO must not hang (it is refused later).
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| fail(format!("cannot open: {e}")))?;
+    let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
+    if owned {
+        check_owner(&meta).map_err(fail)?;
+    }
+    Ok((file, meta))
+}
+
 impl LoadedArtifact {
     /// Opens the artifact at `path` and loads it ([`LoadedArtifact::load_file`]).
     /// A signed provenance also requires the file to pass [`check_owner`].
@@ -189,18 +208,7 @@ impl LoadedArtifact {
         expected: Expected,
         provenance: Provenance<'_>,
     ) -> Result<LoadedArtifact, ArtifactError> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let fail = |reason: String| ArtifactError { path: path.to_path_buf(), reason };
-        // Non-blocking: opening a FIFO must not hang (it is refused below).
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(path)
-            .map_err(|e| fail(format!("cannot open: {e}")))?;
-        if provenance.key.is_some() {
-            let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {e}")))?;
-            check_owner(&meta).map_err(fail)?;
-        }
+        let (file, _) = open_file(path, provenance.key.is_some())?;
         Ok(LoadedArtifact::load_file(file, path, expected, provenance)?.artifact)
     }
 
