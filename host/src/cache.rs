@@ -147,6 +147,20 @@ fn sidecar_name(name: &str) -> String {
     format!("{name}{SIDECAR_SUFFIX}")
 }
 
+/// A fresh temporary name for writing `name` (unique per process, time
+/// and call; `.tmp-` marks it for [`Cache::evict`]'s cleanup).
+fn temporary_name(name: &str) -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    format!(
+        ".tmp-{}-{}-{}-{name}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+    )
+}
+
 fn c_name(name: &str) -> CString {
     CString::new(name).expect("cache file names contain no NUL")
 }
@@ -399,16 +413,7 @@ impl Cache {
     /// private temporary file, then renamed into place (after `fsync` when
     /// `durable`).
     fn write_atomically(&self, name: &str, parts: &[&[u8]], durable: bool) -> std::io::Result<()> {
-        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let tmp = format!(
-            ".tmp-{}-{}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            name
-        );
+        let tmp = temporary_name(name);
         let result = (|| {
             let mut f = self.openat(&tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600)?;
             for part in parts {
@@ -603,15 +608,7 @@ fn load_or_create_key(dir: &Arc<OwnedFd>) -> std::io::Result<ArtifactKey> {
             Ok(f) => f,
             Err(e) if e.kind() == NotFound => {
                 let key = ArtifactKey::generate()?;
-                static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-                let tmp = format!(
-                    ".tmp-key-{}-{}-{}",
-                    std::process::id(),
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_nanos()),
-                    N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                );
+                let tmp = temporary_name(KEY_FILE);
                 let mut f = at(&tmp, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600)?;
                 let written = f.write_all(key.secret()).and_then(|()| f.sync_all());
                 let (from, to) = (c_name(&tmp), c_name(KEY_FILE));
