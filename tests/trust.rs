@@ -163,6 +163,15 @@ fn genuine(engine: &Engine, n: i32, out: &Path) -> Vec<u8> {
     bytes[..len].to_vec()
 }
 
+/// A cache at `cache` holding `wat(7)`: its engine, the entry's path and
+/// the entry's (signed) bytes.
+fn cache_with_entry(cache: &Path) -> (Engine, PathBuf, Vec<u8>) {
+    let engine = engine(cache);
+    let entry = Module::new(&engine, wat(7)).unwrap().artifact_path();
+    let signed = std::fs::read(&entry).unwrap();
+    (engine, entry, signed)
+}
+
 fn load_vouched(engine: &Engine, path: &Path) -> scion::Result<Module> {
     // SAFETY: the test wants to see the ELF checks refuse crafted files
     // without the signature check; every file here is refused before any
@@ -285,11 +294,7 @@ fn crafted_cache_entries_are_recompiled() {
     let dir = scratch("crafted-cache");
     let cache = dir.join("cache");
     let marker = dir.join("marker");
-    let engine1 = engine(&cache);
-    let module = Module::new(&engine1, wat(7)).unwrap();
-    let entry = module.artifact_path();
-    drop(module);
-    let signed = std::fs::read(&entry).unwrap();
+    let (_, entry, signed) = cache_with_entry(&cache);
     let elf = &signed[..scion::artifact::sign::signed_len(&signed).unwrap()];
     std::fs::write(&entry, init_in_memory_view_only(elf, &marker)).unwrap();
     let engine2 = engine(&cache);
@@ -310,11 +315,7 @@ fn forged_code_is_never_accepted() {
     let dir = scratch("forged");
     let cache = dir.join("cache");
     let marker = dir.join("marker");
-    let engine1 = engine(&cache);
-    let module = Module::new(&engine1, wat(7)).unwrap();
-    let entry = module.artifact_path();
-    drop(module);
-    let signed = std::fs::read(&entry).unwrap();
+    let (engine1, entry, signed) = cache_with_entry(&cache);
     let len = scion::artifact::sign::signed_len(&signed).unwrap();
     let (elf, trailer) = signed.split_at(len);
     let forged = with_payload(elf, &marker);
@@ -389,9 +390,7 @@ fn verification_records_never_outlive_a_change() {
     let dir = scratch("records");
     let cache = dir.join("cache");
     let marker = dir.join("marker");
-    let module = Module::new(&engine(&cache), wat(7)).unwrap();
-    let entry = module.artifact_path();
-    drop(module);
+    let (_, entry, signed) = cache_with_entry(&cache);
     // A fresh entry gets no record, only its use noted.
     assert_eq!(std::fs::metadata(sidecar(&entry)).unwrap().len(), 0, "no record of a fresh file");
     settle();
@@ -402,7 +401,6 @@ fn verification_records_never_outlive_a_change() {
     assert_eq!(call_f(&engine2, &Module::from_artifact(&engine2, &entry).unwrap()), 7);
     assert_eq!(std::fs::read(sidecar(&entry)).unwrap(), record, "the record is kept");
 
-    let signed = std::fs::read(&entry).unwrap();
     let len = scion::artifact::sign::signed_len(&signed).unwrap();
     let forged = [&with_payload(&signed[..len], &marker)[..], &signed[len..]].concat();
     let reload = |what: &str| {
