@@ -114,6 +114,7 @@ pub fn compile(
     let defined = decoded.bodies.len() as u32;
     let mut text = TextBuilder::new(defined, info.imported_funcs, offsets);
     text.emit_trap_common();
+    text.emit_yield_common();
     let ctx = lower::LowerContext {
         info: &info,
         offsets: &offsets,

@@ -13,6 +13,7 @@
 
 use super::x64::encode::{AluOp, BitCountOp, ExtendKind, LoadKind, ShiftOp, SseOp};
 use super::x64::regs::{Cond, Gpr, Scale, Size, Xmm};
+use crate::contract::abi::MACHINE;
 use crate::contract::builtins::Builtin;
 use crate::contract::trap::TrapCode;
 
@@ -335,10 +336,6 @@ fn visit_rmi(v: &mut dyn OperandVisitor, s: &RegMemImm) {
     }
 }
 
-/// Caller-saved GPRs under the System V ABI (also clobbered by wasm calls).
-pub const CALLER_SAVED_GPRS: [Gpr; 9] =
-    [Gpr::RAX, Gpr::RCX, Gpr::RDX, Gpr::RSI, Gpr::RDI, Gpr::R8, Gpr::R9, Gpr::R10, Gpr::R11];
-
 impl MInst {
     /// Reports every register operand to `v`.
     pub fn operands(&self, v: &mut dyn OperandVisitor) {
@@ -454,13 +451,13 @@ impl MInst {
                 for &d in defs {
                     v.operand(d, Def);
                 }
-                for g in CALLER_SAVED_GPRS {
-                    let r = Reg::gpr(g);
+                for g in MACHINE.call_clobbered_gprs {
+                    let r = Reg::gpr(Gpr(g));
                     if !defs.contains(&r) {
                         v.clobber(r);
                     }
                 }
-                for x in 0..16 {
+                for x in MACHINE.call_clobbered_xmms {
                     let r = Reg::xmm(Xmm(x));
                     if !defs.contains(&r) {
                         v.clobber(r);

@@ -5,14 +5,22 @@
 //!
 //! # Register roles (x86-64, hardware encodings)
 //!
+//! [`MACHINE`] is the one place that gives a physical register a role; the
+//! register allocator and the emitter read it, and a test
+//! (`tests::no_other_file_names_a_register_role`) keeps other compiler files
+//! from naming these registers.
+//!
 //! | register | role |
 //! |---|---|
 //! | r14 | `VMContext` of the running instance (pinned, callee-saved) |
 //! | r15 | base of memory 0 (pinned, callee-saved) |
 //! | rbp | frame pointer; the chain is always kept |
 //! | rsp | stack pointer, 16-byte aligned at every call |
-//! | r11 | emitter scratch, never allocated |
-//! | xmm15 | emitter float scratch, never allocated |
+//! | r10, r11 | emitter scratch (spilled operands, move cycles, call targets), never allocated |
+//! | xmm14, xmm15 | emitter float scratch, never allocated |
+//! | rax, rcx, rdx, rsi, rdi, r8, r9 | allocatable, clobbered by calls (preferred) |
+//! | rbx, r12, r13 | allocatable, saved by the prologue of a function that uses them |
+//! | xmm0–xmm13 | allocatable, clobbered by calls |
 //!
 //! # Wasm calling convention
 //!
@@ -69,10 +77,83 @@ use crate::types::ValType;
 pub const VMCTX_REG: u8 = 14;
 /// Hardware number of the register holding memory 0's base.
 pub const HEAP_BASE_REG: u8 = 15;
-/// Hardware number of the emitter's general-purpose scratch register.
-pub const SCRATCH_GPR: u8 = 11;
-/// Hardware number of the emitter's float scratch register.
-pub const SCRATCH_XMM: u8 = 15;
+
+/// The role of every physical register, by hardware number (GPRs
+/// 0 = rax … 15 = r15; XMMs by number). The register allocator assigns
+/// only `allocatable_*`; the emitter uses `scratch_*` for what the
+/// allocator does not see (spilled operands, cycles of parallel moves,
+/// call targets); calls clobber `call_clobbered_*`; a check point's slow
+/// path preserves `yield_saved_*`.
+#[derive(Clone, Copy, Debug)]
+pub struct MachineEnv {
+    /// GPRs the allocator may assign, in order of preference: those a
+    /// call clobbers first (no save in the prologue), then callee-saved.
+    pub allocatable_gprs: [u8; 10],
+    /// The allocatable GPRs a function saves in its prologue before using.
+    pub callee_saved_allocatable: [u8; 3],
+    /// XMM registers the allocator may assign.
+    pub allocatable_xmms: [u8; 14],
+    /// GPRs only the emitter uses: the first holds a reloaded operand or
+    /// a parked value of a move cycle, the second the same or a call
+    /// target; neither lives across an instruction.
+    pub scratch_gprs: [u8; 2],
+    /// XMM registers only the emitter uses, as `scratch_gprs`.
+    pub scratch_xmms: [u8; 2],
+    /// GPRs every call writes (the System V caller-saved set; the wasm
+    /// convention agrees).
+    pub call_clobbered_gprs: [u8; 9],
+    /// XMM registers every call writes (all of them).
+    pub call_clobbered_xmms: [u8; 16],
+    /// GPRs a check point's slow path saves and restores around the
+    /// runtime call: every caller-saved register a value may be in (the
+    /// allocatable ones and the first scratch, which may hold a reloaded
+    /// operand; the second carries the runtime's answer).
+    pub yield_saved_gprs: [u8; 8],
+    /// XMM registers a check point's slow path saves and restores (all
+    /// are caller-saved in the C ABI).
+    pub yield_saved_xmms: [u8; 14],
+    /// The pinned vmctx register.
+    pub vmctx: u8,
+    /// The pinned memory-0 base register.
+    pub heap_base: u8,
+}
+
+/// The machine environment of generated code (see the table above).
+pub const MACHINE: MachineEnv = MachineEnv {
+    allocatable_gprs: [0, 1, 2, 6, 7, 8, 9, 3, 12, 13],
+    callee_saved_allocatable: [3, 12, 13],
+    allocatable_xmms: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+    scratch_gprs: [10, 11],
+    scratch_xmms: [14, 15],
+    call_clobbered_gprs: [0, 1, 2, 6, 7, 8, 9, 10, 11],
+    call_clobbered_xmms: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+    yield_saved_gprs: [0, 1, 2, 6, 7, 8, 9, 10],
+    yield_saved_xmms: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+    vmctx: VMCTX_REG,
+    heap_base: HEAP_BASE_REG,
+};
+
+impl MachineEnv {
+    /// Whether the allocator may assign GPR `g`.
+    pub const fn is_allocatable_gpr(&self, g: u8) -> bool {
+        contains(&self.allocatable_gprs, g)
+    }
+    /// Whether the allocator may assign XMM `x`.
+    pub const fn is_allocatable_xmm(&self, x: u8) -> bool {
+        contains(&self.allocatable_xmms, x)
+    }
+}
+
+const fn contains(list: &[u8], r: u8) -> bool {
+    let mut i = 0;
+    while i < list.len() {
+        if list[i] == r {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
 
 /// Integer parameter registers, in order (hardware numbers).
 pub const INT_PARAM_REGS: [u8; 6] = [7, 6, 2, 1, 8, 9];
@@ -173,6 +254,90 @@ pub fn call_layout(params: &[ValType], results: &[ValType]) -> CallLayout {
 mod tests {
     use super::*;
     use ValType::*;
+
+    #[test]
+    fn the_machine_environment_is_consistent() {
+        let m = MACHINE;
+        let pinned = [m.vmctx, m.heap_base, 4, 5];
+        for g in m.allocatable_gprs {
+            assert!(!pinned.contains(&g) && !m.scratch_gprs.contains(&g), "gpr {g}");
+        }
+        for x in m.allocatable_xmms {
+            assert!(!m.scratch_xmms.contains(&x), "xmm {x}");
+        }
+        // Preference order: caller-saved first, callee-saved last.
+        let n = m.allocatable_gprs.len() - m.callee_saved_allocatable.len();
+        assert_eq!(m.allocatable_gprs[n..], m.callee_saved_allocatable);
+        for g in m.callee_saved_allocatable {
+            assert!(CALLEE_SAVED_GPRS.contains(&g) && !m.call_clobbered_gprs.contains(&g));
+        }
+        for g in &m.allocatable_gprs[..n] {
+            assert!(m.call_clobbered_gprs.contains(g) && !CALLEE_SAVED_GPRS.contains(g));
+        }
+        // The slow path of a check point keeps every caller-saved register
+        // a value may be in: allocatable ones and the first scratch.
+        for g in m.allocatable_gprs[..n].iter().chain(&m.scratch_gprs[..1]) {
+            assert!(m.yield_saved_gprs.contains(g), "gpr {g} not saved by check points");
+        }
+        assert!(!m.yield_saved_gprs.contains(&m.scratch_gprs[1]));
+        for x in m.allocatable_xmms {
+            assert!(m.yield_saved_xmms.contains(&x) && m.call_clobbered_xmms.contains(&x));
+        }
+        // Pinned registers survive calls (the wasm convention preserves them).
+        for r in [m.vmctx, m.heap_base] {
+            assert!(CALLEE_SAVED_GPRS.contains(&r) && !m.call_clobbered_gprs.contains(&r));
+        }
+        // Every parameter and result register is one a call may clobber.
+        for g in INT_PARAM_REGS.iter().chain(&INT_RESULT_REGS) {
+            assert!(m.call_clobbered_gprs.contains(g) && m.is_allocatable_gpr(*g));
+        }
+    }
+
+    /// Physical registers that have a role (pinned, scratch, callee-saved
+    /// allocatable) are named only through [`MACHINE`]: no compiler file
+    /// spells them out, except the register definitions and the encoder,
+    /// which must name every register.
+    #[test]
+    fn no_other_file_names_a_register_role() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/compiler");
+        let allowed = ["x64/regs.rs", "x64/encode.rs"];
+        let names: Vec<String> = ["R10", "R11", "R12", "R13", "R14", "R15", "RBX"]
+            .iter()
+            .map(|r| format!("Gpr::{r}"))
+            .chain((10..16).map(|n| format!("Gpr({n})")))
+            .chain((13..16).map(|n| format!("Xmm({n})")))
+            .chain(["0..14", "0..16"].map(String::from))
+            .collect();
+        let mut stack = vec![root.clone()];
+        let mut seen = 0;
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let rel = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                if allowed.contains(&rel.as_str()) || path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                seen += 1;
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap();
+                    for name in &names {
+                        assert!(
+                            !code.contains(name.as_str()),
+                            "compiler/{rel}:{}: `{name}` names a register role; use \
+                             contract::abi::MACHINE",
+                            n + 1
+                        );
+                    }
+                }
+            }
+        }
+        assert!(seen > 20, "found only {seen} compiler files under {}", root.display());
+    }
 
     #[test]
     fn layout_of_mixed_signature() {

@@ -3,7 +3,8 @@
 //! The result is a side table ([`Allocation`]): each virtual register lives
 //! in one physical register for its whole life, or in one stack slot. VCode
 //! is not rewritten; the emitter reads the table, and loads/stores spilled
-//! values through the reserved scratch registers (r10, r11, xmm14, xmm15).
+//! values through the scratch registers of the machine environment
+//! (`contract::abi::MACHINE`), which the allocator never assigns.
 //!
 //! Physical registers named in VCode (argument and result registers, the
 //! fixed operands of division and shifts, clobbers of calls) become fixed
@@ -20,6 +21,7 @@ use super::CompileError;
 use super::budget::FunctionBudget;
 use super::vcode::{Reg, VCode};
 use super::x64::regs::{Gpr, Xmm};
+use crate::contract::abi::MACHINE;
 
 pub use liveness::{Interval, Liveness, TooMuchWork};
 
@@ -52,33 +54,33 @@ impl Allocation {
     }
 }
 
-/// GPRs the allocator may assign, caller-saved first (preferred).
-pub const ALLOCATABLE_GPRS: [Gpr; 10] = [
-    Gpr::RAX,
-    Gpr::RCX,
-    Gpr::RDX,
-    Gpr::RSI,
-    Gpr::RDI,
-    Gpr::R8,
-    Gpr::R9,
-    Gpr::RBX,
-    Gpr::R12,
-    Gpr::R13,
-];
+/// GPRs the allocator may assign, caller-saved first (preferred): the
+/// machine environment's list.
+pub const ALLOCATABLE_GPRS: [Gpr; 10] = gprs(MACHINE.allocatable_gprs);
 
 /// Allocatable GPRs that a function must save before using.
-pub const CALLEE_SAVED_ALLOCATABLE: [Gpr; 3] = [Gpr::RBX, Gpr::R12, Gpr::R13];
+pub const CALLEE_SAVED_ALLOCATABLE: [Gpr; 3] = gprs(MACHINE.callee_saved_allocatable);
 
-/// XMM registers the allocator may assign (xmm14 and xmm15 are scratch).
+const fn gprs<const N: usize>(numbers: [u8; N]) -> [Gpr; N] {
+    let mut out = [Gpr(0); N];
+    let mut i = 0;
+    while i < N {
+        out[i] = Gpr(numbers[i]);
+        i += 1;
+    }
+    out
+}
+
+/// XMM registers the allocator may assign.
 pub fn allocatable_xmms() -> impl Iterator<Item = Xmm> {
-    (0..14).map(Xmm)
+    MACHINE.allocatable_xmms.into_iter().map(Xmm)
 }
 
 /// Whether a physical register takes part in allocation.
 pub fn is_allocatable(r: Reg) -> bool {
     match (r.as_gpr(), r.as_xmm()) {
-        (Some(g), _) => ALLOCATABLE_GPRS.contains(&g),
-        (_, Some(x)) => x.0 < 14,
+        (Some(g), _) => MACHINE.is_allocatable_gpr(g.0),
+        (_, Some(x)) => MACHINE.is_allocatable_xmm(x.0),
         _ => false,
     }
 }

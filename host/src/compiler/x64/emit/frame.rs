@@ -1,0 +1,152 @@
+//! Frames and the calling convention: prologue (with the stack check),
+//! epilogue, spill slots, calls, blocks and branches.
+
+use super::*;
+
+impl<'a> FuncEmitter<'a> {
+    pub(super) fn new(tb: &'a mut TextBuilder, vcode: &'a VCode, alloc: &'a Allocation) -> Self {
+        let saved_bytes = 8 + 8 * alloc.callee_saved.len() as i32;
+        let raw = saved_bytes + 8 * alloc.num_slots as i32 + vcode.outgoing_bytes as i32;
+        let total = (raw + 15) / 16 * 16;
+        let block_labels = (0..vcode.blocks.len()).map(|_| tb.asm.new_label()).collect();
+        let consts: Vec<(Label, [u8; 16])> =
+            vcode.constants.iter().map(|c| (tb.asm.new_label(), c.0)).collect();
+        // The VCode's pool (referenced by index) comes first; constants the
+        // emitter asks for reuse its first equal entry.
+        let mut const_labels = HashMap::new();
+        for &(l, b) in &consts {
+            const_labels.entry(b).or_insert(l);
+        }
+        FuncEmitter {
+            tb,
+            vcode,
+            alloc,
+            frame: Frame { saved_bytes, total },
+            block_labels,
+            stubs: Vec::new(),
+            stub_labels: HashMap::new(),
+            consts,
+            const_labels,
+            tables: Vec::new(),
+            yield_stubs: Vec::new(),
+            pending_stores: Vec::new(),
+            pending_fstores: Vec::new(),
+            gpr_scratch_used: 0,
+            xmm_scratch_used: 0,
+            gpr_use_scratch: Vec::new(),
+            xmm_use_scratch: Vec::new(),
+            next_block: None,
+        }
+    }
+
+    pub(super) fn asm(&mut self) -> &mut Asm {
+        &mut self.tb.asm
+    }
+
+    pub(super) fn slot(&self, n: u32) -> Amode {
+        Amode::base_disp(Gpr::RBP, -(self.frame.saved_bytes + 8 * (n as i32 + 1)))
+    }
+
+    pub(super) fn prologue(&mut self) {
+        let total = self.frame.total;
+        let body_offset = self.vcode.body_offset;
+        let a = self.asm();
+        a.push(Gpr::RBP);
+        a.mov_rr(Size::S64, Gpr::RBP, Gpr::RSP);
+        a.push(VMCTX);
+        // Stack check: trap if the frame would go below the store's limit.
+        a.load(LoadKind::U64, TMP, Amode::base_disp(VMCTX, header::STORE as i32));
+        a.load(LoadKind::U64, TMP, Amode::base_disp(TMP, store::STACK_LIMIT as i32));
+        a.alu_ri(AluOp::Add, Size::S64, TMP, total);
+        a.alu_rr(AluOp::Cmp, Size::S64, Gpr::RSP, TMP);
+        self.trap_if(Cond::B, TrapCode::StackOverflow, body_offset);
+        let saved: Vec<Gpr> = self.alloc.callee_saved.clone();
+        let rest = total - self.frame.saved_bytes;
+        let a = self.asm();
+        for r in saved {
+            a.push(r);
+        }
+        if rest > 0 {
+            a.alu_ri(AluOp::Sub, Size::S64, Gpr::RSP, rest);
+        }
+    }
+
+    pub(super) fn epilogue(&mut self) {
+        let saved: Vec<Gpr> = self.alloc.callee_saved.clone();
+        let saved_bytes = self.frame.saved_bytes;
+        let a = self.asm();
+        a.lea(Size::S64, Gpr::RSP, Amode::base_disp(Gpr::RBP, -saved_bytes));
+        for &r in saved.iter().rev() {
+            a.pop(r);
+        }
+        a.pop(VMCTX);
+        a.pop(Gpr::RBP);
+        a.ret();
+    }
+
+    pub(super) fn block(&mut self, b: usize, next: Option<usize>) {
+        self.next_block = next;
+        let l = self.block_labels[b];
+        self.tb.asm.bind(l);
+        let blk = &self.vcode.blocks[b];
+        for i in blk.start..blk.end {
+            let inst = &self.vcode.insts[i as usize];
+            self.inst(inst, self.vcode.srclocs[i as usize]);
+            self.done();
+        }
+    }
+
+    pub(super) fn next_block(&self) -> Option<usize> {
+        self.next_block
+    }
+
+    pub(super) fn jump_to(&mut self, target: VBlock) {
+        if self.next_block() != Some(target.0 as usize) {
+            let l = self.block_labels[target.0 as usize];
+            self.asm().jmp(l);
+        }
+    }
+    pub(super) fn call(&mut self, target: &CallTarget) {
+        let restore = |a: &mut Asm| {
+            a.load(LoadKind::U64, VMCTX, Amode::base_disp(Gpr::RBP, abi::FRAME_VMCTX_OFFSET));
+            a.load(LoadKind::U64, HEAP, Amode::base_disp(VMCTX, header::HEAP_BASE as i32));
+        };
+        match *target {
+            CallTarget::Defined(f) => {
+                let l = self.tb.func_labels[(f - self.tb.imported_funcs) as usize];
+                self.asm().call_label(l);
+            }
+            CallTarget::Import(f) => {
+                let at = self.tb.offsets.func_import(f) as i32;
+                let a = self.asm();
+                a.load(
+                    LoadKind::U64,
+                    TMP,
+                    Amode::base_disp(VMCTX, at + field::IMPORT_WASM_CALL as i32),
+                );
+                a.load(
+                    LoadKind::U64,
+                    VMCTX,
+                    Amode::base_disp(VMCTX, at + field::IMPORT_VMCTX as i32),
+                );
+                a.load(LoadKind::U64, HEAP, Amode::base_disp(VMCTX, header::HEAP_BASE as i32));
+                a.call_r(TMP);
+                restore(a);
+            }
+            CallTarget::FuncRef(r) => {
+                let f = self.use_gpr(r);
+                debug_assert!(f != VMCTX && f != HEAP && f != TMP);
+                let a = self.asm();
+                a.load(LoadKind::U64, VMCTX, Amode::base_disp(f, field::FUNCREF_VMCTX as i32));
+                a.load(LoadKind::U64, HEAP, Amode::base_disp(VMCTX, header::HEAP_BASE as i32));
+                a.call_m(Amode::base_disp(f, field::FUNCREF_WASM_CALL as i32));
+                restore(a);
+            }
+            CallTarget::Builtin(b) => {
+                let a = self.asm();
+                a.load(LoadKind::U64, TMP, Amode::base_disp(VMCTX, header::BUILTINS as i32));
+                a.call_m(Amode::base_disp(TMP, b.table_offset() as i32));
+            }
+        }
+    }
+}
