@@ -100,11 +100,70 @@ pub struct CompiledModule {
     pub isa: IsaFlags,
 }
 
+/// A stage of the pipeline whose output can be watched, per function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stage {
+    /// The IR as translation built it, before any pass.
+    Raw,
+    /// The IR after the optimizer (or, with `optimize` off, after the
+    /// minimal cleanup lowering needs).
+    Opt,
+    /// The VCode with the register allocation.
+    VCode,
+}
+
+impl Stage {
+    /// Every stage, in pipeline order.
+    pub const ALL: [Stage; 3] = [Stage::Raw, Stage::Opt, Stage::VCode];
+
+    /// The stage's name, as `SCION_DUMP` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Raw => "raw",
+            Stage::Opt => "ir",
+            Stage::VCode => "vcode",
+        }
+    }
+}
+
+/// VCode with its allocation, formatted only when a watcher shows it.
+struct Allocated<'a>(&'a vcode::VCode, &'a regalloc::Allocation);
+
+impl std::fmt::Display for Allocated<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.display(Some(self.1)))
+    }
+}
+
 /// Compiles a module, refusing it when it is over `budget`.
+///
+/// With `SCION_DUMP` set to a list naming stages (`raw`, `ir`, `vcode`),
+/// prints those stages of every function to stderr.
 pub fn compile(
     wasm: &[u8],
     config: &CodegenConfig,
     budget: &CompileBudget,
+) -> Result<CompiledModule, CompileError> {
+    let dump = std::env::var("SCION_DUMP").unwrap_or_default();
+    let wanted: Vec<Stage> = Stage::ALL.into_iter().filter(|s| dump.contains(s.name())).collect();
+    compile_with_stages(wasm, config, budget, &mut |stage, _, text| {
+        if wanted.contains(&stage) {
+            eprintln!("{text}");
+        }
+    })
+}
+
+/// [`compile`], showing each function's text at every [`Stage`] to
+/// `watch` (stage, wasm function index, text) as the pipeline produces it.
+///
+/// The text is passed as `Display` so that a watcher that ignores a stage
+/// costs no formatting. Golden tests and `SCION_DUMP` both watch through
+/// this, so what they show is what the pipeline built.
+pub fn compile_with_stages(
+    wasm: &[u8],
+    config: &CodegenConfig,
+    budget: &CompileBudget,
+    watch: &mut dyn FnMut(Stage, u32, &dyn std::fmt::Display),
 ) -> Result<CompiledModule, CompileError> {
     budget.check_module(wasm.len())?;
     let decoded = decode::decode(wasm)?;
@@ -121,37 +180,31 @@ pub fn compile(
         isa: config.isa,
         interruptible: config.interruptible,
     };
+    let dump_budget = std::env::var("SCION_DUMP").is_ok_and(|d| d.contains("budget"));
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
     for body in decoded.bodies {
         let range = body.body.range();
         let fb = budget.function(body.func_index, (range.end - range.start) as usize)?;
         let (mut func, a) = translate::translate_function(&info, body, allocs, config, &fb)?;
         allocs = a;
-        if std::env::var("SCION_DUMP").is_ok_and(|d| d.contains("raw")) {
-            eprintln!("{func}");
-        }
+        watch(Stage::Raw, func.func_index, &func);
         if config.optimize {
             opt::optimize(&mut func);
         } else {
             opt::minimal(&mut func);
         }
-        let dump = std::env::var("SCION_DUMP").unwrap_or_default();
-        if dump.contains("ir") {
-            eprintln!("{func}");
-        }
+        watch(Stage::Opt, func.func_index, &func);
         // Lowering holds the IR and the VCode it builds.
         let ir_bytes = func.estimated_bytes();
         fb.check_memory("the optimized IR", ir_bytes)?;
         let vcode = lower::lower(&ctx, &func, fb.max_memory() - ir_bytes)
             .map_err(|bytes| fb.memory_exceeded("lowering", ir_bytes + bytes))?;
-        if dump.contains("budget") {
+        if dump_budget {
             eprintln!("budget f{}: IR {ir_bytes} B", func.func_index);
         }
         drop(func);
         let alloc = regalloc::allocate(&vcode, &fb)?;
-        if dump.contains("vcode") {
-            eprintln!("{}", vcode.display(Some(&alloc)));
-        }
+        watch(Stage::VCode, vcode.func_index, &Allocated(&vcode, &alloc));
         text.emit_function(&vcode, &alloc);
         budget.check_code(vcode.func_index, text.offset() as usize)?;
     }

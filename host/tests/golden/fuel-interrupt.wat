@@ -1,0 +1,12 @@
+;; scion: fuel interruptible
+;; Fuel and interruption: the counter kept in a register, the check points
+;; at function entry and at the loop header (fuel sign and interrupt flag,
+;; slow paths out of line calling the shared yield routine), the counter
+;; stored before a call and reloaded after it.
+(module
+  (func $leaf (result i32) (i32.const 1))
+  (func (param i32) (result i32)
+    (loop
+      (local.set 0 (i32.sub (local.get 0) (call $leaf)))
+      (br_if 0 (local.get 0)))
+    (local.get 0)))
