@@ -98,3 +98,37 @@ fn scion_agrees_with_wasmtime() {
     );
     assert!(agreed > 0);
 }
+
+/// Programs with more live values than registers (`common::pressure`),
+/// without and with fuel and check points, agree with Wasmtime: results
+/// and memory.
+#[test]
+fn register_pressure_programs_agree_with_wasmtime() {
+    let n: u64 =
+        std::env::var("SCION_PRESSURE_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scion-pressure-cache");
+    let configs = [
+        Config::new().cache_dir(&cache).interruptible(false),
+        Config::new().cache_dir(&cache).consume_fuel(true),
+    ];
+    let engines: Vec<Engine> = configs.into_iter().map(|c| Engine::new(c).unwrap()).collect();
+    let wasmtime = common::diff::wasmtime_engine();
+    for seed in 0..n {
+        let text = common::pressure::program(seed);
+        let wasm = wat::parse_str(&text).unwrap_or_else(|e| panic!("seed {seed}: {e}\n{text}"));
+        let theirs = common::diff::run_wasmtime(&wasmtime, &wasm, common::diff::Shape::of(0))
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert!(theirs.calls.iter().all(|c| c.1.is_ok()), "seed {seed}: wasmtime trapped");
+        for engine in &engines {
+            let mut ours = common::diff::run_scion(engine, &wasm)
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            // Fuel is compared by tests/fuel.rs (the Wasmtime engine here
+            // does not meter); here only what was computed.
+            ours.fuel.clear();
+            ours.instantiation_fuel = None;
+            if let Some(what) = common::diff::compare(&ours, &theirs) {
+                panic!("seed {seed} ({:?}): {what}\n{text}", engine.config().consume_fuel);
+            }
+        }
+    }
+}

@@ -623,6 +623,15 @@ impl VCode {
             for (v, loc) in a.locs.iter().enumerate() {
                 let _ = writeln!(out, "  r{v} -> {loc:?}");
             }
+            for c in &a.copies {
+                let load = if c.load { ", loaded" } else { "" };
+                let store = c.store_at.map(|i| format!(", stored at {i}")).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  r{} copied in {:?} over {}..={}{load}{store}",
+                    c.vreg, c.reg, c.first, c.last
+                );
+            }
         }
         out
     }

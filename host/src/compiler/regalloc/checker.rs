@@ -1,8 +1,9 @@
 //! An independent check of an allocation: no two virtual registers that
-//! are live at the same position share a physical register, no virtual
-//! register sits in a physical register while that register is fixed
-//! (argument, clobber, implicit operand), every operand has a location, and
-//! classes match.
+//! are live at the same position share a physical register (counting the
+//! stretches of local copies), no virtual register sits in a physical
+//! register while that register is fixed (argument, clobber, implicit
+//! operand), every operand has a location, classes match, and local
+//! copies are of spilled registers and stay within one block.
 
 use super::liveness::{Liveness, first_intersection};
 use super::{Allocation, Loc};
@@ -33,24 +34,42 @@ pub fn check(vcode: &VCode, live: &Liveness, alloc: &Allocation) -> Result<(), S
             }
         }
     }
-    let mut by_reg: HashMap<u32, Vec<usize>> = HashMap::new();
+    // Ranges each physical register holds: whole virtual registers, and
+    // the stretches of local copies.
+    let mut by_reg: HashMap<u32, Vec<(u32, u32, usize)>> = HashMap::new();
     for (v, loc) in alloc.locs.iter().enumerate() {
         if let Loc::Reg(p) = loc {
-            by_reg.entry(p.0).or_default().push(v);
+            let ranges = live.vregs[v].ranges.iter().map(|&(a, b)| (a, b, v));
+            by_reg.entry(p.0).or_default().extend(ranges);
         }
     }
-    for (p, vs) in by_reg {
+    let mut block_of = vec![u32::MAX; vcode.insts.len()];
+    for b in &vcode.order {
+        let blk = &vcode.blocks[b.0 as usize];
+        block_of[blk.start as usize..blk.end as usize].fill(b.0);
+    }
+    for c in &alloc.copies {
+        let v = c.vreg as usize;
+        if !matches!(alloc.locs.get(v), Some(Loc::Stack(_))) {
+            return Err(format!("local copy of r{v}, which is not spilled"));
+        }
+        if c.reg.is_virtual() || c.reg.phys_class() != vcode.vreg_classes[v] {
+            return Err(format!("local copy of r{v} in {:?} of another class", c.reg));
+        }
+        let (first, last) = (c.first as usize, c.last as usize);
+        if first > last || last >= block_of.len() || block_of[first] != block_of[last] {
+            return Err(format!("local copy of r{v} spans {first}..={last}, not within a block"));
+        }
+        by_reg.entry(c.reg.0).or_default().push((2 * c.first, 2 * c.last + 2, v));
+    }
+    for (p, mut ranges) in by_reg {
         let fixed = &live.fixed[p as usize];
-        for &v in &vs {
-            if let Some(at) = first_intersection(&live.vregs[v].ranges, fixed) {
+        for &(a, b, v) in &ranges {
+            if let Some(at) = first_intersection(&[(a, b)], fixed) {
                 return Err(format!("r{v} in {:?} overlaps a fixed use of it at {at}", Reg(p)));
             }
         }
         // Sweep all ranges on this register by start.
-        let mut ranges: Vec<(u32, u32, usize)> = vs
-            .iter()
-            .flat_map(|&v| live.vregs[v].ranges.iter().map(move |&(a, b)| (a, b, v)))
-            .collect();
         ranges.sort();
         // The two furthest-reaching earlier ranges with distinct owners: a
         // range conflicts if it starts before the end of one not its own.

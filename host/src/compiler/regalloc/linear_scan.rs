@@ -17,7 +17,8 @@
 //! hole. Intervals that ended stay in the maps; they can no longer
 //! intersect anything.
 
-use super::liveness::Liveness;
+use super::liveness::{Liveness, first_intersection};
+use super::local_copies;
 use super::{ALLOCATABLE_GPRS, Allocation, CALLEE_SAVED_ALLOCATABLE, Loc, allocatable_xmms};
 use crate::compiler::vcode::{NUM_PREGS, Reg, RegClass, VCode};
 use std::collections::BTreeMap;
@@ -174,11 +175,34 @@ pub fn run(vcode: &VCode, live: &Liveness) -> Allocation {
         }
     }
 
+    let copies = {
+        let mut map = Maps { assigned: &mut assigned, fixed: &live.fixed };
+        local_copies::find(vcode, live, &locs, &int_regs, &float_regs, &mut map)
+    };
+
     let mut callee_saved = Vec::new();
     for g in CALLEE_SAVED_ALLOCATABLE {
-        if locs.contains(&Loc::Reg(Reg::gpr(g))) {
+        let r = Reg::gpr(g);
+        if locs.contains(&Loc::Reg(r)) || copies.iter().any(|c| c.reg == r) {
             callee_saved.push(g);
         }
     }
-    Allocation { locs, num_slots, callee_saved }
+    Allocation { locs, copies, num_slots, callee_saved }
+}
+
+/// The registers' assigned and fixed ranges, as the local-copy pass sees them.
+struct Maps<'a> {
+    assigned: &'a mut [RegRanges],
+    fixed: &'a [Vec<(u32, u32)>],
+}
+
+impl local_copies::RegisterMap for Maps<'_> {
+    fn is_free(&self, reg: Reg, from: u32, to: u32) -> bool {
+        let r = reg.0 as usize;
+        !self.assigned[r].intersects(from, to)
+            && first_intersection(&[(from, to)], &self.fixed[r]).is_none()
+    }
+    fn claim(&mut self, reg: Reg, from: u32, to: u32, vreg: usize) {
+        self.assigned[reg.0 as usize].insert(&[(from, to)], vreg);
+    }
 }

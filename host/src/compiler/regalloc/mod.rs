@@ -16,6 +16,7 @@
 pub mod checker;
 mod linear_scan;
 mod liveness;
+mod local_copies;
 
 use super::CompileError;
 use super::budget::FunctionBudget;
@@ -41,10 +42,35 @@ pub enum Loc {
 pub struct Allocation {
     /// Location of each virtual register.
     pub locs: Vec<Loc>,
+    /// Stretches where a spilled register also lives in a physical one,
+    /// sorted by first instruction.
+    pub copies: Vec<LocalCopy>,
     /// Number of stack slots used.
     pub num_slots: u32,
     /// Callee-saved registers that were assigned (the prologue saves them).
     pub callee_saved: Vec<Gpr>,
+}
+
+/// A stretch of one block where a spilled virtual register (whose slot
+/// stays its home, current outside the stretch) also lives in a physical
+/// register, from instruction `first` to instruction `last` inclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalCopy {
+    /// The virtual register (index).
+    pub vreg: u32,
+    /// The physical register holding the copy.
+    pub reg: Reg,
+    /// First instruction of the stretch.
+    pub first: u32,
+    /// Last instruction of the stretch.
+    pub last: u32,
+    /// Whether the slot is loaded into `reg` before `first` (its first
+    /// occurrence reads the value; otherwise it defines it).
+    pub load: bool,
+    /// The last instruction of the stretch that defines the register: it
+    /// also stores the value to the slot (earlier definitions in the
+    /// stretch do not; only the copy is read until `last`).
+    pub store_at: Option<u32>,
 }
 
 impl Allocation {

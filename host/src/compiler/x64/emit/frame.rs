@@ -36,6 +36,8 @@ impl<'a> FuncEmitter<'a> {
             gpr_use_scratch: Vec::new(),
             xmm_use_scratch: Vec::new(),
             next_block: None,
+            active_copies: Vec::new(),
+            current_inst: 0,
         }
     }
 
@@ -89,7 +91,10 @@ impl<'a> FuncEmitter<'a> {
         let l = self.block_labels[b];
         self.tb.asm.bind(l);
         let blk = &self.vcode.blocks[b];
+        self.active_copies.clear();
         for i in blk.start..blk.end {
+            self.current_inst = i;
+            self.start_copies(i);
             let inst = &self.vcode.insts[i as usize];
             self.inst(inst, self.vcode.srclocs[i as usize]);
             self.done();

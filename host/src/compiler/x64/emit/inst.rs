@@ -6,10 +6,27 @@ impl FuncEmitter<'_> {
     pub(super) fn inst(&mut self, inst: &MInst, srcloc: u32) {
         match *inst {
             MInst::Mov { size, dst, src } => {
-                let s = self.use_gpr(src);
-                let d = self.def_gpr(dst);
-                if s != d || size != Size::S64 {
-                    self.asm().mov_rr(size, d, s);
+                // A copy to or from a slot is one load or store, not a
+                // trip through a scratch register (a 32-bit copy must
+                // still write the zero-extended value to a slot).
+                let wide = size == Size::S64;
+                match (self.alloc.loc(dst), self.alloc.loc(src), self.local_copy(src)) {
+                    (Loc::Reg(d), Loc::Stack(n), None) if wide || size == Size::S32 => {
+                        let kind = if wide { LoadKind::U64 } else { LoadKind::U32 };
+                        let m = self.slot(n);
+                        self.asm().load(kind, d.as_gpr().expect("GPR operand"), m);
+                    }
+                    (Loc::Stack(n), Loc::Reg(s), _) if wide && self.local_copy(dst).is_none() => {
+                        let m = self.slot(n);
+                        self.asm().store(Size::S64, m, s.as_gpr().expect("GPR operand"));
+                    }
+                    _ => {
+                        let s = self.use_gpr(src);
+                        let d = self.def_gpr(dst);
+                        if s != d || !wide {
+                            self.asm().mov_rr(size, d, s);
+                        }
+                    }
                 }
             }
             MInst::MovImm { size, dst, imm } => {
@@ -17,10 +34,22 @@ impl FuncEmitter<'_> {
                 self.asm().mov_ri(size, d, imm);
             }
             MInst::FMov { dst, src } => {
-                let s = self.use_xmm(src);
-                let d = self.def_xmm(dst);
-                if s != d {
-                    self.asm().movaps(d, s);
+                match (self.alloc.loc(dst), self.alloc.loc(src), self.local_copy(src)) {
+                    (Loc::Reg(d), Loc::Stack(n), None) => {
+                        let m = self.slot(n);
+                        self.asm().load_f(true, d.as_xmm().expect("XMM operand"), m);
+                    }
+                    (Loc::Stack(n), Loc::Reg(s), _) if self.local_copy(dst).is_none() => {
+                        let m = self.slot(n);
+                        self.asm().store_f(true, m, s.as_xmm().expect("XMM operand"));
+                    }
+                    _ => {
+                        let s = self.use_xmm(src);
+                        let d = self.def_xmm(dst);
+                        if s != d {
+                            self.asm().movaps(d, s);
+                        }
+                    }
                 }
             }
             MInst::FConst { double, dst, bits } => {

@@ -23,7 +23,7 @@
 
 use super::encode::{AluOp, Asm, ExtendKind, Label, LoadKind, ShiftOp, SseOp};
 use super::regs::{Amode, Cond, Gpr, Scale, Size, Xmm};
-use crate::compiler::regalloc::{Allocation, Loc};
+use crate::compiler::regalloc::{Allocation, Loc, LocalCopy};
 use crate::compiler::vcode::*;
 use crate::contract::abi::{self, ArgLoc, MACHINE, call_layout};
 use crate::contract::builtins::Builtin;
@@ -198,6 +198,10 @@ struct FuncEmitter<'a> {
     xmm_use_scratch: Vec<Xmm>,
     /// The block laid out after the one being emitted (fallthrough target).
     next_block: Option<usize>,
+    /// Local copies of spilled registers live at the current instruction.
+    active_copies: Vec<LocalCopy>,
+    /// The instruction being emitted.
+    current_inst: u32,
 }
 
 /// A resolved ALU source operand.

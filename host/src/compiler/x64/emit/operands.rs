@@ -42,8 +42,59 @@ impl FuncEmitter<'_> {
         s
     }
 
-    /// A GPR holding `r`'s value (reloaded into scratch when spilled).
+    /// The physical register holding a local copy of spilled `r` at the
+    /// current instruction, if any.
+    pub(super) fn local_copy(&self, r: Reg) -> Option<Reg> {
+        self.active_copy(r).map(|c| c.reg)
+    }
+
+    fn active_copy(&self, r: Reg) -> Option<&LocalCopy> {
+        if !r.is_virtual() {
+            return None;
+        }
+        let v = r.vreg_index() as u32;
+        self.active_copies.iter().find(|c| c.vreg == v)
+    }
+
+    /// Where a definition of spilled `r` goes besides its copy: the slot
+    /// at the stretch's last definition, nowhere at earlier ones.
+    fn copy_store(&self, r: Reg, slot: Loc) -> Loc {
+        match self.active_copy(r) {
+            Some(c) if c.store_at != Some(self.current_inst) => Loc::None,
+            _ => slot,
+        }
+    }
+
+    /// Makes the local copies that start at instruction `i` active (loading
+    /// those whose first occurrence reads) and retires those that ended.
+    pub(super) fn start_copies(&mut self, i: u32) {
+        self.active_copies.retain(|c| c.last >= i);
+        let copies = &self.alloc.copies;
+        let mut k = copies.partition_point(|c| c.first < i);
+        while k < copies.len() && copies[k].first == i {
+            let c = copies[k];
+            if c.load {
+                let Loc::Stack(n) = self.alloc.locs[c.vreg as usize] else {
+                    unreachable!("local copies are of spilled registers")
+                };
+                let m = self.slot(n);
+                match (c.reg.as_gpr(), c.reg.as_xmm()) {
+                    (Some(g), _) => self.asm().load(LoadKind::U64, g, m),
+                    (_, Some(x)) => self.asm().load_f(true, x, m),
+                    _ => unreachable!("a copy is in a physical register"),
+                }
+            }
+            self.active_copies.push(c);
+            k += 1;
+        }
+    }
+
+    /// A GPR holding `r`'s value (its local copy, or reloaded into scratch
+    /// when spilled).
     pub(super) fn use_gpr(&mut self, r: Reg) -> Gpr {
+        if let Some(c) = self.local_copy(r) {
+            return c.as_gpr().expect("GPR copy");
+        }
         match self.alloc.loc(r) {
             Loc::Reg(p) => p.as_gpr().expect("GPR operand"),
             Loc::Stack(n) => {
@@ -69,6 +120,12 @@ impl FuncEmitter<'_> {
     pub(super) fn def_gpr_at(&mut self, r: Reg, late: bool) -> Gpr {
         match self.alloc.loc(r) {
             Loc::Reg(p) => p.as_gpr().expect("GPR operand"),
+            // The slot stays current: the copy is written through.
+            loc @ Loc::Stack(_) if let Some(c) = self.local_copy(r) => {
+                let g = c.as_gpr().expect("GPR copy");
+                self.pending_stores.push((self.copy_store(r, loc), g));
+                g
+            }
             loc => {
                 let s = self.scratch_gpr(late);
                 self.pending_stores.push((loc, s));
@@ -80,6 +137,11 @@ impl FuncEmitter<'_> {
     /// A GPR that is read and written.
     pub(super) fn mod_gpr(&mut self, r: Reg) -> Gpr {
         match self.alloc.loc(r) {
+            Loc::Stack(n) if let Some(c) = self.local_copy(r) => {
+                let g = c.as_gpr().expect("GPR copy");
+                self.pending_stores.push((self.copy_store(r, Loc::Stack(n)), g));
+                g
+            }
             Loc::Stack(n) => {
                 let g = self.reload_gpr(n);
                 self.pending_stores.push((Loc::Stack(n), g));
@@ -90,6 +152,9 @@ impl FuncEmitter<'_> {
     }
 
     pub(super) fn use_xmm(&mut self, r: Reg) -> Xmm {
+        if let Some(c) = self.local_copy(r) {
+            return c.as_xmm().expect("XMM copy");
+        }
         match self.alloc.loc(r) {
             Loc::Reg(p) => p.as_xmm().expect("XMM operand"),
             Loc::Stack(n) => {
@@ -112,6 +177,11 @@ impl FuncEmitter<'_> {
     pub(super) fn def_xmm_at(&mut self, r: Reg, late: bool) -> Xmm {
         match self.alloc.loc(r) {
             Loc::Reg(p) => p.as_xmm().expect("XMM operand"),
+            loc @ Loc::Stack(_) if let Some(c) = self.local_copy(r) => {
+                let x = c.as_xmm().expect("XMM copy");
+                self.pending_fstores.push((self.copy_store(r, loc), x));
+                x
+            }
             loc => {
                 let s = self.scratch_xmm(late);
                 self.pending_fstores.push((loc, s));
@@ -122,6 +192,11 @@ impl FuncEmitter<'_> {
 
     pub(super) fn mod_xmm(&mut self, r: Reg) -> Xmm {
         match self.alloc.loc(r) {
+            Loc::Stack(n) if let Some(c) = self.local_copy(r) => {
+                let x = c.as_xmm().expect("XMM copy");
+                self.pending_fstores.push((self.copy_store(r, Loc::Stack(n)), x));
+                x
+            }
             Loc::Stack(n) => {
                 let x = self.reload_xmm(n);
                 self.pending_fstores.push((Loc::Stack(n), x));
@@ -164,7 +239,7 @@ impl FuncEmitter<'_> {
             RegMemImm::Imm(i) => Src::Imm(i),
             RegMemImm::Mem(ref m) => Src::Mem(self.amode(m)),
             RegMemImm::Reg(r) => match self.alloc.loc(r) {
-                Loc::Stack(n) => Src::Mem(self.slot(n)),
+                Loc::Stack(n) if self.local_copy(r).is_none() => Src::Mem(self.slot(n)),
                 _ => Src::Reg(self.use_gpr(r)),
             },
         }
