@@ -11,16 +11,19 @@
 //! ranges that virtual registers avoid.
 //!
 //! Requires: VCode whose every use is reached by a definition on every path.
-//! Produces: an allocation that [`checker::check`] accepts.
+//! Produces: an allocation that [`checker::check`] (conflicts between
+//! ranges) and [`symbolic::check`] (a simulation of the edited program)
+//! accept; debug builds run both.
 
 pub mod checker;
 mod linear_scan;
 mod liveness;
 mod local_copies;
+pub mod symbolic;
 
 use super::CompileError;
 use super::budget::FunctionBudget;
-use super::vcode::{Reg, VCode};
+use super::vcode::{NUM_PREGS, Reg, VCode};
 use super::x64::regs::{Gpr, Xmm};
 use crate::contract::abi::MACHINE;
 
@@ -152,6 +155,14 @@ pub fn allocate(vcode: &VCode, budget: &FunctionBudget) -> Result<Allocation, Co
     let alloc = linear_scan::run(vcode, &live);
     if cfg!(debug_assertions)
         && let Err(e) = checker::check(vcode, &live, &alloc)
+    {
+        panic!("register allocation of function {} is wrong: {e}", vcode.func_index);
+    }
+    // The simulation costs places x instructions per pass.
+    let places = NUM_PREGS as usize + alloc.num_slots as usize;
+    if cfg!(debug_assertions)
+        && places.saturating_mul(vcode.insts.len()) <= 1 << 24
+        && let Err(e) = symbolic::check(vcode, &alloc)
     {
         panic!("register allocation of function {} is wrong: {e}", vcode.func_index);
     }
