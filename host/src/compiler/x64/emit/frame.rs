@@ -9,6 +9,18 @@ impl<'a> FuncEmitter<'a> {
         let raw = saved_bytes + 8 * alloc.num_slots as i32 + vcode.outgoing_bytes as i32;
         let total = (raw + 15) / 16 * 16;
         let block_labels = (0..vcode.blocks.len()).map(|_| tb.asm.new_label()).collect();
+        let mut layout_pos = vec![u32::MAX; vcode.blocks.len()];
+        // Branches into each block, plus one for falling into it.
+        let mut entries = vec![0u32; vcode.blocks.len()];
+        for (k, b) in vcode.order.iter().enumerate() {
+            layout_pos[b.0 as usize] = k as u32;
+            for s in vcode.successors(b.0 as usize) {
+                entries[s.0 as usize] += 1;
+            }
+        }
+        if let Some(entry) = vcode.order.first() {
+            entries[entry.0 as usize] += 1;
+        }
         let consts: Vec<(Label, [u8; 16])> =
             vcode.constants.iter().map(|c| (tb.asm.new_label(), c.0)).collect();
         // The VCode's pool (referenced by index) comes first; constants the
@@ -38,6 +50,10 @@ impl<'a> FuncEmitter<'a> {
             next_block: None,
             active_copies: Vec::new(),
             current_inst: 0,
+            current_block: 0,
+            layout_pos,
+            skipped: vec![false; vcode.blocks.len()],
+            entries,
         }
     }
 
@@ -88,8 +104,12 @@ impl<'a> FuncEmitter<'a> {
 
     pub(super) fn block(&mut self, b: usize, next: Option<usize>) {
         self.next_block = next;
+        self.current_block = b;
         let l = self.block_labels[b];
         self.tb.asm.bind(l);
+        if self.skipped[b] {
+            return;
+        }
         let blk = &self.vcode.blocks[b];
         self.active_copies.clear();
         for i in blk.start..blk.end {
@@ -103,6 +123,50 @@ impl<'a> FuncEmitter<'a> {
 
     pub(super) fn next_block(&self) -> Option<usize> {
         self.next_block
+    }
+
+    /// Where a branch to `target` can go directly: past blocks that only
+    /// jump on with no move to make (edge blocks whose arguments were all
+    /// coalesced with the parameters), so a loop's latch branches straight
+    /// to its header.
+    pub(super) fn thread(&self, mut target: VBlock) -> VBlock {
+        for _ in 0..4 {
+            let blk = &self.vcode.blocks[target.0 as usize];
+            if blk.end != blk.start + 1 || !blk.params.is_empty() {
+                break;
+            }
+            let MInst::Jmp { target: next, ref args } = self.vcode.insts[blk.start as usize] else {
+                break;
+            };
+            let params = &self.vcode.blocks[next.0 as usize].params;
+            let moves_nothing = params.iter().zip(args).all(|(&p, &a)| {
+                let to = self.alloc.loc(p);
+                to == Loc::None || to == self.alloc.loc(a)
+            });
+            if !moves_nothing || next == target {
+                break;
+            }
+            target = next;
+        }
+        target
+    }
+
+    /// [`Self::thread`] for a branch of the current block; an edge block
+    /// laid out right after it whose only entry was this branch is then
+    /// dead, and is not emitted.
+    pub(super) fn thread_from_here(&mut self, target: VBlock) -> VBlock {
+        let to = self.thread(target);
+        let t = target.0 as usize;
+        if to != target && self.next_block == Some(t) && self.entries[t] == 1 {
+            self.skipped[t] = true;
+        }
+        to
+    }
+
+    /// Whether a branch to `target` goes back to the current block or one
+    /// laid out before it (a loop's back edge, in wasm's structured code).
+    pub(super) fn is_back_edge(&self, target: VBlock) -> bool {
+        self.layout_pos[target.0 as usize] <= self.layout_pos[self.current_block]
     }
 
     pub(super) fn jump_to(&mut self, target: VBlock) {

@@ -314,33 +314,58 @@ impl FuncEmitter<'_> {
                 self.jump_to(target);
             }
             MInst::Jcc { cond, taken, not_taken } => {
+                let (taken, not_taken) =
+                    (self.thread_from_here(taken), self.thread_from_here(not_taken));
                 let (lt, ln) =
                     (self.block_labels[taken.0 as usize], self.block_labels[not_taken.0 as usize]);
                 let next = self.next_block();
                 if next == Some(taken.0 as usize) {
                     self.asm().jcc(cond.invert(), ln);
+                } else if next != Some(not_taken.0 as usize)
+                    && self.is_back_edge(not_taken)
+                    && !self.is_back_edge(taken)
+                {
+                    // Neither follows: branch conditionally to the loop
+                    // header, so a loop's latch takes one branch per
+                    // iteration, not a not-taken exit plus a jump back.
+                    let a = self.asm();
+                    a.jcc(cond.invert(), ln);
+                    a.jmp(lt);
                 } else {
                     self.asm().jcc(cond, lt);
                     self.jump_to(not_taken);
                 }
             }
             MInst::JccFloatEq { negate, taken, not_taken } => {
+                let (taken, not_taken) =
+                    (self.thread_from_here(taken), self.thread_from_here(not_taken));
                 let (lt, ln) =
                     (self.block_labels[taken.0 as usize], self.block_labels[not_taken.0 as usize]);
+                let next = self.next_block();
                 // Equal means ZF=1 and PF=0; unordered sets PF.
-                let (on_eq, on_ne) = if negate { (ln, lt) } else { (lt, ln) };
+                let ((on_eq, eq_block), (on_ne, ne_block)) = if negate {
+                    ((ln, not_taken), (lt, taken))
+                } else {
+                    ((lt, taken), (ln, not_taken))
+                };
                 let a = self.asm();
                 a.jcc(Cond::P, on_ne);
-                a.jcc(Cond::E, on_eq);
-                a.jmp(on_ne);
+                if next == Some(eq_block.0 as usize) {
+                    a.jcc(Cond::NE, on_ne);
+                } else {
+                    a.jcc(Cond::E, on_eq);
+                    if next != Some(ne_block.0 as usize) {
+                        a.jmp(on_ne);
+                    }
+                }
             }
             MInst::JmpTable { index, tmp, ref targets, default } => {
                 let i = self.use_gpr(index);
                 let t = self.early_def_gpr(tmp);
                 let table = self.tb.asm.new_label();
                 let labels: Vec<Label> =
-                    targets.iter().map(|b| self.block_labels[b.0 as usize]).collect();
-                let ld = self.block_labels[default.0 as usize];
+                    targets.iter().map(|&b| self.block_labels[self.thread(b).0 as usize]).collect();
+                let ld = self.block_labels[self.thread(default).0 as usize];
                 self.tables.push((table, labels));
                 let n = targets.len() as i32;
                 let a = self.asm();

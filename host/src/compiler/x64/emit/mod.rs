@@ -202,6 +202,14 @@ struct FuncEmitter<'a> {
     active_copies: Vec<LocalCopy>,
     /// The instruction being emitted.
     current_inst: u32,
+    /// The block being emitted.
+    current_block: usize,
+    /// Each block's position in the layout.
+    layout_pos: Vec<u32>,
+    /// Blocks not emitted: edge blocks every branch now goes past.
+    skipped: Vec<bool>,
+    /// Number of branches into each block (the entry block counts one more).
+    entries: Vec<u32>,
 }
 
 /// A resolved ALU source operand.
