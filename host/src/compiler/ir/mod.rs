@@ -7,12 +7,14 @@
 //! Invariants (checked by [`verify::verify`] in debug builds and tests):
 //! - every block in the layout ends with a terminator and has no other
 //!   terminator;
-//! - every use refers to a value defined in a dominating position (the
-//!   translator guarantees this by construction; the verifier checks the
-//!   simpler "defined in the function and not an alias");
+//! - every use refers to a value defined in a dominating position: an
+//!   instruction result earlier in the same block or in a dominating
+//!   block, or a parameter of a dominating block (the translator
+//!   guarantees this by construction; passes that move code keep it);
 //! - branch arguments match the target's parameter count and types.
 
 pub mod display;
+pub mod dominators;
 mod function;
 mod inst;
 pub mod verify;

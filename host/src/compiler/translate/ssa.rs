@@ -98,7 +98,12 @@ impl SsaBuilder {
             + self.num_preds * 2 * size_of::<Edge>()
             + self.num_incomplete * 16
             + self.sealed.len() * (1 + 2 * size_of::<Vec<Edge>>());
-        let passes = crate::compiler::opt::estimated_bytes(func.values.len(), self.args);
+        let passes = crate::compiler::opt::estimated_bytes(
+            func.values.len(),
+            func.blocks.len(),
+            self.num_preds,
+            self.args,
+        );
         func.estimated_bytes_with(self.args) + tables.max(passes)
     }
 
