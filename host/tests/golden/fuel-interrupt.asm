@@ -44,22 +44,22 @@ f1:
 0009  mov     r11, [r11]
 000c  add     r11, 0x10
 0010  cmp     rsp, r11
-0013  jb      0xda
+0013  jb      0xd4
 0019  push    rbx
 001a  mov     rax, [r14]
 001d  mov     rax, [rax+0x28]
 0021  lea     rax, [rax+1]
 0025  test    rax, rax
-0028  jns     0x94
+0028  jns     0x8e
 002e  mov     r11, [r14]
 0031  cmp     dword ptr [r11+0x24], 0
-0036  jne     0x94
+0036  jne     0x8e
 003c  mov     rbx, rdi
 003f  test    rax, rax
-0042  jns     0xb7
+0042  jns     0xb1
 0048  mov     r11, [r14]
 004b  cmp     dword ptr [r11+0x24], 0
-0050  jne     0xb7
+0050  jne     0xb1
 0056  lea     rax, [rax+2]
 005a  mov     rcx, [r14]
 005d  mov     [rcx+0x28], rax
@@ -69,34 +69,33 @@ f1:
 006d  sub     ebx, eax
 006f  lea     rax, [rcx+4]
 0073  test    ebx, ebx
-0075  je      0x7d
-007b  jmp     0x3f
-007d  lea     rax, [rax+1]
-0081  mov     rcx, [r14]
-0084  mov     [rcx+0x28], rax
-0088  mov     rax, rbx
-008b  lea     rsp, [rbp-0x10]
-008f  pop     rbx
-0090  pop     r14
-0092  pop     rbp
-0093  ret
-0094  mov     r11, [r14]
-0097  mov     [r11+0x28], rax
-009b  call    scion_yield
-00a0  test    r11d, r11d
-00a3  jne     0xb2
-00a9  mov     r11, [r14]
-00ac  mov     rax, [r11+0x28]
-00b0  jmp     0x3c
-00b2  call    scion_trap  ; trap (code stored by the builtin) at wasm 0x0
-00b7  mov     r11, [r14]
-00ba  mov     [r11+0x28], rax
-00be  call    scion_yield
-00c3  test    r11d, r11d
-00c6  jne     0xd5
-00cc  mov     r11, [r14]
-00cf  mov     rax, [r11+0x28]
-00d3  jmp     0x56
-00d5  call    scion_trap  ; trap (code stored by the builtin) at wasm 0x23
-00da  call    scion_trap  ; trap StackOverflow at wasm 0x22
-00df  ; padding: int3 x 1
+0075  jne     0x3f
+0077  lea     rax, [rax+1]
+007b  mov     rcx, [r14]
+007e  mov     [rcx+0x28], rax
+0082  mov     rax, rbx
+0085  lea     rsp, [rbp-0x10]
+0089  pop     rbx
+008a  pop     r14
+008c  pop     rbp
+008d  ret
+008e  mov     r11, [r14]
+0091  mov     [r11+0x28], rax
+0095  call    scion_yield
+009a  test    r11d, r11d
+009d  jne     0xac
+00a3  mov     r11, [r14]
+00a6  mov     rax, [r11+0x28]
+00aa  jmp     0x3c
+00ac  call    scion_trap  ; trap (code stored by the builtin) at wasm 0x0
+00b1  mov     r11, [r14]
+00b4  mov     [r11+0x28], rax
+00b8  call    scion_yield
+00bd  test    r11d, r11d
+00c0  jne     0xcf
+00c6  mov     r11, [r14]
+00c9  mov     rax, [r11+0x28]
+00cd  jmp     0x56
+00cf  call    scion_trap  ; trap (code stored by the builtin) at wasm 0x23
+00d4  call    scion_trap  ; trap StackOverflow at wasm 0x22
+00d9  ; padding: int3 x 7

@@ -48,6 +48,7 @@ impl<'a> FuncEmitter<'a> {
             gpr_use_scratch: Vec::new(),
             xmm_use_scratch: Vec::new(),
             next_block: None,
+            next_next_block: None,
             active_copies: Vec::new(),
             current_inst: 0,
             current_block: 0,
@@ -102,8 +103,9 @@ impl<'a> FuncEmitter<'a> {
         a.ret();
     }
 
-    pub(super) fn block(&mut self, b: usize, next: Option<usize>) {
+    pub(super) fn block(&mut self, b: usize, next: Option<usize>, next_next: Option<usize>) {
         self.next_block = next;
+        self.next_next_block = next_next;
         self.current_block = b;
         let l = self.block_labels[b];
         self.tb.asm.bind(l);
@@ -121,8 +123,13 @@ impl<'a> FuncEmitter<'a> {
         }
     }
 
+    /// The block whose code follows the current block's (past the next
+    /// block when that one is not emitted).
     pub(super) fn next_block(&self) -> Option<usize> {
-        self.next_block
+        match self.next_block {
+            Some(n) if self.skipped[n] => self.next_next_block,
+            next => next,
+        }
     }
 
     /// Where a branch to `target` can go directly: past blocks that only
@@ -169,8 +176,15 @@ impl<'a> FuncEmitter<'a> {
         self.layout_pos[target.0 as usize] <= self.layout_pos[self.current_block]
     }
 
+    /// Whether falling through into the following code reaches `target`
+    /// (it is the next block, or the next block only jumps on to it).
+    pub(super) fn falls_into(&self, target: VBlock) -> bool {
+        self.next_block()
+            .is_some_and(|n| n == target.0 as usize || self.thread(VBlock(n as u32)) == target)
+    }
+
     pub(super) fn jump_to(&mut self, target: VBlock) {
-        if self.next_block() != Some(target.0 as usize) {
+        if !self.falls_into(target) {
             let l = self.block_labels[target.0 as usize];
             self.asm().jmp(l);
         }

@@ -318,10 +318,9 @@ impl FuncEmitter<'_> {
                     (self.thread_from_here(taken), self.thread_from_here(not_taken));
                 let (lt, ln) =
                     (self.block_labels[taken.0 as usize], self.block_labels[not_taken.0 as usize]);
-                let next = self.next_block();
-                if next == Some(taken.0 as usize) {
+                if self.falls_into(taken) {
                     self.asm().jcc(cond.invert(), ln);
-                } else if next != Some(not_taken.0 as usize)
+                } else if !self.falls_into(not_taken)
                     && self.is_back_edge(not_taken)
                     && !self.is_back_edge(taken)
                 {
@@ -341,20 +340,20 @@ impl FuncEmitter<'_> {
                     (self.thread_from_here(taken), self.thread_from_here(not_taken));
                 let (lt, ln) =
                     (self.block_labels[taken.0 as usize], self.block_labels[not_taken.0 as usize]);
-                let next = self.next_block();
                 // Equal means ZF=1 and PF=0; unordered sets PF.
                 let ((on_eq, eq_block), (on_ne, ne_block)) = if negate {
                     ((ln, not_taken), (lt, taken))
                 } else {
                     ((lt, taken), (ln, not_taken))
                 };
+                let (eq_next, ne_next) = (self.falls_into(eq_block), self.falls_into(ne_block));
                 let a = self.asm();
                 a.jcc(Cond::P, on_ne);
-                if next == Some(eq_block.0 as usize) {
+                if eq_next {
                     a.jcc(Cond::NE, on_ne);
                 } else {
                     a.jcc(Cond::E, on_eq);
-                    if next != Some(ne_block.0 as usize) {
+                    if !ne_next {
                         a.jmp(on_ne);
                     }
                 }

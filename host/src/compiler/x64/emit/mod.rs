@@ -148,7 +148,8 @@ impl TextBuilder {
         let mut f = FuncEmitter::new(self, vcode, alloc);
         f.prologue();
         for (pos, b) in vcode.order.iter().enumerate() {
-            f.block(b.0 as usize, vcode.order.get(pos + 1).map(|n| n.0 as usize));
+            let after = |k: usize| vcode.order.get(pos + k).map(|n| n.0 as usize);
+            f.block(b.0 as usize, after(1), after(2));
         }
         f.out_of_line();
         let len = self.asm.offset() - start;
@@ -198,6 +199,8 @@ struct FuncEmitter<'a> {
     xmm_use_scratch: Vec<Xmm>,
     /// The block laid out after the one being emitted (fallthrough target).
     next_block: Option<usize>,
+    /// The block laid out after that one.
+    next_next_block: Option<usize>,
     /// Local copies of spilled registers live at the current instruction.
     active_copies: Vec<LocalCopy>,
     /// The instruction being emitted.
