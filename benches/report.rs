@@ -133,6 +133,10 @@ fn kernels_table(r: &Report, md: &mut String) -> bool {
     any
 }
 
+/// A row of the code size table: what, scion's and wasmtime's values, and
+/// how to show them.
+type CodeRow = (&'static str, Option<f64>, Option<f64>, fn(f64) -> String);
+
 /// Appends the "Code size and compile" section from the codesize
 /// benchmark's `codesize.json` and the lifecycle benchmark's compile times.
 fn code_table(r: &Report, md: &mut String) {
@@ -156,7 +160,7 @@ fn code_table(r: &Report, md: &mut String) {
         // MB/s from the lifecycle benchmark's median compile time.
         let mbps =
             |engine: &str| r.median(&format!("compile/{engine}/{name}")).map(|ns| wasm * 1e3 / ns);
-        let mut rows: Vec<(&str, Option<f64>, Option<f64>, fn(f64) -> String)> = vec![
+        let mut rows: Vec<CodeRow> = vec![
             (
                 ".text bytes, interruptible (scion vs wasmtime-epoch)",
                 text("scion"),
