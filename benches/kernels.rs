@@ -1,6 +1,19 @@
 //! Compute kernels (guest/kernels) run natively, in Scion and in Wasmtime
-//! (Cranelift, default configuration), with and without fuel metering, in
-//! one process. Checksums are cross-checked before measuring.
+//! (Cranelift), in one process, each engine in the configurations the
+//! optimizing-compiler comparison needs:
+//!
+//! | id | engine configuration |
+//! |---|---|
+//! | `native` | the same Rust code compiled for the host |
+//! | `scion` | `scion::Config::new()`: interruptible (a flag test at function entries and loop headers) |
+//! | `scion-nointr` | `.interruptible(false)`: no check points |
+//! | `wasmtime-epoch` | `epoch_interruption(true)` with a deadline that never fires: the same capability as Scion's default |
+//! | `wasmtime` | the default configuration (not interruptible) |
+//! | `scion-fuel` | Scion's default plus `consume_fuel(true)` |
+//! | `wasmtime-fuel` | Wasmtime's default plus `consume_fuel(true)` |
+//!
+//! Every configuration's checksum is checked against the native one before
+//! anything is measured. Ids are `kernel/NAME/ID`.
 //!
 //! `cargo bench -p scion-benches --bench kernels`
 
@@ -22,9 +35,18 @@ pub const KERNELS: &[(&str, u32, extern "C" fn(u32) -> u64)] = &[
 
 const WASM: &str = env!("SCION_GUEST_KERNELS");
 
+/// Enough fuel that no kernel run (nor all of Criterion's runs) exhausts it.
+const FUEL: u64 = u64::MAX / 2;
+
 /// The plugin export behind a kernel name.
 fn export(kernel: &'static str) -> &'static str {
     if kernel == "postcard" { "postcard_roundtrip" } else { kernel }
+}
+
+/// One engine configuration with the kernels module instantiated.
+trait Runner {
+    /// Runs kernel `index` (into `KERNELS`) with `arg`.
+    fn run(&mut self, index: usize, arg: u32) -> u64;
 }
 
 struct Scion {
@@ -32,12 +54,19 @@ struct Scion {
     funcs: Vec<scion::TypedFunc<u32, u64>>,
 }
 
-fn scion(fuel: bool) -> Scion {
-    let engine = scion::Engine::new(scion::Config::new().consume_fuel(fuel)).unwrap();
+impl Runner for Scion {
+    fn run(&mut self, index: usize, arg: u32) -> u64 {
+        self.funcs[index].call(&mut self.store, arg).unwrap()
+    }
+}
+
+fn scion(config: scion::Config) -> Scion {
+    let fuel = config.consume_fuel;
+    let engine = scion::Engine::new(config).unwrap();
     let module = scion::Module::from_file(&engine, WASM).unwrap();
     let mut store = scion::Store::new(&engine, ());
     if fuel {
-        store.set_fuel(u64::MAX / 2).unwrap();
+        store.set_fuel(FUEL).unwrap();
     }
     let inst = scion::Instance::new(&mut store, &module, &[]).unwrap();
     let funcs = KERNELS
@@ -52,14 +81,26 @@ struct Wasmtime {
     funcs: Vec<wasmtime::TypedFunc<u32, u64>>,
 }
 
-fn wasmtime(fuel: bool) -> Wasmtime {
+impl Runner for Wasmtime {
+    fn run(&mut self, index: usize, arg: u32) -> u64 {
+        self.funcs[index].call(&mut self.store, arg).unwrap()
+    }
+}
+
+/// Wasmtime with fuel metering and/or epoch interruption.
+fn wasmtime(fuel: bool, epoch: bool) -> Wasmtime {
     let mut config = wasmtime::Config::new();
-    config.consume_fuel(fuel);
+    config.consume_fuel(fuel).epoch_interruption(epoch);
     let engine = wasmtime::Engine::new(&config).unwrap();
     let module = wasmtime::Module::from_file(&engine, WASM).unwrap();
     let mut store = wasmtime::Store::new(&engine, ());
     if fuel {
-        store.set_fuel(u64::MAX / 2).unwrap();
+        store.set_fuel(FUEL).unwrap();
+    }
+    if epoch {
+        // The checks run, the deadline is never reached (nothing increments
+        // the epoch): the cost of being interruptible, not of interrupting.
+        store.set_epoch_deadline(u64::MAX / 2);
     }
     let inst = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
     let funcs = KERNELS
@@ -70,34 +111,30 @@ fn wasmtime(fuel: bool) -> Wasmtime {
 }
 
 fn kernels(c: &mut Criterion) {
-    let (mut s, mut sf) = (scion(false), scion(true));
-    let (mut w, mut wf) = (wasmtime(false), wasmtime(true));
+    let default = scion::Config::new;
+    // In the order they are measured within each kernel's group.
+    let mut runners: Vec<(&str, Box<dyn Runner>)> = vec![
+        ("scion", Box::new(scion(default()))),
+        ("scion-nointr", Box::new(scion(default().interruptible(false)))),
+        ("wasmtime-epoch", Box::new(wasmtime(false, true))),
+        ("wasmtime", Box::new(wasmtime(false, false))),
+        ("scion-fuel", Box::new(scion(default().consume_fuel(true)))),
+        ("wasmtime-fuel", Box::new(wasmtime(true, false))),
+    ];
     for (i, &(name, arg, native)) in KERNELS.iter().enumerate() {
         let expected = native(arg);
-        assert_eq!(s.funcs[i].call(&mut s.store, arg).unwrap(), expected, "{name}: scion");
-        assert_eq!(sf.funcs[i].call(&mut sf.store, arg).unwrap(), expected, "{name}: scion+fuel");
-        assert_eq!(w.funcs[i].call(&mut w.store, arg).unwrap(), expected, "{name}: wasmtime");
-        assert_eq!(
-            wf.funcs[i].call(&mut wf.store, arg).unwrap(),
-            expected,
-            "{name}: wasmtime+fuel"
-        );
+        for (id, runner) in &mut runners {
+            assert_eq!(runner.run(i, arg), expected, "{name}: {id} disagrees with native");
+        }
         let mut g = c.benchmark_group(format!("kernel/{name}"));
         g.bench_function(BenchmarkId::from_parameter("native"), |b| {
             b.iter(|| native(black_box(arg)))
         });
-        g.bench_function(BenchmarkId::from_parameter("scion"), |b| {
-            b.iter(|| s.funcs[i].call(&mut s.store, black_box(arg)).unwrap())
-        });
-        g.bench_function(BenchmarkId::from_parameter("wasmtime"), |b| {
-            b.iter(|| w.funcs[i].call(&mut w.store, black_box(arg)).unwrap())
-        });
-        g.bench_function(BenchmarkId::from_parameter("scion-fuel"), |b| {
-            b.iter(|| sf.funcs[i].call(&mut sf.store, black_box(arg)).unwrap())
-        });
-        g.bench_function(BenchmarkId::from_parameter("wasmtime-fuel"), |b| {
-            b.iter(|| wf.funcs[i].call(&mut wf.store, black_box(arg)).unwrap())
-        });
+        for (id, runner) in &mut runners {
+            g.bench_function(BenchmarkId::from_parameter(*id), |b| {
+                b.iter(|| runner.run(i, black_box(arg)))
+            });
+        }
         g.finish();
     }
 }

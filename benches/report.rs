@@ -1,6 +1,7 @@
-//! `bench-report`: runs the Criterion benchmarks (kernels, lifecycle,
-//! calls) and prints one Markdown report of medians and ratios, ending
-//! with the geometric means over the compute kernels.
+//! `bench-report`: runs the benchmarks (kernels, lifecycle, calls and
+//! codesize) and prints one Markdown report of medians and ratios: around
+//! the compute, the compute kernels per engine configuration with the
+//! geometric means of every ratio, and code size and compile cost.
 //!
 //! ```text
 //! cargo run --release -p scion-benches --bin bench-report              # run, then report
@@ -57,6 +58,188 @@ fn geomean(xs: &[f64]) -> f64 {
     (xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp()
 }
 
+/// The kernel times shown, in order: Criterion ids under `kernel/NAME`.
+const KERNEL_TIMES: [&str; 5] = ["native", "scion", "wasmtime-epoch", "scion-nointr", "wasmtime"];
+
+/// The kernel ratio columns: header, numerator id, denominator id, and
+/// whether it reads as an overhead (`+25%`) rather than a ratio (`1.25`).
+const KERNEL_RATIOS: [(&str, &str, &str, bool); 7] = [
+    ("scion/native", "scion", "native", false),
+    ("scion/wasmtime-epoch", "scion", "wasmtime-epoch", false),
+    ("scion-nointr/wasmtime", "scion-nointr", "wasmtime", false),
+    ("interruptible overhead scion", "scion", "scion-nointr", true),
+    ("interruptible overhead wasmtime", "wasmtime-epoch", "wasmtime", true),
+    ("fuel overhead scion", "scion-fuel", "scion", true),
+    ("fuel overhead wasmtime", "wasmtime-fuel", "wasmtime", true),
+];
+
+/// Appends the "Compute kernels" section; false when there is no kernel
+/// result at all.
+fn kernels_table(r: &Report, md: &mut String) -> bool {
+    md.push_str("\n## Compute kernels\n\n| kernel |");
+    for h in KERNEL_TIMES.iter().chain(KERNEL_RATIOS.iter().map(|c| &c.0)) {
+        let _ = write!(md, " {h} |");
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---|".repeat(KERNEL_TIMES.len() + KERNEL_RATIOS.len()));
+    md.push('\n');
+    // Per ratio column, its value for every kernel that has both medians.
+    let mut columns: Vec<Vec<f64>> = vec![Vec::new(); KERNEL_RATIOS.len()];
+    let mut any = false;
+    for k in KERNELS {
+        let m = |id: &str| r.median(&format!("kernel_{k}/{id}"));
+        let _ = write!(md, "| {k} |");
+        for id in KERNEL_TIMES {
+            let t = m(id);
+            any |= t.is_some();
+            let _ = write!(md, " {} |", time(t));
+        }
+        for (column, &(_, num, den, is_overhead)) in columns.iter_mut().zip(&KERNEL_RATIOS) {
+            let cell = match (m(num), m(den)) {
+                (Some(a), Some(b)) if b > 0.0 => {
+                    column.push(a / b);
+                    if is_overhead { overhead(a / b) } else { ratio(Some(a), Some(b)) }
+                }
+                _ => "—".into(),
+            };
+            let _ = write!(md, " {cell} |");
+        }
+        md.push('\n');
+    }
+    let _ = write!(md, "| **geomean** |{}", " |".repeat(KERNEL_TIMES.len()));
+    for (column, &(_, _, _, is_overhead)) in columns.iter().zip(&KERNEL_RATIOS) {
+        let cell = if column.is_empty() {
+            "—".into()
+        } else if is_overhead {
+            overhead(geomean(column))
+        } else {
+            format!("{:.2}", geomean(column))
+        };
+        let _ = write!(md, " **{cell}** |");
+    }
+    md.push_str(
+        "\n\nscion: the default configuration, interruptible (a flag test at function \
+         entries and loop headers); scion-nointr: `interruptible(false)`; wasmtime-epoch: \
+         `epoch_interruption(true)` with a deadline that never fires, the same capability \
+         as scion's default; wasmtime: its default configuration. Interruptible overhead \
+         is scion/scion-nointr and wasmtime-epoch/wasmtime; fuel overhead is each engine \
+         metered over its own default run (scion-fuel/scion, wasmtime-fuel/wasmtime).\n",
+    );
+    md.push_str(
+        "\nSingle kernels move by up to ±30% between runs on a shared virtual machine \
+         (each engine is measured after the other, not interleaved); read ratios \
+         within one report, and geomeans rather than single rows.\n",
+    );
+    any
+}
+
+/// A row of the code size table: what, scion's and wasmtime's values, and
+/// how to show them.
+type CodeRow = (&'static str, Option<f64>, Option<f64>, fn(f64) -> String);
+
+/// Appends the "Code size and compile" section from the codesize
+/// benchmark's `codesize.json` and the lifecycle benchmark's compile times.
+fn code_table(r: &Report, md: &mut String) {
+    md.push_str("\n## Code size and compile\n\n");
+    let path = r.criterion.join("codesize.json");
+    let json: Option<serde_json::Value> =
+        std::fs::read_to_string(&path).ok().and_then(|text| serde_json::from_str(&text).ok());
+    let Some(modules) = json.as_ref().and_then(|j| j["modules"].as_array()) else {
+        let _ = writeln!(md, "No code size results ({} is missing).", path.display());
+        return;
+    };
+    md.push_str(
+        "| module | measure | scion | wasmtime | scion/wasmtime |\n|---|---|---|---|---|\n",
+    );
+    for m in modules {
+        let name = m["name"].as_str().unwrap_or("?");
+        let wasm = m["wasm_bytes"].as_f64().unwrap_or(0.0);
+        let text = |id: &str| m["text_bytes"][id].as_f64();
+        let per_wasm = |id: &str| text(id).map(|t| t / wasm);
+        let heap = |id: &str| m["peak_compile_heap_bytes"][id].as_f64();
+        // MB/s from the lifecycle benchmark's median compile time.
+        let mbps =
+            |engine: &str| r.median(&format!("compile/{engine}/{name}")).map(|ns| wasm * 1e3 / ns);
+        let mut rows: Vec<CodeRow> = vec![
+            (
+                ".text bytes, interruptible (scion vs wasmtime-epoch)",
+                text("scion"),
+                text("wasmtime-epoch"),
+                bytes,
+            ),
+            (
+                ".text per wasm byte, interruptible",
+                per_wasm("scion"),
+                per_wasm("wasmtime-epoch"),
+                two,
+            ),
+            (
+                ".text bytes, not interruptible (scion-nointr vs wasmtime)",
+                text("scion-nointr"),
+                text("wasmtime"),
+                bytes,
+            ),
+            (
+                ".text per wasm byte, not interruptible",
+                per_wasm("scion-nointr"),
+                per_wasm("wasmtime"),
+                two,
+            ),
+        ];
+        let (sm, wm) = (mbps("scion"), mbps("wasmtime"));
+        if sm.is_some() || wm.is_some() {
+            rows.push(("compile MB/s (higher is faster)", sm, wm, one));
+        }
+        rows.push((
+            "peak compile heap MiB",
+            heap("scion").map(mib),
+            heap("wasmtime").map(mib),
+            one,
+        ));
+        for (i, (what, s, w, show)) in rows.into_iter().enumerate() {
+            let module =
+                if i == 0 { format!("{name} ({:.0} KB wasm)", wasm / 1e3) } else { String::new() };
+            let cell = |v: Option<f64>| v.map_or_else(|| "—".into(), show);
+            let _ =
+                writeln!(md, "| {module} | {what} | {} | {} | {} |", cell(s), cell(w), ratio(s, w));
+        }
+    }
+    md.push_str(
+        "\n`.text`: the compiled code section of each engine's ELF (Scion's artifact, \
+         Wasmtime's `precompile_module`) up to its last symbol (Wasmtime's padding \
+         to a page left out), trampolines included. Compile MB/s: wasm bytes \
+         over the median of the `compile` rows above (default configurations; Wasmtime \
+         compiles functions in parallel on all cores). Peak compile heap: the most heap \
+         held at once above the starting point during one compile (default \
+         configurations, all threads), counted by the codesize benchmark's allocator.\n",
+    );
+}
+
+fn bytes(v: f64) -> String {
+    let digits = format!("{v:.0}");
+    // Thousands separated, for reading sizes at a glance.
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn two(v: f64) -> String {
+    format!("{v:.2}")
+}
+
+fn one(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+fn mib(v: f64) -> f64 {
+    v / (1u64 << 20) as f64
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -104,6 +287,8 @@ fn main() {
             "lifecycle",
             "--bench",
             "calls",
+            "--bench",
+            "codesize",
         ]);
         if args.iter().any(|a| a == "--extism") {
             cmd.args(["--features", "extism"]);
@@ -197,60 +382,11 @@ fn main() {
         );
     }
 
-    md.push_str("\n## Compute kernels\n\n| kernel | native | scion | wasmtime | scion/native | scion/wasmtime | fuel overhead scion | fuel overhead wasmtime |\n|---|---|---|---|---|---|---|---|\n");
-    let (mut to_wasmtime, mut to_native) = (Vec::new(), Vec::new());
-    let (mut fuel_scion, mut fuel_wasmtime) = (Vec::new(), Vec::new());
-    for k in KERNELS {
-        let m = |engine: &str| r.median(&format!("kernel_{k}/{engine}"));
-        let (n, s, w, sf, wf) =
-            (m("native"), m("scion"), m("wasmtime"), m("scion-fuel"), m("wasmtime-fuel"));
-        if let (Some(s), Some(w), Some(n)) = (s, w, n) {
-            to_wasmtime.push(s / w);
-            to_native.push(s / n);
-        }
-        if let (Some(s), Some(w), Some(sf), Some(wf)) = (s, w, sf, wf) {
-            fuel_scion.push(sf / s);
-            fuel_wasmtime.push(wf / w);
-        }
-        let over = |f: Option<f64>, b: Option<f64>| match (f, b) {
-            (Some(f), Some(b)) => overhead(f / b),
-            _ => "—".into(),
-        };
-        let _ = writeln!(
-            md,
-            "| {k} | {} | {} | {} | {} | {} | {} | {} |",
-            time(n),
-            time(s),
-            time(w),
-            ratio(s, n),
-            ratio(s, w),
-            over(sf, s),
-            over(wf, w)
-        );
-    }
-    if to_wasmtime.is_empty() {
+    if !kernels_table(&r, &mut md) {
         eprintln!("no kernel results in {}: run without --no-run first", r.criterion.display());
         std::process::exit(1);
     }
-    if !fuel_scion.is_empty() {
-        let _ = writeln!(
-            md,
-            "\nFuel overhead (metered / unmetered), geomean over the kernels: scion {}, wasmtime {}.",
-            overhead(geomean(&fuel_scion)),
-            overhead(geomean(&fuel_wasmtime))
-        );
-    }
-    md.push_str(
-        "\nSingle kernels move by up to ±30% between runs on a shared virtual machine \
-         (each engine is measured after the other, not interleaved); read ratios \
-         within one report, and geomeans rather than single rows.\n",
-    );
-    let _ = writeln!(
-        md,
-        "\ngeomean scion/wasmtime: {:.2}, scion/native: {:.2}",
-        geomean(&to_wasmtime),
-        geomean(&to_native)
-    );
+    code_table(&r, &mut md);
     print!("{md}");
     std::fs::write(&out, &md).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
     eprintln!("written to {}", out.display());
