@@ -5,9 +5,9 @@
 //! ```text
 //! decode      bytes        -> ModuleInfo + bodies   (wasmparser validates)
 //! translate   body         -> ir::Function          (SSA, block parameters)
-//! opt         ir::Function -> ir::Function          (params, fold, dce)
+//! opt         ir::Function -> ir::Function          (params, fold, gvn, licm, dce)
 //! lower       ir::Function -> VCode                 (x86-64, virtual registers)
-//! regalloc    VCode        -> Allocation            (linear scan, side table)
+//! regalloc    VCode        -> Allocation            (linear scan + local copies)
 //! x64::emit   VCode + Allocation -> bytes           (TextBuilder: text section)
 //! ```
 //!

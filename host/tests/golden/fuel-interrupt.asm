@@ -33,7 +33,7 @@ f0:
 006f  mov     rax, [r11+0x28]
 0073  jmp     0x3f
 0075  call    scion_trap  ; trap (code stored by the builtin) at wasm 0x0
-007a  call    scion_trap  ; trap StackOverflow at wasm 0x1d
+007a  call    scion_trap  ; trap StackOverflow at wasm 0x1e
 007f  ; padding: int3 x 1
 
 f1:
@@ -96,6 +96,63 @@ f1:
 00c6  mov     r11, [r14]
 00c9  mov     rax, [r11+0x28]
 00cd  jmp     0x56
-00cf  call    scion_trap  ; trap (code stored by the builtin) at wasm 0x23
-00d4  call    scion_trap  ; trap StackOverflow at wasm 0x22
+00cf  call    scion_trap  ; trap (code stored by the builtin) at wasm 0x24
+00d4  call    scion_trap  ; trap StackOverflow at wasm 0x23
 00d9  ; padding: int3 x 7
+
+f2:
+0000  push    rbp
+0001  mov     rbp, rsp
+0004  push    r14
+0006  mov     r11, [r14]
+0009  mov     r11, [r11]
+000c  add     r11, 0x10
+0010  cmp     rsp, r11
+0013  jb      0xc2
+0019  sub     rsp, 8
+001d  mov     rax, [r14]
+0020  mov     rax, [rax+0x28]
+0024  lea     rax, [rax+1]
+0028  test    rax, rax
+002b  jns     0x7c
+0031  mov     r11, [r14]
+0034  cmp     dword ptr [r11+0x24], 0
+0039  jne     0x7c
+003f  mov     ecx, 0
+0044  test    rax, rax
+0047  jns     0x9f
+004d  mov     r11, [r14]
+0050  cmp     dword ptr [r11+0x24], 0
+0055  jne     0x9f
+005b  lea     ecx, [rcx+3]
+005e  lea     rax, [rax+8]
+0062  cmp     ecx, edi
+0064  jb      0x44
+0066  lea     rax, [rax+1]
+006a  mov     rdx, [r14]
+006d  mov     [rdx+0x28], rax
+0071  mov     rax, rcx
+0074  lea     rsp, [rbp-8]
+0078  pop     r14
+007a  pop     rbp
+007b  ret
+007c  mov     r11, [r14]
+007f  mov     [r11+0x28], rax
+0083  call    scion_yield
+0088  test    r11d, r11d
+008b  jne     0x9a
+0091  mov     r11, [r14]
+0094  mov     rax, [r11+0x28]
+0098  jmp     0x3f
+009a  call    scion_trap  ; trap (code stored by the builtin) at wasm 0x0
+009f  mov     r11, [r14]
+00a2  mov     [r11+0x28], rax
+00a6  call    scion_yield
+00ab  test    r11d, r11d
+00ae  jne     0xbd
+00b4  mov     r11, [r14]
+00b7  mov     rax, [r11+0x28]
+00bb  jmp     0x5b
+00bd  call    scion_trap  ; trap (code stored by the builtin) at wasm 0x39
+00c2  call    scion_trap  ; trap StackOverflow at wasm 0x36
+00c7  ; padding: int3 x 9

@@ -224,31 +224,7 @@ impl DominatorTree {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compiler::ir::{InstKind, Type};
-
-    /// A function whose block `i` branches to `succs[i]` (block 0 is the
-    /// entry; the branch condition is the entry's parameter).
-    pub(crate) fn cfg(succs: &[Vec<usize>]) -> Function {
-        let mut f = Function::new(0, vec![Type::I32], vec![]);
-        let blocks: Vec<Block> = succs.iter().map(|_| f.create_block()).collect();
-        let cond = f.append_block_param(blocks[0], Type::I32);
-        for (i, s) in succs.iter().enumerate() {
-            let call = |j: usize| Function::call(blocks[j]);
-            let kind = match s[..] {
-                [] => InstKind::Return { args: vec![] },
-                [a] => InstKind::Jump { dest: call(a) },
-                [a, b] => InstKind::Brif { cond, then_dest: call(a), else_dest: call(b) },
-                _ => InstKind::BrTable {
-                    index: cond,
-                    targets: s[1..].iter().map(|&j| call(j)).collect(),
-                    default: call(s[0]),
-                },
-            };
-            f.push_inst(blocks[i], kind, &[], 0);
-        }
-        f.layout = blocks;
-        f
-    }
+    use crate::compiler::opt::testing::cfg;
 
     /// Dominator sets by the textbook fixed point, as a reference.
     fn naive(f: &Function) -> Vec<Vec<bool>> {

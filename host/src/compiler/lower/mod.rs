@@ -3,9 +3,9 @@
 //! Walks the blocks in layout order and each block's instructions in
 //! order. Every IR value gets a virtual register when it is defined, except
 //! constants, which are rematerialised at each use that needs a register
-//! (most uses fold them as immediates). A comparison used only by the
-//! branch or select that follows it in its block is fused into `cmp`+`jcc`
-//! or `cmp`+`cmov`. Conditional edges that pass arguments are split into
+//! (most uses fold them as immediates). A comparison used only by its
+//! block's branch (with no other comparison, select or call between), or
+//! by the select right after it, is fused into `cmp`+`jcc` or `cmp`+`cmov`. Conditional edges that pass arguments are split into
 //! small edge blocks holding the parallel moves.
 //!
 //! Operators are lowered by family, one file each, mirroring `translate/`:
@@ -362,8 +362,11 @@ impl<'a> Lowerer<'a> {
     }
 
     /// A comparison (instruction `pos` of `block`) whose only use is the
-    /// next instruction in the block, a `brif` or `select` condition (so
-    /// flags survive until then).
+    /// condition of the block's `brif`, or of a `select` right after it.
+    /// It is emitted where it is used (so flags survive until then); a
+    /// `brif` may come later, after instructions that neither compare,
+    /// select nor call (the fuel counter's update, typically), since the
+    /// deferred compare is emitted just before the branch.
     fn is_fusable_compare(&self, block: Block, pos: usize, inst: Inst) -> bool {
         let v = self.func.first_result(inst);
         if self.use_counts[v.index()] != 1 {
@@ -374,8 +377,22 @@ impl<'a> Lowerer<'a> {
         let Some(&next) = insts.get(pos + 1) else {
             return false;
         };
+        let last = insts[insts.len() - 1];
+        if let InstKind::Brif { cond, .. } = self.func.insts[last.index()].kind
+            && cond == v
+        {
+            return insts[pos + 1..insts.len() - 1].iter().all(|&i| {
+                !matches!(
+                    self.func.insts[i.index()].kind,
+                    InstKind::Compare { .. }
+                        | InstKind::Select { .. }
+                        | InstKind::Call { .. }
+                        | InstKind::CallIndirect { .. }
+                        | InstKind::CallBuiltin { .. }
+                )
+            });
+        }
         match &self.func.insts[next.index()].kind {
-            InstKind::Brif { cond, .. } => *cond == v,
             InstKind::Select { cond, if_true, if_false } => {
                 // Operands that are constants would be materialised between
                 // the compare and the cmov; that is harmless (mov keeps flags).

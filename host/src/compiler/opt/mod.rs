@@ -11,7 +11,7 @@ mod licm;
 mod loops;
 mod params;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use super::ir::Function;
 use super::ir::dominators::DominatorTree;

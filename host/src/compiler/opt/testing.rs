@@ -2,7 +2,7 @@
 //! IR the way `compiler::compile` does, so tests see the block shapes the
 //! translator really produces.
 
-use crate::compiler::ir::Function;
+use crate::compiler::ir::{Block, Function, InstKind, Type};
 use crate::compiler::{CodegenConfig, CompileBudget, decode, translate};
 
 /// The IR of every defined function of `wat`, with redundant block
@@ -28,4 +28,28 @@ pub fn translate_wat(wat: &str) -> Vec<Function> {
         out.push(func);
     }
     out
+}
+
+/// A function whose block `i` branches to `succs[i]` (block 0 is the
+/// entry; the branch condition is the entry's parameter).
+pub fn cfg(succs: &[Vec<usize>]) -> Function {
+    let mut f = Function::new(0, vec![Type::I32], vec![]);
+    let blocks: Vec<Block> = succs.iter().map(|_| f.create_block()).collect();
+    let cond = f.append_block_param(blocks[0], Type::I32);
+    for (i, s) in succs.iter().enumerate() {
+        let call = |j: usize| Function::call(blocks[j]);
+        let kind = match s[..] {
+            [] => InstKind::Return { args: vec![] },
+            [a] => InstKind::Jump { dest: call(a) },
+            [a, b] => InstKind::Brif { cond, then_dest: call(a), else_dest: call(b) },
+            _ => InstKind::BrTable {
+                index: cond,
+                targets: s[1..].iter().map(|&j| call(j)).collect(),
+                default: call(s[0]),
+            },
+        };
+        f.push_inst(blocks[i], kind, &[], 0);
+    }
+    f.layout = blocks;
+    f
 }
