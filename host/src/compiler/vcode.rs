@@ -227,6 +227,8 @@ pub enum MInst {
     Load { kind: LoadKind, dst: Reg, addr: MemAddr },
     /// Integer store of the low `size` bytes.
     Store { size: Size, addr: MemAddr, src: Reg },
+    /// Integer store of an immediate (sign-extended to 64 bits for S64).
+    StoreImm { size: Size, addr: MemAddr, imm: i32 },
     /// Float load.
     FLoad { double: bool, dst: Reg, addr: MemAddr },
     /// Float store.
@@ -408,6 +410,7 @@ impl MInst {
                 visit_addr(v, addr);
                 v.operand(*src, Use);
             }
+            MInst::StoreImm { addr, .. } => visit_addr(v, addr),
             MInst::Ucomis { a, b, .. } => {
                 v.operand(*a, Use);
                 v.operand(*b, Use);

@@ -104,7 +104,13 @@ impl Lowerer<'_> {
         // Keyed by memory too: an address checked against one memory says
         // nothing about another.
         let already = self.checked.get(&(mem, addr)).is_some_and(|&e| e >= end);
-        if !already {
+        if !already && end == 1 {
+            // addr + 1 > length exactly when addr >= length: no sum needed.
+            let len = self.memory_length(mem);
+            self.emit(MInst::Cmp { size: Size::S64, a: ra, src: RegMemImm::Mem(len) });
+            self.emit(MInst::TrapIf { cond: Cond::AE, code: TrapCode::MemoryOutOfBounds, srcloc });
+            self.checked.insert((mem, addr), end);
+        } else if !already {
             let t = self.vreg(RegClass::Int);
             match i32::try_from(end) {
                 Ok(e) => self.emit(MInst::Lea {
@@ -156,6 +162,19 @@ impl Lowerer<'_> {
                 }
             }
             InstKind::Store { op, mem, addr, value, offset } => {
+                // An integer constant that fits is stored as an immediate
+                // (narrow stores keep only its low bytes anyway).
+                let size = size_of_bytes(op.bytes);
+                let imm = match self.const_of(value) {
+                    Some(c) if !op.ty.is_float() && size != Size::S64 => Some(c as u32 as i32),
+                    Some(c) if !op.ty.is_float() => i32::try_from(c as i64).ok(),
+                    _ => None,
+                };
+                if let Some(imm) = imm {
+                    let amode = self.checked_address(mem, addr, offset, op.bytes);
+                    self.emit(MInst::StoreImm { size, addr: amode, imm });
+                    return;
+                }
                 let src = self.get(value);
                 let amode = self.checked_address(mem, addr, offset, op.bytes);
                 if op.ty.is_float() {

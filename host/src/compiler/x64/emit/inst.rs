@@ -188,6 +188,10 @@ impl FuncEmitter<'_> {
                 let d = self.def_gpr(dst);
                 self.asm().load(kind, d, m);
             }
+            MInst::StoreImm { size, ref addr, imm } => {
+                let m = self.amode(addr);
+                self.asm().store_imm(size, m, imm);
+            }
             MInst::Store { size, ref addr, src } => {
                 let m = self.amode(addr);
                 let s = self.use_gpr(src);
