@@ -34,7 +34,27 @@ pub fn program(seed: u64) -> String {
     let mut open_ifs = 0;
     for _ in 0..statements {
         let (a, b, c) = (int(&mut rng), int(&mut rng), int(&mut rng));
-        let line = match rng.below(if floats > 0 { 14 } else { 10 }) {
+        let line = match rng.below(if floats > 0 { 16 } else { 12 }) {
+            // Address arithmetic the lowering folds into one `lea`; the
+            // i32 form wraps at 2^32.
+            10 if floats == 0 => format!(
+                "(local.set {a} (i64.add (i64.add (local.get {b}) (i64.shl (local.get {c}) (i64.const {}))) (i64.const {})))",
+                1 + rng.below(4),
+                rng.next() as i32
+            ),
+            11 if floats == 0 => format!(
+                "(local.set {a} (i64.extend_i32_u (i32.add (i32.add (i32.shl (i32.wrap_i64 (local.get {c})) (i32.const {})) (i32.wrap_i64 (local.get {b}))) (i32.const {}))))",
+                1 + rng.below(3),
+                rng.next() as i32
+            ),
+            14 => format!(
+                "(local.set {a} (i64.add (local.get {b}) (i64.shl (local.get {c}) (i64.const {}))))",
+                1 + rng.below(3)
+            ),
+            15 => format!(
+                "(local.set {a} (i64.extend_i32_u (i32.add (i32.add (i32.wrap_i64 (local.get {b})) (i32.wrap_i64 (local.get {c}))) (i32.const {}))))",
+                rng.next() as i32
+            ),
             0 => format!("(local.set {a} (i64.add (local.get {b}) (local.get {c})))"),
             1 => format!("(local.set {a} (i64.sub (local.get {b}) (local.get {c})))"),
             2 => format!("(local.set {a} (i64.mul (local.get {b}) (local.get {c})))"),

@@ -84,16 +84,7 @@ impl Lowerer<'_> {
         use BinaryOp as B;
         match op {
             B::Add => {
-                let ra = self.get(a);
-                let addr = match self.rmi(b) {
-                    RegMemImm::Imm(i) => MemAddr::base_disp(ra, i),
-                    RegMemImm::Reg(rb) => MemAddr {
-                        base: ra,
-                        index: Some((rb, crate::compiler::x64::regs::Scale::One)),
-                        disp: 0,
-                    },
-                    RegMemImm::Mem(_) => unreachable!(),
-                };
+                let addr = self.add_address(a, b);
                 let dst = self.def(result);
                 self.emit(MInst::Lea { size, dst, addr });
             }

@@ -15,6 +15,7 @@
 //! Requires: IR that passed `ir::verify`, no aliases. Produces: VCode whose
 //! block 0 is the entry, with `Params` as its first instruction.
 
+mod address;
 mod call;
 mod control;
 mod float;
@@ -51,6 +52,9 @@ pub struct Lowerer<'a> {
     vcode: VCode,
     value_regs: Vec<Option<Reg>>,
     use_counts: Vec<u32>,
+    /// Instructions folded into the addressing mode of the addition that
+    /// uses them (`address.rs`), by instruction.
+    folded: Vec<bool>,
     /// VBlock of each IR block in the layout.
     block_map: Vec<Option<VBlock>>,
     /// Edge blocks still to emit: (edge block, target, args), in order of
@@ -73,16 +77,19 @@ pub struct Lowerer<'a> {
 /// VCode so far, when they pass `max_bytes` (checked after every block:
 /// lowering adds at most a few machine instructions per IR instruction).
 pub fn lower(ctx: &LowerContext<'_>, func: &Function, max_bytes: usize) -> Result<VCode, usize> {
+    let use_counts = use_counts(func);
+    let folded = address::folded_instructions(func, &use_counts);
     let mut l = Lowerer {
         ctx,
         func,
+        folded,
         vcode: VCode {
             func_index: func.func_index,
             body_offset: func.body_offset,
             ..Default::default()
         },
         value_regs: vec![None; func.values.len()],
-        use_counts: use_counts(func),
+        use_counts,
         block_map: vec![None; func.blocks.len()],
         pending_edges: Vec::new(),
         edge_blocks: HashMap::new(),
@@ -332,6 +339,7 @@ impl<'a> Lowerer<'a> {
         let kind = &self.func.insts[inst.index()].kind;
         match kind {
             InstKind::Iconst { .. } | InstKind::Fconst { .. } => {}
+            _ if self.folded[inst.index()] => {}
             InstKind::Compare { .. } if self.is_fusable_compare(block, pos, inst) => {
                 self.deferred_compare = Some(inst);
             }
