@@ -20,15 +20,16 @@
 //!   +8   heap_base     base of memory 0 (also kept in r15), null without memory
 //!   +16  builtins      *const BuiltinTable
 //!   +24  instance      runtime back-pointer, opaque to generated code
-//!   +32  ...           regions below, each sized by the module's counts:
-//!        type_ids        [u32; types]            engine-wide signature ids
-//!        func_imports    [VMFunctionImport; imported funcs]
-//!        memory_imports  [*mut VMMemoryDefinition; imported memories]
-//!        table_imports   [*mut VMTableDefinition; imported tables]
-//!        global_imports  [*mut VMGlobalDefinition; imported globals]
+//!   +32  ...           regions below, each sized by the module's counts
+//!                        (the most read first, within one-byte displacements):
 //!        memories        [VMMemoryDefinition; defined memories]
-//!        tables          [VMTableDefinition; defined tables]
 //!        globals         [VMGlobalDefinition; defined globals]
+//!        memory_imports  [*mut VMMemoryDefinition; imported memories]
+//!        global_imports  [*mut VMGlobalDefinition; imported globals]
+//!        tables          [VMTableDefinition; defined tables]
+//!        table_imports   [*mut VMTableDefinition; imported tables]
+//!        func_imports    [VMFunctionImport; imported funcs]
+//!        type_ids        [u32; types]            engine-wide signature ids
 //!        funcrefs        [VMFuncRef; all functions]
 //! ```
 
@@ -269,14 +270,17 @@ impl VMOffsets {
             at += count * elem as u32;
             start
         };
-        let type_ids = region(counts.types, 4, 4);
-        let func_imports = region(counts.imported_funcs, size_of::<VMFunctionImport>(), 8);
-        let memory_imports = region(counts.imported_memories, 8, 8);
-        let table_imports = region(counts.imported_tables, 8, 8);
-        let global_imports = region(counts.imported_globals, 8, 8);
+        // What code reads most comes first, where a displacement fits in
+        // one byte (up to 127): memory definitions (every bounds check
+        // reads a length) and globals (the shadow-stack pointer).
         let memories = region(counts.defined_memories, size_of::<VMMemoryDefinition>(), 8);
-        let tables = region(counts.defined_tables, size_of::<VMTableDefinition>(), 8);
         let globals = region(counts.defined_globals, size_of::<VMGlobalDefinition>(), 16);
+        let memory_imports = region(counts.imported_memories, 8, 8);
+        let global_imports = region(counts.imported_globals, 8, 8);
+        let tables = region(counts.defined_tables, size_of::<VMTableDefinition>(), 8);
+        let table_imports = region(counts.imported_tables, 8, 8);
+        let func_imports = region(counts.imported_funcs, size_of::<VMFunctionImport>(), 8);
+        let type_ids = region(counts.types, 4, 4);
         let funcrefs = region(counts.funcs, size_of::<VMFuncRef>(), 8);
         let size = align_to(at, 16);
         VMOffsets {
@@ -401,16 +405,16 @@ mod tests {
             defined_globals: 3,
             funcs: 5,
         });
-        assert_eq!(o.type_id(0), 32);
-        assert_eq!(o.func_import(0), 48);
-        assert_eq!(o.func_import(1), 64);
-        assert_eq!(o.memory_import(0), 80);
-        assert_eq!(o.table_import(0), 88);
-        assert_eq!(o.global_import(0), 96);
-        assert_eq!(o.memory(0), 104);
-        assert_eq!(o.table(1), 136);
-        assert_eq!(o.global(0), 160);
-        assert_eq!(o.funcref(0), 208);
-        assert_eq!(o.size(), 208 + 5 * 32);
+        assert_eq!(o.memory(0), 32);
+        assert_eq!(o.global(0), 48);
+        assert_eq!(o.memory_import(0), 96);
+        assert_eq!(o.global_import(0), 104);
+        assert_eq!(o.table(1), 128);
+        assert_eq!(o.table_import(0), 144);
+        assert_eq!(o.func_import(0), 152);
+        assert_eq!(o.func_import(1), 168);
+        assert_eq!(o.type_id(0), 184);
+        assert_eq!(o.funcref(0), 200);
+        assert_eq!(o.size(), 368);
     }
 }

@@ -51,13 +51,13 @@ f3:
 0010  cmp     rsp, r11
 0013  jb      0x62
 0019  sub     rsp, 8
-001d  cmp     rdi, [r14+0x48]
+001d  cmp     rdi, [r14+0x28]
 0021  jae     0x67
-0027  mov     rax, [r14+0x40]
+0027  mov     rax, [r14+0x20]
 002b  mov     rax, [rax+rdi*8]
 002f  test    rax, rax
 0032  je      0x6c
-0038  mov     ecx, [r14+0x20]
+0038  mov     ecx, [r14+0x40]
 003c  cmp     ecx, [rax+0x18]
 003f  jne     0x71
 0045  mov     rdi, rsi

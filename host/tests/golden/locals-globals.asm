@@ -8,7 +8,7 @@ f0:
 0010  cmp     rsp, r11
 0013  jb      0x35
 0019  sub     rsp, 8
-001d  mov     eax, [r14+0x30]
+001d  mov     eax, [r14+0x20]
 0021  lea     eax, [rdi+rax]
 0024  mov     rcx, rax
 0027  imul    ecx, eax
@@ -30,9 +30,9 @@ f1:
 0010  cmp     rsp, r11
 0013  jb      0x31
 0019  sub     rsp, 8
-001d  mov     rax, [r14+0x40]
+001d  mov     rax, [r14+0x30]
 0021  lea     rax, [rax+rdi]
-0025  mov     [r14+0x40], rax
+0025  mov     [r14+0x30], rax
 0029  lea     rsp, [rbp-8]
 002d  pop     r14
 002f  pop     rbp

@@ -9,7 +9,7 @@ f0:
 0013  jb      0x37
 0019  sub     rsp, 8
 001d  lea     rax, [rdi+4]
-0021  cmp     rax, [r14+0x30]
+0021  cmp     rax, [r14+0x28]
 0025  ja      0x3c
 002b  mov     eax, [r15+rdi]
 002f  lea     rsp, [rbp-8]
@@ -31,7 +31,7 @@ f1:
 0013  jb      0x38
 0019  sub     rsp, 8
 001d  lea     rax, [rdi+0x10]
-0021  cmp     rax, [r14+0x30]
+0021  cmp     rax, [r14+0x28]
 0025  ja      0x3d
 002b  mov     [r15+rdi+8], rsi
 0030  lea     rsp, [rbp-8]
@@ -53,7 +53,7 @@ f2:
 0013  jb      0x39
 0019  sub     rsp, 8
 001d  lea     rax, [rdi+4]
-0021  cmp     rax, [r14+0x30]
+0021  cmp     rax, [r14+0x28]
 0025  ja      0x3e
 002b  movsx   eax, word ptr [r15+rdi+2]
 0031  lea     rsp, [rbp-8]
@@ -82,7 +82,7 @@ f3:
 002c  mov     r11, [r14+0x10]
 0030  call    qword ptr [r11]
 0033  mov     eax, eax
-0035  mov     rcx, [r14+0x30]
+0035  mov     rcx, [r14+0x28]
 0039  shr     rcx, 0x10
 003d  lea     eax, [rax+rcx]
 0040  lea     rsp, [rbp-8]
@@ -102,7 +102,7 @@ f4:
 0010  cmp     rsp, r11
 0013  jb      0x39
 0019  sub     rsp, 8
-001d  cmp     rdi, [r14+0x30]
+001d  cmp     rdi, [r14+0x28]
 0021  jae     0x3e
 0027  mov     byte ptr [r15+rdi], 1
 002c  movzx   eax, byte ptr [r15+rdi]

@@ -8,9 +8,9 @@ f0:
 0010  cmp     rsp, r11
 0013  jb      0x37
 0019  sub     rsp, 8
-001d  cmp     rdi, [r14+0x38]
+001d  cmp     rdi, [r14+0x28]
 0021  jae     0x3c
-0027  mov     rax, [r14+0x30]
+0027  mov     rax, [r14+0x20]
 002b  mov     rax, [rax+rdi*8]
 002f  lea     rsp, [rbp-8]
 0033  pop     r14
@@ -30,9 +30,9 @@ f1:
 0010  cmp     rsp, r11
 0013  jb      0x3a
 0019  sub     rsp, 8
-001d  cmp     rdi, [r14+0x38]
+001d  cmp     rdi, [r14+0x28]
 0021  jae     0x3f
-0027  mov     rax, [r14+0x30]
+0027  mov     rax, [r14+0x20]
 002b  lea     rax, [rax+rdi*8]
 002f  mov     [rax], rsi
 0032  lea     rsp, [rbp-8]
@@ -63,7 +63,7 @@ f2:
 0032  mov     r11, [r14+0x10]
 0036  call    qword ptr [r11+0x28]
 003a  mov     eax, eax
-003c  mov     ecx, [r14+0x38]
+003c  mov     ecx, [r14+0x28]
 0040  lea     eax, [rax+rcx]
 0043  lea     rsp, [rbp-8]
 0047  pop     r14

@@ -2,7 +2,8 @@
 //!
 //! **Sandbox-critical.** Every access `[addr + offset, addr + offset + n)`
 //! is checked against the memory's current length before it happens; the
-//! check compares 64-bit values, so `addr + offset + n` cannot wrap.
+//! check compares 64-bit values, so `addr + offset + n` cannot wrap (a
+//! one-byte access at offset 0 compares `addr >= length`, the same test).
 //! A check is skipped only when the same address value was already checked
 //! against the same memory in this block with an end at least as large
 //! (memories never shrink). The checks of a block are kept in a map from
