@@ -631,8 +631,8 @@ impl VCode {
                 let store = c.store_at.map(|i| format!(", stored at {i}")).unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "  r{} copied in {:?} over {}..={}{load}{store}",
-                    c.vreg, c.reg, c.first, c.last
+                    "  r{} copied in {:?} over {}..={} (from position {}){load}{store}",
+                    c.vreg, c.reg, c.first, c.last, c.start
                 );
             }
         }

@@ -60,7 +60,13 @@ pub fn check(vcode: &VCode, live: &Liveness, alloc: &Allocation) -> Result<(), S
         if first > last || last >= block_of.len() || block_of[first] != block_of[last] {
             return Err(format!("local copy of r{v} spans {first}..={last}, not within a block"));
         }
-        by_reg.entry(c.reg.0).or_default().push((2 * c.first, 2 * c.last + 2, v));
+        if c.start != 2 * c.first && (c.load || c.start != 2 * c.first + 1) {
+            return Err(format!(
+                "local copy of r{v} starts at {} for instruction {first}",
+                c.start
+            ));
+        }
+        by_reg.entry(c.reg.0).or_default().push((c.start, 2 * c.last + 2, v));
     }
     for (p, mut ranges) in by_reg {
         let fixed = &live.fixed[p as usize];

@@ -54,6 +54,8 @@ struct Occurrence {
     block: u32,
     reads: bool,
     writes: bool,
+    /// Written before the instruction's uses are read (`EarlyDef`).
+    early: bool,
 }
 
 struct Collect<'a> {
@@ -68,7 +70,8 @@ impl OperandVisitor for Collect<'_> {
         if reg.is_virtual() && matches!(self.locs[reg.vreg_index()], Loc::Stack(_)) {
             let reads = matches!(kind, OperandKind::Use | OperandKind::Mod);
             let writes = kind != OperandKind::Use;
-            let occ = Occurrence { inst: self.inst, block: self.block, reads, writes };
+            let early = kind == OperandKind::EarlyDef;
+            let occ = Occurrence { inst: self.inst, block: self.block, reads, writes, early };
             self.out.push((reg.vreg_index(), occ));
         }
     }
@@ -132,6 +135,11 @@ pub(super) fn find(
             let mut load = false;
             let mut store_at = None;
             let mut candidates: Vec<Reg> = Vec::new();
+            // A stretch that starts by defining the register needs the copy
+            // only from the definition (the instruction's sources may still
+            // be in it, as for any definition); one that reads, from the
+            // instruction's uses.
+            let mut start = 2 * first.inst;
             let mut j = k;
             while j < occ.len() && occ[j].block == first.block {
                 let mut next = j;
@@ -141,10 +149,12 @@ pub(super) fn find(
                     here_writes |= occ[next].writes;
                     next += 1;
                 }
-                let from = 2 * first.inst;
+                if j == k && !here_reads && !occ[j..next].iter().any(|o| o.early) {
+                    start = 2 * first.inst + 1;
+                }
                 let to = 2 * occ[j].inst + 2;
                 let still: Vec<Reg> = if j == k {
-                    regs.iter().copied().filter(|&r| map.is_free(r, from, to)).collect()
+                    regs.iter().copied().filter(|&r| map.is_free(r, start, to)).collect()
                 } else {
                     let gap = 2 * occ[end].inst + 2;
                     candidates.iter().copied().filter(|&r| map.is_free(r, gap, to)).collect()
@@ -169,11 +179,11 @@ pub(super) fn find(
             if saved >= 1
                 && let Some(&reg) = candidates.first()
             {
-                let (from, to) = (2 * first.inst, 2 * occ[end].inst + 2);
-                map.claim(reg, from, to, v);
+                map.claim(reg, start, 2 * occ[end].inst + 2, v);
                 copies.push(LocalCopy {
                     vreg: v as u32,
                     reg,
+                    start,
                     first: first.inst,
                     last: occ[end].inst,
                     load,
@@ -190,7 +200,7 @@ pub(super) fn find(
     }
     copies.sort_by_key(|c| (c.first, c.vreg));
     debug_assert!(copies.iter().all(|c| {
-        let span = [(2 * c.first, 2 * c.last + 2)];
+        let span = [(c.start, 2 * c.last + 2)];
         first_intersection(&span, &live.fixed[c.reg.0 as usize]).is_none()
     }));
     copies

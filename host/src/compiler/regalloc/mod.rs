@@ -63,6 +63,10 @@ pub struct LocalCopy {
     pub vreg: u32,
     /// The physical register holding the copy.
     pub reg: Reg,
+    /// The position (see `liveness`) from which the copy occupies `reg`:
+    /// the use position of `first` when the stretch reads or writes early
+    /// there, its def position when it starts with a definition.
+    pub start: u32,
     /// First instruction of the stretch.
     pub first: u32,
     /// Last instruction of the stretch.

@@ -259,7 +259,15 @@ mod tests {
         let ok = alloc(vec![Loc::Reg(rcx), Loc::Reg(rdx)], vec![], 0);
         assert_eq!(check(&function(), &ok), Ok(()));
         // r1 spilled, with a copy loaded before its first read.
-        let copy = LocalCopy { vreg: 1, reg: rdx, first: 3, last: 4, load: true, store_at: None };
+        let copy = LocalCopy {
+            vreg: 1,
+            reg: rdx,
+            start: 6,
+            first: 3,
+            last: 4,
+            load: true,
+            store_at: None,
+        };
         let spilled = alloc(vec![Loc::Reg(rcx), Loc::Stack(0)], vec![copy], 1);
         assert_eq!(check(&function(), &spilled), Ok(()));
     }
@@ -276,16 +284,39 @@ mod tests {
     fn a_copy_that_is_not_loaded_or_not_stored_is_caught() {
         let (rcx, rdx) = (Reg::gpr(Gpr::RCX), Reg::gpr(Gpr::RDX));
         // The copy of r1 skips its load.
-        let copy = LocalCopy { vreg: 1, reg: rdx, first: 3, last: 4, load: false, store_at: None };
+        let copy = LocalCopy {
+            vreg: 1,
+            reg: rdx,
+            start: 6,
+            first: 3,
+            last: 4,
+            load: false,
+            store_at: None,
+        };
         let e = check(&function(), &alloc(vec![Loc::Reg(rcx), Loc::Stack(0)], vec![copy], 1));
         assert!(e.unwrap_err().contains("r1 is read where it is not"));
         // r0 spilled, its copy ends before the last read and never stores.
-        let copy = LocalCopy { vreg: 0, reg: rdx, first: 1, last: 3, load: false, store_at: None };
+        let copy = LocalCopy {
+            vreg: 0,
+            reg: rdx,
+            start: 3,
+            first: 1,
+            last: 3,
+            load: false,
+            store_at: None,
+        };
         let e = check(&function(), &alloc(vec![Loc::Stack(0), Loc::Reg(rcx)], vec![copy], 1));
         assert!(e.unwrap_err().contains("r0 is read where it is not"));
         // Stored at its last definition in the stretch: fine.
-        let copy =
-            LocalCopy { vreg: 0, reg: rdx, first: 1, last: 3, load: false, store_at: Some(3) };
+        let copy = LocalCopy {
+            vreg: 0,
+            reg: rdx,
+            start: 3,
+            first: 1,
+            last: 3,
+            load: false,
+            store_at: Some(3),
+        };
         let ok = check(&function(), &alloc(vec![Loc::Stack(0), Loc::Reg(rcx)], vec![copy], 1));
         assert_eq!(ok, Ok(()));
     }
