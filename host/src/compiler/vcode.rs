@@ -338,7 +338,26 @@ fn visit_rmi(v: &mut dyn OperandVisitor, s: &RegMemImm) {
     }
 }
 
+/// An [`OperandVisitor`] that hands each operand to a closure (`None`: a
+/// clobber).
+struct EachOperand<'a>(&'a mut dyn FnMut(Reg, Option<OperandKind>));
+
+impl OperandVisitor for EachOperand<'_> {
+    fn operand(&mut self, reg: Reg, kind: OperandKind) {
+        (self.0)(reg, Some(kind));
+    }
+    fn clobber(&mut self, reg: Reg) {
+        (self.0)(reg, None);
+    }
+}
+
 impl MInst {
+    /// Calls `f` with every register operand and its kind, and with every
+    /// clobbered register (kind `None`), in the order of [`Self::operands`].
+    pub fn each_operand(&self, mut f: impl FnMut(Reg, Option<OperandKind>)) {
+        self.operands(&mut EachOperand(&mut f));
+    }
+
     /// Reports every register operand to `v`.
     pub fn operands(&self, v: &mut dyn OperandVisitor) {
         use OperandKind::*;

@@ -3,9 +3,9 @@
 //! that feeds only an addition, or an addition that feeds only an
 //! addition of a constant, folds into the outer addition's `lea` instead
 //! of being computed on its own (strength reduction of `x + (y << k)`,
-//! `x + y + c` and `x + (y << k) + c`). The results wrap exactly as the wasm operations do: a
-//! 32-bit `lea` keeps the low 32 bits of the sum (and zero-extends), a
-//! 64-bit one wraps at 2^64.
+//! `x + y + c` and `x + (y << k) + c`). The results wrap exactly as the
+//! wasm operations do: a 32-bit `lea` keeps the low 32 bits of the sum
+//! (and zero-extends), a 64-bit one wraps at 2^64.
 //!
 //! Requires: use counts of the IR values. Produces: the set of
 //! instructions folded into their user (lowering skips them) and, for an
@@ -51,7 +51,7 @@ pub(super) fn folded_instructions(func: &Function, use_counts: &[u32]) -> Vec<bo
                 }
             } else if let Some(c) = func.iconst_value(y).or_else(|| func.iconst_value(x)) {
                 let inner = if is_const(y) { x } else { y };
-                let ty = func.value_type(user_result(func, user));
+                let ty = func.value_type(func.first_result(user));
                 let fits = super::imm32_of(c, ty).is_some();
                 if let Some(inst) = same_block_single_use(inner)
                     && fits
@@ -66,10 +66,6 @@ pub(super) fn folded_instructions(func: &Function, use_counts: &[u32]) -> Vec<bo
         }
     }
     folded
-}
-
-fn user_result(func: &Function, inst: Inst) -> Value {
-    func.first_result(inst)
 }
 
 /// The scale of a shift left by a constant 1–3, if `inst` is one.

@@ -105,33 +105,34 @@ impl Lowerer<'_> {
         // Keyed by memory too: an address checked against one memory says
         // nothing about another.
         let already = self.checked.get(&(mem, addr)).is_some_and(|&e| e >= end);
-        if !already && end == 1 {
-            // addr + 1 > length exactly when addr >= length: no sum needed.
-            let len = self.memory_length(mem);
-            self.emit(MInst::Cmp { size: Size::S64, a: ra, src: RegMemImm::Mem(len) });
-            self.emit(MInst::TrapIf { cond: Cond::AE, code: TrapCode::MemoryOutOfBounds, srcloc });
-            self.checked.insert((mem, addr), end);
-        } else if !already {
-            let t = self.vreg(RegClass::Int);
-            match i32::try_from(end) {
-                Ok(e) => self.emit(MInst::Lea {
-                    size: Size::S64,
-                    dst: t,
-                    addr: MemAddr::base_disp(ra, e),
-                }),
-                Err(_) => {
-                    self.emit(MInst::MovImm { size: Size::S64, dst: t, imm: end });
-                    self.emit(MInst::Alu {
-                        op: crate::compiler::x64::encode::AluOp::Add,
+        if !already {
+            // Trap when addr + end > length; for end 1 that is addr >= length,
+            // with no sum to compute.
+            let (a, cond) = if end == 1 {
+                (ra, Cond::AE)
+            } else {
+                let t = self.vreg(RegClass::Int);
+                match i32::try_from(end) {
+                    Ok(e) => self.emit(MInst::Lea {
                         size: Size::S64,
                         dst: t,
-                        src: RegMemImm::Reg(ra),
-                    });
+                        addr: MemAddr::base_disp(ra, e),
+                    }),
+                    Err(_) => {
+                        self.emit(MInst::MovImm { size: Size::S64, dst: t, imm: end });
+                        self.emit(MInst::Alu {
+                            op: crate::compiler::x64::encode::AluOp::Add,
+                            size: Size::S64,
+                            dst: t,
+                            src: RegMemImm::Reg(ra),
+                        });
+                    }
                 }
-            }
+                (t, Cond::A)
+            };
             let len = self.memory_length(mem);
-            self.emit(MInst::Cmp { size: Size::S64, a: t, src: RegMemImm::Mem(len) });
-            self.emit(MInst::TrapIf { cond: Cond::A, code: TrapCode::MemoryOutOfBounds, srcloc });
+            self.emit(MInst::Cmp { size: Size::S64, a, src: RegMemImm::Mem(len) });
+            self.emit(MInst::TrapIf { cond, code: TrapCode::MemoryOutOfBounds, srcloc });
             // Every end checked before was smaller: this one is the largest.
             self.checked.insert((mem, addr), end);
         }

@@ -5,7 +5,8 @@
 //! constants, which are rematerialised at each use that needs a register
 //! (most uses fold them as immediates). A comparison used only by its
 //! block's branch (with no other comparison, select or call between), or
-//! by the select right after it, is fused into `cmp`+`jcc` or `cmp`+`cmov`. Conditional edges that pass arguments are split into
+//! by the select right after it, is fused into `cmp`+`jcc` or
+//! `cmp`+`cmov`. Conditional edges that pass arguments are split into
 //! small edge blocks holding the parallel moves.
 //!
 //! Operators are lowered by family, one file each, mirroring `translate/`:

@@ -7,24 +7,19 @@
 
 use super::liveness::{Liveness, first_intersection};
 use super::{Allocation, Loc};
-use crate::compiler::vcode::{OperandKind, OperandVisitor, Reg, VCode};
+use crate::compiler::vcode::{Reg, VCode};
 use std::collections::HashMap;
-
-struct Operands(Vec<Reg>);
-
-impl OperandVisitor for Operands {
-    fn operand(&mut self, reg: Reg, _kind: OperandKind) {
-        self.0.push(reg);
-    }
-    fn clobber(&mut self, _reg: Reg) {}
-}
 
 /// Checks an allocation; the error names the first conflict found.
 pub fn check(vcode: &VCode, live: &Liveness, alloc: &Allocation) -> Result<(), String> {
     for (i, inst) in vcode.insts.iter().enumerate() {
-        let mut ops = Operands(Vec::new());
-        inst.operands(&mut ops);
-        for r in ops.0.into_iter().filter(|r| r.is_virtual()) {
+        let mut ops = Vec::new();
+        inst.each_operand(|r, k| {
+            if k.is_some() && r.is_virtual() {
+                ops.push(r);
+            }
+        });
+        for r in ops {
             match alloc.loc(r) {
                 Loc::None => return Err(format!("{r:?} used by instruction {i} has no location")),
                 Loc::Reg(p) if p.phys_class() != vcode.class(r) => {

@@ -22,7 +22,7 @@
 //! direct bit-set solution of those equations on small functions.
 
 use crate::compiler::regalloc::is_allocatable;
-use crate::compiler::vcode::{NUM_PREGS, OperandKind, OperandVisitor, Reg, VCode};
+use crate::compiler::vcode::{NUM_PREGS, OperandKind, Reg, VCode};
 
 /// The lifetime of one register: sorted, disjoint, non-adjacent ranges.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -164,22 +164,11 @@ impl<T: Copy> Lists<T> {
     }
 }
 
-struct Collect<'a>(&'a mut dyn FnMut(Reg, Option<OperandKind>));
-
-impl OperandVisitor for Collect<'_> {
-    fn operand(&mut self, reg: Reg, kind: OperandKind) {
-        (self.0)(reg, Some(kind));
-    }
-    fn clobber(&mut self, reg: Reg) {
-        (self.0)(reg, None);
-    }
-}
-
 /// Calls `f(inst, reg, kind)` for every operand (`None`: a clobber), in
 /// instruction order and operand order.
 fn for_each_operand(vcode: &VCode, mut f: impl FnMut(u32, Reg, Option<OperandKind>)) {
     for (i, inst) in vcode.insts.iter().enumerate() {
-        inst.operands(&mut Collect(&mut |r, k| f(i as u32, r, k)));
+        inst.each_operand(|r, k| f(i as u32, r, k));
     }
 }
 
@@ -404,11 +393,11 @@ fn fixed_ranges(vcode: &VCode) -> (Vec<Vec<(u32, u32)>>, Vec<u32>) {
         for i in (blk.start..blk.end).rev() {
             let inst = &vcode.insts[i as usize];
             ops.clear();
-            inst.operands(&mut Collect(&mut |r, k| {
+            inst.each_operand(|r, k| {
                 if !r.is_virtual() && is_allocatable(r) {
                     ops.push((r, k));
                 }
-            }));
+            });
             let (u, d) = (2 * i, 2 * i + 1);
             if inst.is_call() {
                 calls.push(i);
@@ -478,11 +467,11 @@ pub fn reference_intervals(vcode: &VCode) -> Vec<Interval> {
     }
     let operands = |i: usize| {
         let mut c = Vec::new();
-        vcode.insts[i].operands(&mut Collect(&mut |r, k| {
+        vcode.insts[i].each_operand(|r, k| {
             if let Some(k) = k {
                 c.push((r, k));
             }
-        }));
+        });
         c
     };
     let nv = vcode.num_vregs();

@@ -35,7 +35,7 @@
 
 use super::liveness::{Liveness, first_intersection};
 use super::{Loc, LocalCopy};
-use crate::compiler::vcode::{MInst, OperandKind, OperandVisitor, Reg, RegClass, VCode};
+use crate::compiler::vcode::{MInst, OperandKind, Reg, RegClass, VCode};
 
 /// Whether physical register `reg` is free over positions `[from, to)`,
 /// and how to claim it; implemented by the linear scan's register maps.
@@ -56,26 +56,6 @@ struct Occurrence {
     writes: bool,
     /// Written before the instruction's uses are read (`EarlyDef`).
     early: bool,
-}
-
-struct Collect<'a> {
-    locs: &'a [Loc],
-    inst: u32,
-    block: u32,
-    out: &'a mut Vec<(usize, Occurrence)>,
-}
-
-impl OperandVisitor for Collect<'_> {
-    fn operand(&mut self, reg: Reg, kind: OperandKind) {
-        if reg.is_virtual() && matches!(self.locs[reg.vreg_index()], Loc::Stack(_)) {
-            let reads = matches!(kind, OperandKind::Use | OperandKind::Mod);
-            let writes = kind != OperandKind::Use;
-            let early = kind == OperandKind::EarlyDef;
-            let occ = Occurrence { inst: self.inst, block: self.block, reads, writes, early };
-            self.out.push((reg.vreg_index(), occ));
-        }
-    }
-    fn clobber(&mut self, _reg: Reg) {}
 }
 
 /// Finds the stretches; `int_regs` and `float_regs` are the allocatable
@@ -99,7 +79,16 @@ pub(super) fn find(
             if matches!(inst, MInst::Jmp { .. }) {
                 continue;
             }
-            inst.operands(&mut Collect { locs, inst: i, block: b.0, out: &mut all });
+            inst.each_operand(|reg, kind| {
+                let Some(kind) = kind else { return };
+                if reg.is_virtual() && matches!(locs[reg.vreg_index()], Loc::Stack(_)) {
+                    let reads = matches!(kind, OperandKind::Use | OperandKind::Mod);
+                    let writes = kind != OperandKind::Use;
+                    let early = kind == OperandKind::EarlyDef;
+                    let occ = Occurrence { inst: i, block: b.0, reads, writes, early };
+                    all.push((reg.vreg_index(), occ));
+                }
+            });
         }
     }
     if all.is_empty() {

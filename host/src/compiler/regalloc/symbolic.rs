@@ -22,7 +22,7 @@
 //! builds run it on functions up to a size (see `regalloc::allocate`).
 
 use super::{Allocation, Loc, LocalCopy};
-use crate::compiler::vcode::{MInst, NUM_PREGS, OperandKind, OperandVisitor, Reg, VCode};
+use crate::compiler::vcode::{MInst, NUM_PREGS, OperandKind, VCode};
 
 /// Which virtual registers' current values each place holds: physical
 /// registers first, then stack slots.
@@ -47,17 +47,6 @@ impl State {
             changed |= a.len() != before;
         }
         changed
-    }
-}
-
-struct Operands(Vec<(Reg, Option<OperandKind>)>);
-
-impl OperandVisitor for Operands {
-    fn operand(&mut self, reg: Reg, kind: OperandKind) {
-        self.0.push((reg, Some(kind)));
-    }
-    fn clobber(&mut self, reg: Reg) {
-        self.0.push((reg, None));
     }
 }
 
@@ -122,8 +111,8 @@ impl Simulator<'_> {
                 }
                 continue;
             }
-            let mut ops = Operands(Vec::new());
-            inst.operands(&mut ops);
+            let mut ops = Vec::new();
+            inst.each_operand(|r, k| ops.push((r, k)));
             let define = |state: &mut State, v: u32| {
                 state.forget(v);
                 let copy = copy_of(v);
@@ -137,7 +126,7 @@ impl Simulator<'_> {
                 }
             };
             // Early definitions are written before the uses are read.
-            for &(r, kind) in &ops.0 {
+            for &(r, kind) in &ops {
                 if kind == Some(OperandKind::EarlyDef) {
                     if r.is_virtual() {
                         define(&mut state, r.vreg_index() as u32);
@@ -146,7 +135,7 @@ impl Simulator<'_> {
                     }
                 }
             }
-            for &(r, kind) in &ops.0 {
+            for &(r, kind) in &ops {
                 if r.is_virtual() && matches!(kind, Some(OperandKind::Use | OperandKind::Mod)) {
                     let v = r.vreg_index() as u32;
                     let place = match copy_of(v) {
@@ -158,7 +147,7 @@ impl Simulator<'_> {
                     }
                 }
             }
-            for &(r, kind) in &ops.0 {
+            for &(r, kind) in &ops {
                 match kind {
                     None => state.0[r.0 as usize].clear(),
                     Some(OperandKind::Def | OperandKind::Mod) if r.is_virtual() => {
@@ -208,7 +197,7 @@ pub fn check(vcode: &VCode, alloc: &Allocation) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compiler::vcode::{RegClass, RegMemImm, VBlockData};
+    use crate::compiler::vcode::{Reg, RegClass, RegMemImm, VBlockData};
     use crate::compiler::x64::encode::AluOp;
     use crate::compiler::x64::regs::{Gpr, Size};
 

@@ -120,7 +120,8 @@ impl FuncEmitter<'_> {
     pub(super) fn def_gpr_at(&mut self, r: Reg, late: bool) -> Gpr {
         match self.alloc.loc(r) {
             Loc::Reg(p) => p.as_gpr().expect("GPR operand"),
-            // The slot stays current: the copy is written through.
+            // The copy takes the value; the slot too at the stretch's
+            // last definition (`copy_store`).
             loc @ Loc::Stack(_) if let Some(c) = self.local_copy(r) => {
                 let g = c.as_gpr().expect("GPR copy");
                 self.pending_stores.push((self.copy_store(r, loc), g));
