@@ -93,15 +93,13 @@ impl Interface {
     fn client(&self) -> TokenStream {
         let (vis, name) = (&self.vis, &self.name);
         let client = format_ident!("{}Client", name);
-        let name_str = name.to_string();
         let doc = format!(
             "Calls interface [`{name}`] in a plugin through a transport (a `scion::Plugin`).\n\n\
              Every method returns the transport's error when the call fails (a trap, a \
              plugin panic, an exhausted budget, a value that does not decode)."
         );
-        let methods = self.methods.iter().map(|m| {
+        let methods = self.methods.iter().enumerate().map(|(m_index, m)| {
             let m_name = &m.name;
-            let m_str = m_name.to_string();
             let params = m.params.iter().map(|(n, t)| quote!(#n: #t));
             let names: Vec<&Ident> = m.params.iter().map(|(n, _)| n).collect();
             let result = m.result_type();
@@ -122,10 +120,10 @@ impl Interface {
                     quote!({ let _ = __result; ::core::result::Result::Ok(()) })
                 };
                 quote! {
-                    let __result = ::scion_sdk::host::Transport::call_scalar(
+                    let __result = ::scion_sdk::host::Transport::call_scalar_method(
                         &mut self.transport,
-                        #name_str,
-                        #m_str,
+                        <dyn #name as ::scion_sdk::Interface>::DESC,
+                        #m_index,
                         &[#(::scion_sdk::wire::ScalarValue::to_scalar(#names)),*],
                         #returns,
                     )?;
@@ -134,7 +132,7 @@ impl Interface {
             } else {
                 quote! {
                     let __input = ::scion_sdk::wire::encode(&(#(#names,)*))?;
-                    let __output = ::scion_sdk::host::Transport::call(&mut self.transport, #name_str, #m_str, &__input)?;
+                    let __output = ::scion_sdk::host::Transport::call_method(&mut self.transport, <dyn #name as ::scion_sdk::Interface>::DESC, #m_index, &__input)?;
                     ::core::result::Result::Ok(::scion_sdk::wire::decode::<#result>(&__output)?)
                 }
             };

@@ -27,6 +27,44 @@ pub trait Transport {
         args: &[Scalar],
         returns: bool,
     ) -> Result<Option<Scalar>, Self::Error>;
+
+    /// [`Transport::call`] of method number `method` (its position in
+    /// `interface.methods`) of an interface. The generated clients call
+    /// this; a transport that resolved the interface's methods in
+    /// [`Transport::check`] finds the export without comparing names.
+    fn call_method(
+        &mut self,
+        interface: &'static InterfaceDesc,
+        method: usize,
+        input: &[u8],
+    ) -> Result<Vec<u8>, Self::Error> {
+        let name = method_name(interface, method)?;
+        self.call(interface.name, name, input)
+    }
+
+    /// [`Transport::call_scalar`] of method number `method` of an
+    /// interface (see [`Transport::call_method`]).
+    fn call_scalar_method(
+        &mut self,
+        interface: &'static InterfaceDesc,
+        method: usize,
+        args: &[Scalar],
+        returns: bool,
+    ) -> Result<Option<Scalar>, Self::Error> {
+        let name = method_name(interface, method)?;
+        self.call_scalar(interface.name, name, args, returns)
+    }
+}
+
+/// The name of method number `method` of `interface`.
+fn method_name(interface: &InterfaceDesc, method: usize) -> Result<&'static str, WireError> {
+    match interface.methods.get(method) {
+        Some(m) => Ok(m.name),
+        None => Err(WireError(alloc::format!(
+            "interface `{}` has no method number {method}",
+            interface.name
+        ))),
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -50,6 +88,23 @@ impl<T: Transport + ?Sized> Transport for &mut T {
         returns: bool,
     ) -> Result<Option<Scalar>, Self::Error> {
         (**self).call_scalar(interface, method, args, returns)
+    }
+    fn call_method(
+        &mut self,
+        interface: &'static InterfaceDesc,
+        method: usize,
+        input: &[u8],
+    ) -> Result<Vec<u8>, Self::Error> {
+        (**self).call_method(interface, method, input)
+    }
+    fn call_scalar_method(
+        &mut self,
+        interface: &'static InterfaceDesc,
+        method: usize,
+        args: &[Scalar],
+        returns: bool,
+    ) -> Result<Option<Scalar>, Self::Error> {
+        (**self).call_scalar_method(interface, method, args, returns)
     }
 }
 

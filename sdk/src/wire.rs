@@ -129,7 +129,46 @@ impl fmt::Display for WireError {
 
 /// Encodes a value with postcard.
 pub fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, WireError> {
-    postcard::to_allocvec(value).map_err(|e| WireError(alloc::format!("cannot encode: {e}")))
+    let out = Output(Vec::with_capacity(FIRST_CAPACITY));
+    postcard::serialize_with_flavor(value, out)
+        .map_err(|e| WireError(alloc::format!("cannot encode: {e}")))
+}
+
+/// Bytes an encoding starts with room for: most messages fit, so the
+/// buffer is rarely grown (each growth copies what is written).
+const FIRST_CAPACITY: usize = 256;
+
+/// Where [`encode`] writes. Postcard writes a value a few bytes at a
+/// time (a varint, a length, a short string); copying each of those
+/// with `memcpy` (`memory.copy` in a plugin, a call into the host's
+/// runtime) costs more than the bytes, so short runs are pushed.
+struct Output(Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Output {
+    type Output = Vec<u8>;
+
+    #[inline]
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        if data.len() <= 16 {
+            self.0.reserve(data.len());
+            for &b in data {
+                self.0.push(b);
+            }
+        } else {
+            self.0.extend_from_slice(data);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<Vec<u8>> {
+        Ok(self.0)
+    }
 }
 
 /// Decodes a value with postcard; the whole input must be consumed.

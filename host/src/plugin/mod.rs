@@ -78,6 +78,8 @@ pub(crate) struct MethodExport {
     interface: Box<str>,
     method: Box<str>,
     func: Func,
+    /// Its parameter types, checked against the arguments of each scalar call.
+    params: Box<[crate::ValType]>,
     /// The type of its result, if it has one.
     result: Option<crate::ValType>,
     /// For a serialized method whose result could nest without bound (a
@@ -271,8 +273,9 @@ pub struct Plugin {
     exports: Vec<MethodExport>,
     /// Why the plugin may not be called again, after a trap.
     poisoned: Option<String>,
-    /// Interfaces already checked by `Transport::check`.
-    checked: Vec<&'static scion_sdk::schema::InterfaceDesc>,
+    /// Interfaces already checked by `Transport::check`, each with the
+    /// index in `exports` of each of its methods (by position).
+    checked: Vec<(&'static scion_sdk::schema::InterfaceDesc, Box<[usize]>)>,
 }
 
 impl Plugin {
@@ -511,8 +514,10 @@ impl Plugin {
 
     /// Interfaces a client has checked this plugin against (a reload
     /// checks the new version against the same ones).
-    pub(crate) fn checked_interfaces(&self) -> &[&'static scion_sdk::schema::InterfaceDesc] {
-        &self.checked
+    pub(crate) fn checked_interfaces(
+        &self,
+    ) -> impl Iterator<Item = &'static scion_sdk::schema::InterfaceDesc> + '_ {
+        self.checked.iter().map(|(i, _)| *i)
     }
 
     /// Why the plugin cannot be called, if it trapped earlier.
@@ -533,19 +538,32 @@ impl Plugin {
     /// Runs `f`, turning a trap into a poisoned plugin and a reported
     /// panic message into [`Error::Panic`].
     fn guarded<R>(&mut self, f: impl FnOnce(&mut Plugin) -> Result<R>) -> Result<R> {
-        if let Some(cause) = &self.poisoned {
-            return Err(Error::Poisoned { plugin: self.name().to_string(), cause: cause.clone() });
+        if self.poisoned.is_some() {
+            return Err(self.poisoned_error());
         }
         self.store.data_mut().panic = None;
-        match f(self) {
-            Ok(r) => Ok(r),
-            Err(e @ Error::Trap(_)) => {
+        f(self).map_err(|e| self.failed(e))
+    }
+
+    /// The error for a call to a poisoned plugin.
+    #[cold]
+    pub(crate) fn poisoned_error(&self) -> Error {
+        let cause = self.poisoned.clone().unwrap_or_default();
+        Error::Poisoned { plugin: self.name().to_string(), cause }
+    }
+
+    /// What a failed call returns; a trap poisons the plugin.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn failed(&mut self, e: Error) -> Error {
+        match e {
+            e @ Error::Trap(_) => {
                 let err = self.with_panic_message(e);
                 self.poisoned =
                     Some(err.to_string().lines().next().unwrap_or_default().to_string());
-                Err(err)
+                err
             }
-            Err(e) => Err(e),
+            e => e,
         }
     }
 

@@ -245,7 +245,7 @@ impl PluginHandle {
         let mut old_plugin = old.plugin.lock();
         let mut expected: Vec<&'static InterfaceDesc> = shared.interfaces.lock().clone();
         for i in old_plugin.checked_interfaces() {
-            if !expected.iter().any(|e| std::ptr::eq(*e, *i)) {
+            if !expected.iter().any(|e| std::ptr::eq(*e, i)) {
                 expected.push(i);
             }
         }

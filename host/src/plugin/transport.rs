@@ -22,7 +22,7 @@ pub(super) fn depth_hint(e: &ShapeError) -> &'static str {
 }
 
 /// Most scalar arguments a call passes without allocating.
-const INLINE_SLOTS: usize = 16;
+const INLINE_SLOTS: usize = 4;
 
 impl Plugin {
     /// The export behind `interface.method`, checked by `fits` (described
@@ -61,6 +61,7 @@ impl Plugin {
             interface: interface.into(),
             method: method.into(),
             func,
+            params: ty.params.clone().into(),
             result,
             result_shape: None,
         });
@@ -135,7 +136,7 @@ impl Transport for Plugin {
     type Error = Error;
 
     fn check(&mut self, interface: &'static InterfaceDesc) -> Result<()> {
-        if self.checked.iter().any(|c| std::ptr::eq(*c, interface)) {
+        if self.resolved(interface).is_some() {
             return Ok(());
         }
         schema_check::check_export(self.name(), &self.schema, interface)?;
@@ -153,8 +154,58 @@ impl Transport for Plugin {
                 .filter(|s| s.needs_check(self.settings.wire.max_depth))
                 .map(Arc::new);
         }
-        self.checked.push(interface);
+        // Every method was resolved above (the schema check made sure the
+        // plugin's section lists each one the interface declares).
+        let indices = interface
+            .methods
+            .iter()
+            .map(|m| {
+                self.exports
+                    .iter()
+                    .position(|e| *e.method == *m.name && *e.interface == *interface.name)
+                    .ok_or_else(|| {
+                        Error::Schema(format!(
+                            "plugin `{}` does not export `{}.{}`",
+                            self.name(),
+                            interface.name,
+                            m.name
+                        ))
+                    })
+            })
+            .collect::<Result<Box<[usize]>>>()?;
+        self.checked.push((interface, indices));
         Ok(())
+    }
+
+    fn call_method(
+        &mut self,
+        interface: &'static InterfaceDesc,
+        method: usize,
+        input: &[u8],
+    ) -> Result<Vec<u8>> {
+        match self.resolved_method(interface, method) {
+            Some(index) => self.call_serialized(index, input),
+            None => {
+                let name = method_name(interface, method)?;
+                self.call(interface.name, name, input)
+            }
+        }
+    }
+
+    fn call_scalar_method(
+        &mut self,
+        interface: &'static InterfaceDesc,
+        method: usize,
+        args: &[Scalar],
+        returns: bool,
+    ) -> Result<Option<Scalar>> {
+        match self.resolved_method(interface, method) {
+            Some(index) => self.call_scalar_export(index, args, returns),
+            None => {
+                let name = method_name(interface, method)?;
+                self.call_scalar(interface.name, name, args, returns)
+            }
+        }
     }
 
     fn call(&mut self, interface: &str, method: &str, input: &[u8]) -> Result<Vec<u8>> {
@@ -164,26 +215,7 @@ impl Transport for Plugin {
             |t| *t == serialized_type(),
             || serialized_type().to_string(),
         )?;
-        let func = self.exports[index].func;
-        let output = self.guarded(|p| {
-            let (ptr, len) = p.write_input(input)?;
-            let mut slots =
-                [ValRaw::from_u64(ptr as u32 as u64), ValRaw::from_u64(len as u32 as u64)];
-            func.call_raw(&mut p.store, &mut slots)?;
-            p.take_output(slots[0].u64() as i64)
-        })?;
-        if let Some(shape) = &self.exports[index].result_shape {
-            let max_depth = self.settings.wire.max_depth;
-            shape.check(&output, max_depth).map_err(|e| {
-                Error::Wire(format!(
-                    "plugin `{}`: the result of `{interface}.{method}` returned by the plugin is \
-                     refused: {e}{}",
-                    self.name(),
-                    depth_hint(&e)
-                ))
-            })?;
-        }
-        Ok(output)
+        self.call_serialized(index, input)
     }
 
     fn call_scalar(
@@ -201,26 +233,118 @@ impl Transport for Plugin {
                     .iter()
                     .all(|r| matches!(r, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64))
         };
-        let wanted = || {
-            let params: Vec<String> = args.iter().map(|a| scalar_type(a).to_string()).collect();
-            format!("({}) with {} result", params.join(", "), if returns { "one" } else { "no" })
-        };
-        let index = self.method_export(interface, method, params_fit, wanted)?;
-        let (func, result_ty) = (self.exports[index].func, self.exports[index].result);
-        self.guarded(|p| {
-            let mut inline = [ValRaw::default(); INLINE_SLOTS];
-            let mut heap;
-            let slots: &mut [ValRaw] = if args.len() <= INLINE_SLOTS {
-                &mut inline[..args.len().max(1)]
-            } else {
-                heap = vec![ValRaw::default(); args.len()];
-                &mut heap
-            };
-            for (s, a) in slots.iter_mut().zip(args) {
-                *s = to_raw(a);
-            }
-            func.call_raw(&mut p.store, slots)?;
-            Ok(result_ty.and_then(|t| from_raw(slots[0], t)))
-        })
+        let index =
+            self.method_export(interface, method, params_fit, || scalar_wanted(args, returns))?;
+        self.call_scalar_export(index, args, returns)
+    }
+}
+
+/// What a scalar call with `args` needs of an export, for errors.
+fn scalar_wanted(args: &[Scalar], returns: bool) -> String {
+    let params: Vec<String> = args.iter().map(|a| scalar_type(a).to_string()).collect();
+    format!("({}) with {} result", params.join(", "), if returns { "one" } else { "no" })
+}
+
+/// The name of method number `method` of `interface`.
+fn method_name(interface: &InterfaceDesc, method: usize) -> Result<&'static str> {
+    interface.methods.get(method).map(|m| m.name).ok_or_else(|| {
+        Error::Usage(format!("interface `{}` has no method number {method}", interface.name))
+    })
+}
+
+impl Plugin {
+    /// The checked interface `interface`'s export indices by method.
+    fn resolved(&self, interface: &'static InterfaceDesc) -> Option<&[usize]> {
+        self.checked.iter().find(|(i, _)| std::ptr::eq(*i, interface)).map(|(_, m)| &**m)
+    }
+
+    /// The index in `exports` of method number `method` of a checked
+    /// interface.
+    #[inline]
+    fn resolved_method(&self, interface: &'static InterfaceDesc, method: usize) -> Option<usize> {
+        self.resolved(interface)?.get(method).copied()
+    }
+
+    /// Calls the serialized method export number `index`.
+    fn call_serialized(&mut self, index: usize, input: &[u8]) -> Result<Vec<u8>> {
+        let (interface, method) = (&self.exports[index].interface, &self.exports[index].method);
+        if self.exports[index].params.len() != 2 || self.exports[index].result != Some(ValType::I64)
+        {
+            return Err(Error::Schema(format!(
+                "plugin `{}`: `{interface}.{method}` is a scalar method, not a serialized one",
+                self.name()
+            )));
+        }
+        let func = self.exports[index].func;
+        let output = self.guarded(|p| {
+            let (ptr, len) = p.write_input(input)?;
+            let mut slots =
+                [ValRaw::from_u64(ptr as u32 as u64), ValRaw::from_u64(len as u32 as u64)];
+            func.call_raw(&mut p.store, &mut slots)?;
+            p.take_output(slots[0].u64() as i64)
+        })?;
+        let export = &self.exports[index];
+        if let Some(shape) = &export.result_shape {
+            let max_depth = self.settings.wire.max_depth;
+            shape.check(&output, max_depth).map_err(|e| {
+                Error::Wire(format!(
+                    "plugin `{}`: the result of `{}.{}` returned by the plugin is refused: {e}{}",
+                    self.name(),
+                    export.interface,
+                    export.method,
+                    depth_hint(&e)
+                ))
+            })?;
+        }
+        Ok(output)
+    }
+
+    /// Calls the scalar method export number `index` with `args`, which
+    /// must fit its parameters.
+    #[inline]
+    fn call_scalar_export(
+        &mut self,
+        index: usize,
+        args: &[Scalar],
+        returns: bool,
+    ) -> Result<Option<Scalar>> {
+        let export = &self.exports[index];
+        let fits = export.params.len() == args.len()
+            && export.params.iter().zip(args).all(|(p, a)| *p == scalar_type(a))
+            && export.result.is_some() == returns;
+        if !fits {
+            return Err(Error::Schema(format!(
+                "plugin `{}`: the export of `{}.{}` does not take {}",
+                self.name(),
+                export.interface,
+                export.method,
+                scalar_wanted(args, returns)
+            )));
+        }
+        let (func, result_ty) = (export.func, export.result);
+        if args.len() > INLINE_SLOTS {
+            return self.guarded(|p| {
+                let mut slots: Vec<ValRaw> = args.iter().map(to_raw).collect();
+                func.call_raw(&mut p.store, &mut slots)?;
+                Ok(result_ty.and_then(|t| from_raw(slots[0], t)))
+            });
+        }
+        // The common case, `guarded` spelled out with its slow paths out
+        // of line: a scalar method should cost a typed call.
+        if self.poisoned.is_some() {
+            return Err(self.poisoned_error());
+        }
+        let data = self.store.data_mut();
+        if data.panic.is_some() {
+            data.panic = None;
+        }
+        let mut slots = [ValRaw::default(); INLINE_SLOTS];
+        for (s, a) in slots.iter_mut().zip(args) {
+            *s = to_raw(a);
+        }
+        match func.call_raw(&mut self.store, &mut slots) {
+            Ok(()) => Ok(result_ty.and_then(|t| from_raw(slots[0], t))),
+            Err(e) => Err(self.failed(e)),
+        }
     }
 }

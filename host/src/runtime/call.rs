@@ -15,15 +15,23 @@ use crate::module::Module;
 /// runtime, when the thread's stack is large enough.
 const HOST_STACK_RESERVE: usize = 128 * 1024;
 
-#[inline(never)]
+/// The stack pointer of the caller's frame (near enough: the limit it
+/// sets is `budget` bytes below, with the host's reserve kept).
+#[inline(always)]
 fn current_sp() -> usize {
-    let marker = 0u8;
-    std::hint::black_box(&marker) as *const u8 as usize
+    let sp: usize;
+    // SAFETY: reads `rsp` into a register; no memory, stack or flags are
+    // touched.
+    unsafe {
+        std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags))
+    };
+    sp
 }
 
 /// The stack limit for a call from a frame near `sp`: `budget` bytes
 /// below it, but never closer than the host's reserve to the end of the
 /// native stack `sp` is on. `None` when that stack cannot be found.
+#[inline]
 fn stack_limit(sp: usize, budget: usize) -> Option<usize> {
     let region = super::stack::region_of(sp)?;
     let reserve = HOST_STACK_RESERVE.min((sp - region.start) / 4);
@@ -31,6 +39,7 @@ fn stack_limit(sp: usize, budget: usize) -> Option<usize> {
 }
 
 /// The trap for a call on a stack Scion cannot find the bounds of.
+#[cold]
 fn unknown_stack() -> Trap {
     let mut trap = Trap::new(TrapCode::StackOverflow);
     trap.host_error = Some(
@@ -43,10 +52,15 @@ fn unknown_stack() -> Trap {
 
 /// Calls a function through its entry trampoline.
 ///
+/// The common case, an outermost call with no timeout and no pending
+/// interrupt, sets one field (the stack limit) and reads two; the rest is
+/// out of line.
+///
 /// # Safety
 /// `funcref` must be a live funcref of `store`, and `slots` must hold the
 /// arguments and have room for the results, each in the type the
 /// function's signature gives.
+#[inline]
 pub(crate) unsafe fn invoke(
     store: *mut StoreOpaque,
     funcref: *const VMFuncRef,
@@ -55,44 +69,96 @@ pub(crate) unsafe fn invoke(
     let sp = current_sp();
     // SAFETY: the caller guarantees `store` is valid; only plain fields are
     // touched while no wasm runs on this store.
+    let s = unsafe { &mut *store };
+    if s.vm().entry_sp != 0 || s.timeout.is_some() {
+        // SAFETY: forwarded from the caller.
+        return unsafe { invoke_slow(store, funcref, slots, sp) };
+    }
+    let budget = s.engine.config().max_wasm_stack;
+    s.vm().stack_limit = stack_limit(sp, budget).ok_or_else(unknown_stack)?;
+    start_outermost(s);
+    // SAFETY: as above; the trampoline follows `EntryFn`.
+    let status = unsafe { enter(funcref, slots) };
+    if status == OK_STATUS {
+        return Ok(());
+    }
+    // SAFETY: wasm has returned; the store is ours again.
+    Err(build_trap(unsafe { &mut *store }))
+}
+
+/// What every outermost call resets: a grow refused by an earlier call,
+/// and an interrupt aimed at one.
+#[inline]
+fn start_outermost(s: &mut StoreOpaque) {
+    if s.refused_grow.is_some() {
+        s.refused_grow = None;
+    }
+    // Checked first: an unconditional atomic store costs more than the
+    // rest of the call's setup.
+    let flag = s.vm.interrupt_flag();
+    if flag.load(std::sync::atomic::Ordering::Relaxed) != 0 {
+        flag.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Runs the funcref's entry trampoline; returns its status.
+///
+/// # Safety
+/// As [`invoke`], with the store's stack limit set for this call.
+#[inline(always)]
+unsafe fn enter(funcref: *const VMFuncRef, slots: *mut ValRaw) -> u32 {
+    // SAFETY: a live funcref (the caller's contract) whose `array_call` is
+    // an entry trampoline for its signature, following `EntryFn`; traps
+    // come back as a status.
+    unsafe {
+        let fr = &*funcref;
+        let entry = std::mem::transmute::<*const u8, EntryFn>(fr.array_call);
+        entry(fr.vmctx, fr.wasm_call, slots as *mut u8)
+    }
+}
+
+/// [`invoke`] for a call from a host function (nested in wasm) or one
+/// with a timeout to arm.
+///
+/// # Safety
+/// As [`invoke`].
+#[cold]
+#[inline(never)]
+unsafe fn invoke_slow(
+    store: *mut StoreOpaque,
+    funcref: *const VMFuncRef,
+    slots: *mut ValRaw,
+    sp: usize,
+) -> Result<(), Trap> {
+    // SAFETY: the caller guarantees `store` is valid; only plain fields are
+    // touched while no wasm runs on this store.
+    let s = unsafe { &mut *store };
+    let budget = s.engine.config().max_wasm_stack;
     let mut deadline = None;
     let mut outer_limit = None;
-    let (entry, vmctx, callee) = unsafe {
-        let s = &mut *store;
-        let budget = s.engine.config().max_wasm_stack;
-        if s.vm().entry_sp != 0 {
-            // A call from a host function. The outer call's limit still
-            // applies if it lies on the stack this call runs on; a host
-            // function that switched stacks gets a limit on the new one,
-            // and the outer limit back afterwards.
-            let old = s.vm().stack_limit;
-            let same_stack =
-                super::stack::region_of(sp).is_some_and(|r| r.start <= old && old < sp);
-            if !same_stack {
-                s.vm().stack_limit = stack_limit(sp, budget).ok_or_else(unknown_stack)?;
-                outer_limit = Some(old);
-            }
-        } else {
-            let limit = stack_limit(sp, budget).ok_or_else(unknown_stack)?;
-            s.vm().stack_limit = limit;
-            s.refused_grow = None;
-            // An interrupt aimed at an earlier call does not stop this one.
-            // (Checked first: an unconditional atomic store costs more than
-            // the rest of the call's setup.)
-            let flag = s.vm.interrupt_flag();
-            if flag.load(std::sync::atomic::Ordering::Relaxed) != 0 {
-                flag.store(0, std::sync::atomic::Ordering::SeqCst);
-            }
-            // A timeout too long to be a point in time is no deadline.
-            if let Some(at) = s.timeout.and_then(|t| std::time::Instant::now().checked_add(t)) {
-                deadline = Some(super::timer::arm(at, s.vm.clone()));
-            }
+    if s.vm().entry_sp != 0 {
+        // A call from a host function. The outer call's limit still
+        // applies if it lies on the stack this call runs on; a host
+        // function that switched stacks gets a limit on the new one, and
+        // the outer limit back afterwards.
+        let old = s.vm().stack_limit;
+        let same_stack = super::stack::region_of(sp).is_some_and(|r| r.start <= old && old < sp);
+        if !same_stack {
+            s.vm().stack_limit = stack_limit(sp, budget).ok_or_else(unknown_stack)?;
+            outer_limit = Some(old);
         }
-        let fr = &*funcref;
-        (std::mem::transmute::<*const u8, EntryFn>(fr.array_call), fr.vmctx, fr.wasm_call)
-    };
-    // SAFETY: the trampoline follows `EntryFn`; traps come back as a status.
-    let status = unsafe { entry(vmctx, callee, slots as *mut u8) };
+    } else {
+        s.vm().stack_limit = stack_limit(sp, budget).ok_or_else(unknown_stack)?;
+        start_outermost(s);
+        if let Some(timeout) = s.timeout {
+            if !s.vm.watch() {
+                super::timer::register(&s.vm);
+            }
+            deadline = super::timer::arm(timeout, s.vm.clone());
+        }
+    }
+    // SAFETY: as above; the trampoline follows `EntryFn`.
+    let status = unsafe { enter(funcref, slots) };
     drop(deadline);
     if let Some(old) = outer_limit {
         // SAFETY: wasm has returned to this frame; the store is ours.
@@ -114,6 +180,8 @@ fn find_code(store: &StoreOpaque, pc: usize) -> Option<(Module, u32)> {
 }
 
 /// Reads the trap record left by the trap routine.
+#[cold]
+#[inline(never)]
 fn build_trap(store: &mut StoreOpaque) -> Trap {
     let vm = store.vm();
     let (pc, stored) = (vm.trap_pc, vm.trap_code);

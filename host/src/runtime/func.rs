@@ -276,6 +276,7 @@ impl Func {
     }
 
     /// Calls with arguments already in `slots`; results replace them.
+    #[inline]
     pub(crate) fn call_raw(&self, store: &mut impl AsStore, slots: &mut [ValRaw]) -> Result<()> {
         match self.kind {
             FuncKind::Wasm(p) => {
@@ -332,6 +333,10 @@ fn check_vals(types: &[ValType], vals: &[Val], what: &str, store_id: u64) -> Res
     Ok(())
 }
 
+/// Most parameters or results a typed call passes in an array on the
+/// stack (more take a heap allocation).
+const INLINE_SLOTS: usize = 4;
+
 /// A function with a static signature: `P` parameters, `R` results.
 pub struct TypedFunc<P, R> {
     func: Func,
@@ -349,19 +354,27 @@ impl<P, R> Copy for TypedFunc<P, R> {}
 
 impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
     /// Calls the function.
+    #[inline]
     pub fn call(&self, store: &mut impl AsStore, params: P) -> Result<R> {
-        let mut small = [ValRaw::default(); 8];
-        let mut big;
-        let slots: &mut [ValRaw] = if self.slots <= small.len() {
-            &mut small[..self.slots]
-        } else {
-            big = vec![ValRaw::default(); self.slots];
-            &mut big
-        };
         store.inner().opaque().check(self.func.store_id)?;
-        params.write(slots);
-        self.func.call_raw(store, slots)?;
-        Ok(R::read(slots))
+        if self.slots > INLINE_SLOTS {
+            return self.call_with_many(store, params);
+        }
+        let mut slots = [ValRaw::default(); INLINE_SLOTS];
+        params.write(&mut slots);
+        self.func.call_raw(store, &mut slots)?;
+        Ok(R::read(&slots))
+    }
+
+    /// [`TypedFunc::call`] for signatures with more values than fit on
+    /// the stack.
+    #[cold]
+    #[inline(never)]
+    fn call_with_many(&self, store: &mut impl AsStore, params: P) -> Result<R> {
+        let mut slots = vec![ValRaw::default(); self.slots];
+        params.write(&mut slots);
+        self.func.call_raw(store, &mut slots)?;
+        Ok(R::read(&slots))
     }
 
     /// The untyped function.

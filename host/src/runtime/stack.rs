@@ -17,6 +17,12 @@ thread_local! {
     static DECLARED: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
     /// The last region found in `/proc/self/maps`.
     static DETECTED: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
+    /// The region [`region_of`] found last, while it is the answer the
+    /// full search would give for any stack pointer inside it: set only
+    /// when no stack is declared or the region is the declared one, and
+    /// cleared whenever the declared stack changes. Every call into wasm
+    /// asks, so this is the one lookup most calls make.
+    static LAST: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
 
 /// Runs `f` with calls into wasm on this thread treated as running on the
@@ -39,26 +45,49 @@ pub unsafe fn with_native_stack<R>(stack: Range<usize>, f: impl FnOnce() -> R) -
     impl Drop for Restore {
         fn drop(&mut self) {
             DECLARED.with(|d| d.set(self.0));
+            LAST.with(|l| l.set((0, 0)));
         }
     }
     let _restore = Restore(DECLARED.with(|d| d.replace(Some((stack.start, stack.end)))));
+    LAST.with(|l| l.set((0, 0)));
     f()
 }
 
 /// The native stack region containing `sp`, if it can be found.
+#[inline]
 pub(crate) fn region_of(sp: usize) -> Option<Range<usize>> {
+    let last = LAST.with(Cell::get);
+    if last.0 < sp && sp <= last.1 {
+        return Some(last.0..last.1);
+    }
+    search(sp)
+}
+
+/// [`region_of`] without the shortcut: the declared stack, the thread's
+/// own, the last mapping found, or a new search of the mappings.
+#[cold]
+fn search(sp: usize) -> Option<Range<usize>> {
     let inside = |r: (usize, usize)| (r.0 < sp && sp <= r.1).then_some(r.0..r.1);
-    if let Some(r) = DECLARED.with(Cell::get).and_then(inside) {
-        return Some(r);
+    let declared = DECLARED.with(Cell::get);
+    let found = match declared.and_then(inside) {
+        Some(r) => r,
+        None => match THREAD_STACK.with(|t| inside((t.start, t.end))) {
+            Some(r) => r,
+            None => match DETECTED.with(Cell::get).and_then(inside) {
+                Some(r) => r,
+                None => {
+                    let found = mapping_containing(sp)?;
+                    DETECTED.with(|d| d.set(Some((found.start, found.end))));
+                    found
+                }
+            },
+        },
+    };
+    // Outside a declared stack, a region found in the thread's stack or
+    // the mappings is only right while that stack is not entered.
+    if declared.is_none() || declared.and_then(inside).is_some() {
+        LAST.with(|l| l.set((found.start, found.end)));
     }
-    if let Some(r) = THREAD_STACK.with(|t| inside((t.start, t.end))) {
-        return Some(r);
-    }
-    if let Some(r) = DETECTED.with(Cell::get).and_then(inside) {
-        return Some(r);
-    }
-    let found = mapping_containing(sp)?;
-    DETECTED.with(|d| d.set(Some((found.start, found.end))));
     Some(found)
 }
 
