@@ -134,6 +134,10 @@ fn empty_call(c: &mut Criterion) {
     let inst = scion::Instance::new(&mut store, &module, &[]).unwrap();
     let empty = inst.get_typed_func::<(), ()>(&store, "empty").unwrap();
     g.bench_function("scion", |b| b.iter(|| empty.call(&mut store, ()).unwrap()));
+    // With a timeout every call arms and disarms a deadline.
+    store.set_timeout(Some(Duration::from_secs(1))).unwrap();
+    g.bench_function("scion-timeout", |b| b.iter(|| empty.call(&mut store, ()).unwrap()));
+    store.set_timeout(None).unwrap();
     let wt = wasmtime::Engine::default();
     let wmodule = wasmtime::Module::from_file(&wt, KERNELS).unwrap();
     let mut wstore = wasmtime::Store::new(&wt, ());

@@ -82,6 +82,46 @@ fn infinite_loop_stopped_by_timeout() {
     others_unaffected(&e);
 }
 
+/// Deadlines on several threads at once, after the deadline thread has
+/// gone to sleep, and after many quick calls with a timeout: each
+/// overrunning call is stopped near its own deadline, no quick call is.
+#[test]
+fn timeouts_on_several_threads_and_after_the_deadline_thread_slept() {
+    let e = engine(Config::new());
+    let module = Module::new(&e, SPIN_WAT).unwrap();
+    let threads: Vec<_> = (0..3u64)
+        .map(|i| {
+            let (e, module) = (e.clone(), module.clone());
+            std::thread::spawn(move || {
+                let mut store = Store::new(&e, ());
+                let inst = Instance::new(&mut store, &module, &[]).unwrap();
+                let add = inst.get_typed_func::<(u32, u32), u32>(&store, "add").unwrap();
+                let spin = inst.get_typed_func::<(), ()>(&store, "spin").unwrap();
+                let timeout = Duration::from_millis(30 + 20 * i);
+                store.set_timeout(Some(timeout)).unwrap();
+                for round in 0..2 {
+                    // Many quick calls: none is interrupted, whatever the
+                    // deadlines of the ones before it.
+                    for n in 0..20_000u32 {
+                        assert_eq!(add.call(&mut store, (n, 1)).unwrap(), n + 1);
+                    }
+                    let t = Instant::now();
+                    assert_eq!(trap_code(spin.call(&mut store, ())), TrapCode::Interrupted);
+                    let took = t.elapsed();
+                    assert!(took >= timeout && took < Duration::from_secs(5), "{took:?}");
+                    if round == 0 {
+                        // Long enough for the deadline thread to sleep.
+                        std::thread::sleep(Duration::from_millis(300));
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
 #[test]
 fn infinite_loop_interrupted_from_another_thread() {
     let e = engine(Config::new());

@@ -94,7 +94,14 @@ pub(crate) struct Mark {
 /// The `VMStoreContext` of a store. Generated code and the owning store
 /// use all of it; interrupt handles on other threads touch only its atomic
 /// `interrupt` flag (through [`SharedVm::interrupt_flag`]).
-pub(crate) struct SharedVm(std::cell::UnsafeCell<VMStoreContext>);
+pub(crate) struct SharedVm {
+    context: std::cell::UnsafeCell<VMStoreContext>,
+    /// When the running call's timeout expires (the deadline thread's
+    /// clock, in nanoseconds), or 0 when no deadline is armed.
+    deadline: std::sync::atomic::AtomicU64,
+    /// Whether the deadline thread watches this store.
+    watched: std::sync::atomic::AtomicBool,
+}
 
 // SAFETY: only the atomic `interrupt` field is accessed from threads other
 // than the one using the store, and only through a reference to that field.
@@ -105,7 +112,18 @@ unsafe impl Send for SharedVm {}
 impl SharedVm {
     /// The context, for generated code and the owning store.
     pub fn ptr(&self) -> *mut VMStoreContext {
-        self.0.get()
+        self.context.get()
+    }
+
+    /// The armed deadline of the running call (see `runtime::timer`).
+    pub fn deadline(&self) -> &std::sync::atomic::AtomicU64 {
+        &self.deadline
+    }
+
+    /// Whether this store has joined the deadline thread's watch list;
+    /// sets it, so only the first caller gets `false`.
+    pub fn watch(&self) -> bool {
+        self.watched.swap(true, Ordering::Relaxed)
     }
 
     /// The interrupt flag, usable from any thread.
@@ -255,7 +273,11 @@ impl<T> Store<T> {
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let mut inner = Box::new(StoreInner {
             opaque: StoreOpaque {
-                vm: std::sync::Arc::new(SharedVm(Default::default())),
+                vm: std::sync::Arc::new(SharedVm {
+                    context: Default::default(),
+                    deadline: Default::default(),
+                    watched: Default::default(),
+                }),
                 id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
                 engine: engine.clone(),
                 instances: Vec::new(),
@@ -546,13 +568,15 @@ impl StoreOpaque {
     }
 
     /// Checks that a handle belongs to this store.
+    #[inline]
     pub fn check(&self, id: u64) -> crate::Result<()> {
-        if id == self.id {
-            Ok(())
-        } else {
-            Err(crate::Error::Usage("object used with a store it does not belong to".into()))
-        }
+        if id == self.id { Ok(()) } else { Err(foreign_object()) }
     }
+}
+
+#[cold]
+fn foreign_object() -> crate::Error {
+    crate::Error::Usage("object used with a store it does not belong to".into())
 }
 
 /// Anything that gives access to a store (a `Store` or a `Caller`).
