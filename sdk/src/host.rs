@@ -56,8 +56,9 @@ pub trait Transport {
     }
 }
 
-/// The name of method number `method` of `interface`.
-fn method_name(interface: &InterfaceDesc, method: usize) -> Result<&'static str, WireError> {
+/// The name of method number `method` of `interface` (the position the
+/// generated clients pass to [`Transport::call_method`]).
+pub fn method_name(interface: &InterfaceDesc, method: usize) -> Result<&'static str, WireError> {
     match interface.methods.get(method) {
         Some(m) => Ok(m.name),
         None => Err(WireError(alloc::format!(

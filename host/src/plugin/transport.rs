@@ -7,7 +7,7 @@ use crate::runtime::values::ValRaw;
 use crate::types::{FuncType, ValType};
 use crate::{Error, Result};
 use scion_sdk::abi;
-use scion_sdk::host::Transport;
+use scion_sdk::host::{Transport, method_name};
 use scion_sdk::schema::{Abi, Direction, InterfaceDesc, OwnedInterface};
 use scion_sdk::shape::{Shape, ShapeError, ShapeErrorKind};
 use scion_sdk::wire::{self, Scalar};
@@ -243,13 +243,6 @@ impl Transport for Plugin {
 fn scalar_wanted(args: &[Scalar], returns: bool) -> String {
     let params: Vec<String> = args.iter().map(|a| scalar_type(a).to_string()).collect();
     format!("({}) with {} result", params.join(", "), if returns { "one" } else { "no" })
-}
-
-/// The name of method number `method` of `interface`.
-fn method_name(interface: &InterfaceDesc, method: usize) -> Result<&'static str> {
-    interface.methods.get(method).map(|m| m.name).ok_or_else(|| {
-        Error::Usage(format!("interface `{}` has no method number {method}", interface.name))
-    })
 }
 
 impl Plugin {
