@@ -37,6 +37,25 @@ pub struct Config {
     /// and the numbers. Not part of the cache key: a module already in the
     /// cache loads whatever the budget.
     pub compile_budget: CompileBudget,
+    /// Reuse the address space of dropped memories (default true): when a
+    /// store is dropped, each memory's reservation is reset (its pages
+    /// given back with `madvise`, its copy-on-write image kept mapped) and
+    /// kept by the engine for the next memory that fits, instead of being
+    /// unmapped and reserved again. A new instance reads exactly what a
+    /// fresh one would. At most [`Config::pool_max_idle_memories`]
+    /// reservations of at most [`Config::pool_max_memory_reservation`]
+    /// bytes are kept; the pool never limits how many instances are live:
+    /// when no idle reservation fits, a memory gets a fresh one.
+    pub pooling: bool,
+    /// Most idle memory reservations the engine keeps (default 64); more
+    /// are unmapped when their stores are dropped. Each costs address
+    /// space (its reservation, 4 GiB for a memory without a maximum under
+    /// the default limits) and a few pages of page tables, no memory.
+    pub pool_max_idle_memories: usize,
+    /// Largest memory reservation the pool keeps, in bytes (default 4 GiB,
+    /// what a memory without a maximum reserves under the default store
+    /// limits); larger ones are unmapped when their stores are dropped.
+    pub pool_max_memory_reservation: u64,
 }
 
 impl Default for Config {
@@ -50,6 +69,9 @@ impl Default for Config {
             fuel_costs: FuelCosts::default(),
             interruptible: true,
             compile_budget: CompileBudget::default(),
+            pooling: true,
+            pool_max_idle_memories: 64,
+            pool_max_memory_reservation: 4 << 30,
         }
     }
 }
@@ -99,6 +121,27 @@ impl Config {
     /// Turns interruption check points on or off.
     pub fn interruptible(mut self, on: bool) -> Config {
         self.interruptible = on;
+        self
+    }
+
+    /// Turns reuse of dropped memories' reservations on or off
+    /// ([`Config::pooling`]).
+    pub fn pooling(mut self, on: bool) -> Config {
+        self.pooling = on;
+        self
+    }
+
+    /// Sets the most idle memory reservations the engine keeps
+    /// ([`Config::pool_max_idle_memories`]); 0 keeps none.
+    pub fn pool_max_idle_memories(mut self, n: usize) -> Config {
+        self.pool_max_idle_memories = n;
+        self
+    }
+
+    /// Sets the largest memory reservation the pool keeps, in bytes
+    /// ([`Config::pool_max_memory_reservation`]).
+    pub fn pool_max_memory_reservation(mut self, bytes: u64) -> Config {
+        self.pool_max_memory_reservation = bytes;
         self
     }
 

@@ -8,6 +8,7 @@ use crate::compiler::CodegenConfig;
 use crate::compiler::x64::IsaFlags;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::runtime::pool::MemoryPool;
 use crate::types::FuncType;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,8 @@ struct EngineInner {
     codegen: CodegenConfig,
     cache: Cache,
     types: Mutex<TypeRegistry>,
+    /// Idle memory reservations, when pooling is on.
+    pool: Option<MemoryPool>,
 }
 
 /// Signatures in use, each with the number of registrations holding it
@@ -56,12 +59,17 @@ impl Engine {
             fuel: config.consume_fuel.then(|| config.fuel_costs.clone()),
             interruptible: config.interruptible,
         };
+        let pool = config.pooling.then(|| {
+            let max_reservation = usize::try_from(config.pool_max_memory_reservation);
+            MemoryPool::new(config.pool_max_idle_memories, max_reservation.unwrap_or(usize::MAX))
+        });
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config,
                 codegen,
                 cache,
                 types: Mutex::new(TypeRegistry::default()),
+                pool,
             }),
         })
     }
@@ -79,6 +87,17 @@ impl Engine {
     /// The artifact cache.
     pub fn cache(&self) -> &Cache {
         &self.inner.cache
+    }
+
+    /// The pool of idle memory reservations, when pooling is on.
+    pub(crate) fn memory_pool(&self) -> Option<&MemoryPool> {
+        self.inner.pool.as_ref()
+    }
+
+    /// The number of idle memory reservations the engine keeps (for tests).
+    #[doc(hidden)]
+    pub fn pooled_memories(&self) -> usize {
+        self.inner.pool.as_ref().map_or(0, MemoryPool::idle)
     }
 
     /// Registers a use of signature `ty` and returns its engine-wide id

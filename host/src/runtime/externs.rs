@@ -75,7 +75,7 @@ impl Memory {
     /// A host-created memory (for example to share between modules).
     pub fn new(store: &mut impl AsStore, ty: MemoryType) -> Result<Memory> {
         let s = store.inner_mut().opaque_mut();
-        let index = s.new_memory(ty)?;
+        let index = s.new_memory(ty, None)?;
         let mem = &mut s.memories[index];
         mem.def = Box::into_raw(Box::new(mem.initial_definition()));
         mem.owns_def = true;

@@ -449,9 +449,12 @@ unsafe fn build(
         }
     }
 
-    // Defined memories.
+    // Defined memories, each preferably in a pooled reservation that still
+    // maps its image.
+    let images = module.inner.memory_images();
     for (d, ty) in info.memories[info.imported_memories as usize..].iter().enumerate() {
-        let index = s.new_memory(*ty)?;
+        let image = images.and_then(|im| im.get(d)).map(|im| im.id());
+        let index = s.new_memory(*ty, image)?;
         let mem = &mut s.memories[index];
         let def = data.field::<VMMemoryDefinition>(offsets.memory(d as u32));
         // SAFETY: vmctx field write; the memory keeps pointing at it.
@@ -534,49 +537,63 @@ unsafe fn build(
     let instance = Instance { store_id: s.id, index };
     let data = &mut s.instances[index];
 
-    for (i, seg) in info.elems.iter().enumerate() {
-        match &seg.mode {
-            ElemMode::Active { table, offset } => {
-                let items = data.elems[i].take().unwrap_or_default();
-                if i >= plan.runtime_elems_from {
-                    let per = costs.variable.table_init_per_element as i64;
-                    meter.add(expr_cost(&costs, offset));
-                    // SAFETY: the store outlives this call; the meter
-                    // touches only its fuel state, not the instance.
-                    meter
-                        .bulk(unsafe { &mut *store }, items.len() as i64 * per)
-                        .map_err(Error::Trap)?;
-                    if seg.expressions {
-                        meter.add(seg.items.iter().map(|x| expr_cost(&costs, x)).sum());
+    let elems: Result<()> = 'elems: {
+        for (i, seg) in info.elems.iter().enumerate() {
+            match &seg.mode {
+                ElemMode::Active { table, offset } => {
+                    let items = data.elems[i].take().unwrap_or_default();
+                    if i >= plan.runtime_elems_from {
+                        let per = costs.variable.table_init_per_element as i64;
+                        meter.add(expr_cost(&costs, offset));
+                        // SAFETY: the store outlives this call; the meter
+                        // touches only its fuel state, not the instance.
+                        let bulk = meter.bulk(unsafe { &mut *store }, items.len() as i64 * per);
+                        if let Err(trap) = bulk {
+                            break 'elems Err(Error::Trap(trap));
+                        }
+                        if seg.expressions {
+                            meter.add(seg.items.iter().map(|x| expr_cost(&costs, x)).sum());
+                        }
+                    }
+                    let dst = data.eval(offset).u32() as u64;
+                    // SAFETY: the only reference to the table while it is used.
+                    let t = unsafe { data.table_mut(*table) };
+                    match checked_range(dst, items.len() as u64, t.len()) {
+                        Some(r) => t.elements_mut()[r].copy_from_slice(&items),
+                        None => {
+                            break 'elems Err(Error::Trap(Trap::new(TrapCode::TableOutOfBounds)));
+                        }
+                    }
+                    if (*table) < info.imported_tables && !items.is_empty() {
+                        *escaped = true;
                     }
                 }
-                let dst = data.eval(offset).u32() as u64;
-                // SAFETY: the only reference to the table while it is used.
-                let t = unsafe { data.table_mut(*table) };
-                match checked_range(dst, items.len() as u64, t.len()) {
-                    Some(r) => t.elements_mut()[r].copy_from_slice(&items),
-                    None => return Err(Error::Trap(Trap::new(TrapCode::TableOutOfBounds))),
-                }
-                if (*table) < info.imported_tables && !items.is_empty() {
-                    *escaped = true;
-                }
+                ElemMode::Declared => data.elems[i] = None,
+                ElemMode::Passive => {}
             }
-            ElemMode::Declared => data.elems[i] = None,
-            ElemMode::Passive => {}
         }
+        Ok(())
+    };
+    if let Err(e) = elems {
+        // A memory from the pool may already hold its image, which must not
+        // show before data initialisation, should the instance stay reachable.
+        if *escaped {
+            for m in info.imported_memories..info.memories.len() as u32 {
+                // SAFETY: the instance's own memory; no code has run on it.
+                unsafe { data.memory_mut(m) }.clear_image().map_err(Error::Limit)?;
+            }
+        }
+        return Err(e);
     }
     // Memories with a copy-on-write image get it mapped instead of their
     // segments copied (images exist only when no segment can trap).
-    let images = module.inner.memory_images();
     let mut imaged = vec![false; info.memories.len()];
     let first_defined = info.imported_memories as usize;
     for (m, mapped) in imaged.iter_mut().enumerate().skip(first_defined) {
         let Some(image) = images.and_then(|im| im.get(m - first_defined)) else { continue };
-        let base = data.memory(m as u32).base();
-        // SAFETY: `base` starts this instance's freshly committed memory
-        // of at least its initial size, which bounds the image; no code
-        // has run on it yet.
-        *mapped = unsafe { image.map_over(base) }.map_err(Error::Limit)?;
+        // SAFETY: the memory is this instance's own and no code has run
+        // on it yet; no reference to its bytes is live.
+        *mapped = unsafe { data.memory_mut(m as u32).take_image(image) }.map_err(Error::Limit)?;
     }
     for &len in &plan.image_lengths {
         if plan.images_mapped {

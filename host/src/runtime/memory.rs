@@ -10,20 +10,24 @@
 //! ```
 //!
 //! The base never moves, so generated code may keep it in a register.
+//! The reservation (`reservation.rs`) may come from the engine's pool of
+//! dropped memories' reservations (`pool.rs`), reset to read as new, and
+//! goes back there when the store is dropped.
 
+use super::pool::MemoryPool;
+use super::reservation::Reservation;
 use crate::contract::vmctx::VMMemoryDefinition;
 use crate::types::{MemoryType, WASM_PAGE_SIZE};
 
 /// A linear memory owned by a store.
 pub struct LinearMemory {
-    base: *mut u8,
-    reserved: usize,
+    /// The address space; its accessible bytes are the committed length.
+    /// Kept apart from the definition so that the memory can be accounted
+    /// for after its owner's vmctx (where `def` points) is gone, as when
+    /// instantiation fails.
+    reservation: Reservation,
     /// Maximum size in pages (declared max, capped by the store's limit).
     max_pages: u64,
-    /// Bytes committed read/write. Equal to the definition's length; kept
-    /// here too so that the memory can be accounted for after its owner's
-    /// vmctx (where `def` points) is gone, as when instantiation fails.
-    committed: usize,
     /// The definition generated code reads (inside the owner's vmctx, or
     /// `own_def` for memories not owned by an instance).
     pub(crate) def: *mut VMMemoryDefinition,
@@ -42,8 +46,18 @@ pub(crate) const OS_PAGE: usize = 4096;
 
 impl LinearMemory {
     /// Reserves and commits a memory of type `ty`, allowing at most
-    /// `limit_bytes`; fails when the initial size exceeds it.
-    pub fn new(ty: MemoryType, limit_bytes: u64) -> Result<LinearMemory, String> {
+    /// `limit_bytes`; fails when the initial size exceeds it. The
+    /// reservation comes from `pool` when one there fits, preferably one
+    /// with image `image` (a [`MemoryImage::id`]) already mapped; its
+    /// contents are reset either way (see [`LinearMemory::take_image`]).
+    ///
+    /// [`MemoryImage::id`]: super::memory_image::MemoryImage::id
+    pub(crate) fn new(
+        ty: MemoryType,
+        limit_bytes: u64,
+        pool: Option<&MemoryPool>,
+        image: Option<u64>,
+    ) -> Result<LinearMemory, String> {
         let limit_pages = limit_bytes / WASM_PAGE_SIZE;
         let declared_max = ty.limits.max.unwrap_or(crate::types::MAX_WASM_PAGES);
         let max_pages = declared_max.min(limit_pages).min(crate::types::MAX_WASM_PAGES);
@@ -55,56 +69,24 @@ impl LinearMemory {
             ));
         }
         let reserved = ((max_pages * WASM_PAGE_SIZE) as usize).max(OS_PAGE);
-        // SAFETY: an anonymous private mapping with no access; no existing
-        // memory is affected.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                reserved,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(format!("cannot reserve {reserved} bytes of address space for a memory"));
-        }
-        let mut mem = LinearMemory {
-            base: base as *mut u8,
-            reserved,
-            max_pages,
-            committed: 0,
-            def: std::ptr::null_mut(),
-            owns_def: false,
-            ty,
-        };
-        mem.commit(0, (ty.limits.min * WASM_PAGE_SIZE) as usize)?;
-        mem.committed = (ty.limits.min * WASM_PAGE_SIZE) as usize;
-        Ok(mem)
-    }
-
-    fn commit(&mut self, from: usize, to: usize) -> Result<(), String> {
-        if to > from {
-            // SAFETY: [from, to) lies inside our reservation (callers keep
-            // `to <= max_pages * page size <= reserved`).
-            let r = unsafe {
-                libc::mprotect(
-                    self.base.add(from) as *mut _,
-                    to - from,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                )
-            };
-            if r != 0 {
-                return Err("cannot commit memory".into());
+        let initial = (ty.limits.min * WASM_PAGE_SIZE) as usize;
+        let mut reservation = match pool.and_then(|p| p.take(reserved, image)) {
+            Some(mut r) => {
+                // Another module's image must not show through.
+                if r.image().is_some_and(|m| Some(m.id) != image) {
+                    r.clear_image()?;
+                }
+                r
             }
-        }
-        Ok(())
+            None => Reservation::new(reserved)?,
+        };
+        reservation.set_accessible(initial)?;
+        Ok(LinearMemory { reservation, max_pages, def: std::ptr::null_mut(), owns_def: false, ty })
     }
 
     /// Base address.
     pub fn base(&self) -> *mut u8 {
-        self.base
+        self.reservation.base()
     }
 
     /// Current length in bytes.
@@ -116,7 +98,7 @@ impl LinearMemory {
     /// Bytes committed, without reading the definition (which may be gone
     /// when the instance that owned it failed to instantiate).
     pub(crate) fn committed(&self) -> usize {
-        self.committed
+        self.reservation.accessible()
     }
 
     /// Whether the memory has zero length.
@@ -143,9 +125,8 @@ impl LinearMemory {
         if new > self.max_pages {
             return None;
         }
-        let (from, to) = ((old * WASM_PAGE_SIZE) as usize, (new * WASM_PAGE_SIZE) as usize);
-        self.commit(from, to).ok()?;
-        self.committed = to;
+        let to = (new * WASM_PAGE_SIZE) as usize;
+        self.reservation.set_accessible(to).ok()?;
         // SAFETY: see `len`.
         unsafe { (*self.def).length = to };
         Some(old)
@@ -154,30 +135,53 @@ impl LinearMemory {
     /// The accessible bytes.
     pub fn data(&self) -> &[u8] {
         // SAFETY: [base, base+len) is committed read/write memory.
-        unsafe { std::slice::from_raw_parts(self.base, self.len()) }
+        unsafe { std::slice::from_raw_parts(self.base(), self.len()) }
     }
 
     /// The accessible bytes, mutably.
     pub fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as `data`; `&mut self` gives exclusive access.
-        unsafe { std::slice::from_raw_parts_mut(self.base, self.len()) }
+        unsafe { std::slice::from_raw_parts_mut(self.base(), self.len()) }
     }
 
     /// The definition describing this memory's initial state.
     pub fn initial_definition(&self) -> VMMemoryDefinition {
         VMMemoryDefinition {
-            base: self.base,
+            base: self.base(),
             length: (self.ty.limits.min * WASM_PAGE_SIZE) as usize,
         }
+    }
+
+    /// Gives the memory's image `image` (mapping it, unless its
+    /// reservation came from the pool with it mapped and reset). `Ok(false)`
+    /// when it could not be mapped and the memory reads zeros instead.
+    ///
+    /// # Safety
+    /// No code may be using the memory, and no reference to its bytes may
+    /// be live.
+    pub(crate) unsafe fn take_image(
+        &mut self,
+        image: &super::memory_image::MemoryImage,
+    ) -> Result<bool, String> {
+        self.reservation.map_image(image.fd(), image.mark())
+    }
+
+    /// Replaces a mapped image with zeros (an instantiation failed before
+    /// its data segments were due, and the memory stays reachable).
+    pub(crate) fn clear_image(&mut self) -> Result<(), String> {
+        self.reservation.clear_image()
+    }
+
+    /// The reservation, for the pool; the memory is gone.
+    pub(crate) fn release(mut self, pool: &MemoryPool) {
+        let keep = (self.ty.limits.min * WASM_PAGE_SIZE) as usize;
+        let r = std::mem::replace(&mut self.reservation, Reservation::empty());
+        pool.give(r, keep);
     }
 }
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
-        // SAFETY: unmapping exactly our own reservation.
-        unsafe {
-            libc::munmap(self.base as *mut _, self.reserved);
-        }
         if self.owns_def {
             // SAFETY: created by Box::into_raw in `Memory::new`.
             drop(unsafe { Box::from_raw(self.def) });

@@ -5,7 +5,9 @@
 //! over the start of its new linear memory instead of copying the bytes:
 //! instantiation costs one `mmap`, and a page is copied only when the
 //! plugin first writes it. Instances never see each other's writes
-//! (`MAP_PRIVATE`).
+//! (`MAP_PRIVATE`). A reservation the engine's pool keeps keeps its image
+//! mapped (`reservation.rs`), so the next instance of the module maps
+//! nothing.
 //!
 //! Images are used only when instantiation cannot trap in the middle of
 //! data initialisation: every active segment has a constant offset, targets
@@ -19,6 +21,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::memory::OS_PAGE;
+use super::reservation::{ImageMark, next_image_id};
 use crate::info::{DataMode, ModuleInfo};
 use crate::types::WASM_PAGE_SIZE;
 
@@ -58,6 +61,8 @@ pub struct MemoryImage {
     file: File,
     /// Mapped length: the end of the last segment, rounded up to a page.
     len: usize,
+    /// Identifies the image in pooled reservations that still map it.
+    id: u64,
     _slot: LiveSlot,
 }
 
@@ -126,50 +131,22 @@ impl MemoryImage {
         for (at, bytes) in segments {
             file.write_all_at(bytes, at as u64)?;
         }
-        Ok(MemoryImage { file, len, _slot: slot })
+        Ok(MemoryImage { file, len, id: next_image_id(), _slot: slot })
     }
 
-    /// Maps the image privately over `[base, base + len)`, replacing what
-    /// was there. `Ok(false)` when the image could not be mapped and the
-    /// range was given back as zeroed read/write memory (the caller then
-    /// copies the segments); an error when even that failed.
-    ///
-    /// # Safety
-    /// `base` must start a read/write committed region of at least the
-    /// image's length that belongs to a memory no code is using yet.
-    pub unsafe fn map_over(&self, base: *mut u8) -> Result<bool, String> {
+    /// The image's mark: its unique id and mapped length.
+    pub(crate) fn mark(&self) -> ImageMark {
+        ImageMark { id: self.id, len: self.len }
+    }
+
+    /// The image's process-wide unique id (never reused).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The descriptor of the image file, to map privately.
+    pub(crate) fn fd(&self) -> i32 {
         use std::os::fd::AsRawFd;
-        let fd = self.file.as_raw_fd();
-        // SAFETY: the caller guarantees the range is ours to replace; the
-        // mapping is private, so writes never reach the shared file.
-        if unsafe { map_fixed(base, self.len, libc::MAP_PRIVATE, fd) } {
-            return Ok(true);
-        }
-        // A failed MAP_FIXED may already have unmapped the range: put
-        // anonymous memory back so that the memory stays whole.
-        // SAFETY: as above.
-        if unsafe { map_fixed(base, self.len, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1) } {
-            return Ok(false);
-        }
-        Err(format!("cannot map {} bytes of initial memory", self.len))
+        self.file.as_raw_fd()
     }
-}
-
-/// `mmap` read/write at exactly `base`; whether it succeeded.
-///
-/// # Safety
-/// `[base, base + len)` must be a range the caller owns and may replace.
-unsafe fn map_fixed(base: *mut u8, len: usize, flags: i32, fd: i32) -> bool {
-    // SAFETY: forwarded to the caller.
-    let p = unsafe {
-        libc::mmap(
-            base as *mut _,
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            flags | libc::MAP_FIXED,
-            fd,
-            0,
-        )
-    };
-    p == base as *mut _
 }

@@ -201,6 +201,13 @@ pub(crate) struct StoreOpaque {
 
 impl Drop for StoreOpaque {
     fn drop(&mut self) {
+        // Nothing runs in the store any more: its memories' reservations
+        // can serve the engine's next instances.
+        if let Some(pool) = self.engine.memory_pool() {
+            for m in self.memories.drain(..) {
+                (*m).release(pool);
+            }
+        }
         for &id in &self.host_type_ids {
             self.engine.release_type(id);
         }
@@ -419,8 +426,12 @@ impl StoreOpaque {
     /// The failed instance's vmctx may already be freed, and its memories'
     /// and tables' definitions with it: nothing here reads through them.
     pub(crate) fn undo_to(&mut self, mark: Mark) {
+        let pool = self.engine.memory_pool();
         for m in self.memories.drain(mark.memories..) {
             self.usage.memory_bytes -= m.committed() as u64;
+            if let Some(pool) = pool {
+                (*m).release(pool);
+            }
         }
         for t in self.tables.drain(mark.tables..) {
             self.usage.table_elements -= t.len();
@@ -478,13 +489,19 @@ impl StoreOpaque {
         Ok(())
     }
 
-    /// Creates a memory of type `ty` within the limits; returns its index.
-    pub(crate) fn new_memory(&mut self, ty: MemoryType) -> crate::Result<usize> {
+    /// Creates a memory of type `ty` within the limits, preferably in a
+    /// pooled reservation that has image `image` mapped; returns its index.
+    pub(crate) fn new_memory(
+        &mut self,
+        ty: MemoryType,
+        image: Option<u64>,
+    ) -> crate::Result<usize> {
         self.check_room(0, &[page_bytes(ty.limits.min)], &[])?;
         // The reservation covers all the memory may ever grow to, so it is
         // bounded by the limit on all memories too.
         let limit = self.limits.max_memory_bytes.min(self.limits.total_memory_bytes());
-        let mem = LinearMemory::new(ty, limit).map_err(crate::Error::Limit)?;
+        let pool = self.engine.memory_pool();
+        let mem = LinearMemory::new(ty, limit, pool, image).map_err(crate::Error::Limit)?;
         self.usage.memory_bytes += page_bytes(ty.limits.min);
         self.memories.push(Box::new(mem));
         Ok(self.memories.len() - 1)
