@@ -26,6 +26,7 @@
 //! mapped code change nothing.
 
 use super::check::{Layout, PAGE};
+use super::debugger::Registration;
 use super::metadata::ArtifactMetadata;
 use super::record::{self, FileStamp, Record};
 use super::sign::{self, ArtifactKey};
@@ -33,14 +34,11 @@ use crate::compiler::x64::IsaFlags;
 use crate::contract::artifact::{
     COMPILER_VERSION, Descriptor, FORMAT_VERSION, MAGIC, SIGNATURE_LEN,
 };
-use std::collections::HashMap;
-use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// Why an artifact cannot be used. The cache treats every case as "stale
 /// or corrupt: recompile".
@@ -139,6 +137,8 @@ pub struct LoadedArtifact {
     pub text_len: usize,
     /// Where it was loaded from.
     pub path: PathBuf,
+    /// The code's announcement to debuggers (taken back before the unmap).
+    _debugger: Option<Registration>,
     // Dropped last: unmaps the code.
     mapping: Mapping,
 }
@@ -270,13 +270,17 @@ impl LoadedArtifact {
             }
             _ => None,
         };
-        let mapping = Mapping::map(file, &meta, &layout, elf).map_err(fail)?;
+        let mapping = Mapping::map(&file, &layout).map_err(fail)?;
         let base = mapping.base;
+        let text = base + verified.text.start;
+        let symbol_file = &elf[verified.symbol_file.clone()];
+        let addr_field = verified.metadata.symbol_file_text_addr as usize;
         let artifact = LoadedArtifact {
+            _debugger: Registration::new(symbol_file, addr_field, text),
             metadata: verified.metadata,
             trap_table: (base + verified.trap_table.start) as *const u8,
             trap_table_len: verified.trap_table.len(),
-            text: (base + verified.text.start) as *const u8,
+            text: text as *const u8,
             text_len: verified.text.len(),
             path: path.to_path_buf(),
             mapping,
@@ -334,6 +338,7 @@ fn read_record_spans(file: &File, bytes: &mut [u8]) -> std::io::Result<()> {
 struct Verified {
     metadata: ArtifactMetadata,
     trap_table: std::ops::Range<usize>,
+    symbol_file: std::ops::Range<usize>,
     text: std::ops::Range<usize>,
 }
 
@@ -360,7 +365,7 @@ fn verify_contents(elf: &[u8], layout: &Layout, expected: Expected) -> Result<Ve
     }
     let meta_rel = meta_rel as usize;
     let meta = &elf[meta_rel..meta_rel + desc.metadata_len as usize];
-    let (metadata, trap_table) = super::metadata::decode(meta)?;
+    let (metadata, tables) = super::metadata::decode(meta)?;
     if metadata.compiler_version != COMPILER_VERSION {
         return Err(format!(
             "written by compiler {} (this is {COMPILER_VERSION})",
@@ -377,10 +382,14 @@ fn verify_contents(elf: &[u8], layout: &Layout, expected: Expected) -> Result<Ve
     }
     let text_len = desc.text_len as usize;
     verify_offsets(&metadata, text_len)?;
-    let table_start = meta_rel + (trap_table.as_ptr() as usize - meta.as_ptr() as usize);
+    let at = |t: &[u8]| {
+        let start = meta_rel + (t.as_ptr() as usize - meta.as_ptr() as usize);
+        start..start + t.len()
+    };
     Ok(Verified {
         metadata,
-        trap_table: table_start..table_start + trap_table.len(),
+        trap_table: at(tables.trap_table),
+        symbol_file: at(tables.symbol_file),
         text: exec.vaddr as usize..exec.vaddr as usize + text_len,
     })
 }
@@ -404,152 +413,71 @@ fn verify_offsets(m: &ArtifactMetadata, text_len: usize) -> Result<(), String> {
     Ok(())
 }
 
-// ---- Mapping: dlopen of the open file, shared per file ----------------
+// ---- Mapping: the open file's segments, mapped by us ----------------
 
-/// The public head of glibc's `struct link_map` (`<link.h>`).
-#[repr(C)]
-struct LinkMap {
-    l_addr: usize,
-    l_name: *const libc::c_char,
-    l_ld: *const libc::c_void,
-    l_next: *mut LinkMap,
-    l_prev: *mut LinkMap,
-}
-
-/// One `dlopen`ed artifact file.
-struct Loaded {
-    handle: *mut libc::c_void,
-    base: usize,
-    /// The open file whose `/proc/<pid>/fd/<n>` is the object's name in
-    /// the loader (and in debuggers).
-    _file: File,
-    users: usize,
-}
-
-// SAFETY: the handle is only passed to dlclose, which any thread may call.
-unsafe impl Send for Loaded {}
-
-/// Every artifact file this process has mapped, by (device, inode), so a
-/// file loaded twice is mapped once and its name in the loader is always
-/// the descriptor that stays open with it. (The loader itself would match
-/// a second `dlopen` of the same file to the first mapping and add the
-/// second name as an alias, which would go stale when that descriptor
-/// closes.)
-static LOADED: Mutex<Option<HashMap<(u64, u64), Loaded>>> = Mutex::new(None);
-
-/// A use of an entry of [`LOADED`]; the last one unmaps the object.
+/// The artifact's read-only and executable segments, mapped privately
+/// from the open file that was checked.
+///
+/// Not `dlopen`: the file is a shared object that `dlopen` could map
+/// without running anything (`check.rs`), but the dynamic loader finds
+/// files by name, keeps a list debuggers read, and costs several times
+/// what the mapping itself does. Mapping the descriptor we read is
+/// simpler and leaves no name to resolve: what is mapped is the file that
+/// was checked. The writable segment (the dynamic section, which only the
+/// dynamic loader reads) is not mapped.
 struct Mapping {
-    id: (u64, u64),
     base: usize,
-}
-
-fn dlerror() -> String {
-    // SAFETY: dlerror returns NULL or a NUL-terminated string valid until
-    // the next dl* call on this thread.
-    let e = unsafe { libc::dlerror() };
-    if e.is_null() {
-        return "unknown error".into();
-    }
-    // SAFETY: as above.
-    unsafe { std::ffi::CStr::from_ptr(e) }.to_string_lossy().into_owned()
+    len: usize,
 }
 
 impl Mapping {
-    /// Maps `file` (whose bytes `elf` passed every check) with `dlopen`, or
-    /// shares the mapping of the same file loaded before.
-    fn map(
-        file: File,
-        meta: &std::fs::Metadata,
-        layout: &Layout,
-        elf: &[u8],
-    ) -> Result<Mapping, String> {
-        let id = (meta.dev(), meta.ino());
-        let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
-        let loaded = loaded.get_or_insert_with(HashMap::new);
-        if let Some(l) = loaded.get_mut(&id) {
-            same_image(l.base, layout, elf)?;
-            l.users += 1;
-            return Ok(Mapping { id, base: l.base });
-        }
-        let name = format!("/proc/{}/fd/{}", std::process::id(), file.as_raw_fd());
-        let c_name = CString::new(name.clone()).unwrap();
-        // SAFETY: the file's bytes passed `check::check` (no initializers,
-        // relocations, needed libraries, IFUNCs or TLS: mapping it runs
-        // nothing) and were read from this same open file, which `name`
-        // names; nothing of it is called before `LoadedArtifact` exists.
-        let handle = unsafe { libc::dlopen(c_name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-        if handle.is_null() {
-            return Err(format!("dlopen failed: {} (is /proc mounted?)", dlerror()));
-        }
-        let close = |reason: String| {
-            // SAFETY: `handle` came from dlopen above and is not used after.
-            unsafe { libc::dlclose(handle) };
-            Err(reason)
+    /// Maps `file` (whose bytes passed every check, with `layout`).
+    fn map(file: &File, layout: &Layout) -> Result<Mapping, String> {
+        use object::elf::PF_W;
+        let ends = layout.segments.iter().filter(|s| s.flags & PF_W == 0);
+        let end = ends.map(|s| s.vaddr + s.filesz).max().unwrap_or(0);
+        let len = end.div_ceil(PAGE) * PAGE;
+        let exec = layout.executable();
+        let cannot = |what: &str| format!("cannot {what}: {}", std::io::Error::last_os_error());
+        // SAFETY: a new private, read-only mapping of the open file at an
+        // address the kernel picks; it aliases nothing. Its length lies
+        // within the page-rounded file (segments lie inside the file).
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len as usize,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
         };
-        let mut lm: *mut LinkMap = std::ptr::null_mut();
-        // SAFETY: RTLD_DI_LINKMAP stores a `struct link_map *` into `lm`.
+        if base == libc::MAP_FAILED {
+            return Err(cannot("map the artifact"));
+        }
+        let mapping = Mapping { base: base as usize, len: len as usize };
+        let code_len = (exec.vaddr + exec.filesz).div_ceil(PAGE) * PAGE - exec.vaddr;
+        // SAFETY: the executable segment is page-aligned, inside the
+        // mapping just made, and shares no page with another segment
+        // (checked); nothing refers to the mapping yet.
         let r = unsafe {
-            libc::dlinfo(handle, libc::RTLD_DI_LINKMAP, (&raw mut lm).cast::<libc::c_void>())
+            libc::mprotect(
+                (mapping.base + exec.vaddr as usize) as *mut libc::c_void,
+                code_len as usize,
+                libc::PROT_READ | libc::PROT_EXEC,
+            )
         };
-        if r != 0 || lm.is_null() {
-            return close(format!("dlinfo failed: {}", dlerror()));
+        if r != 0 {
+            return Err(cannot("make the code executable"));
         }
-        // SAFETY: glibc's link map for a loaded object; its public head is
-        // `LinkMap`, and `l_name` is a NUL-terminated string.
-        let (base, l_name, l_ld) = unsafe {
-            ((*lm).l_addr, std::ffi::CStr::from_ptr((*lm).l_name).to_owned(), (*lm).l_ld as usize)
-        };
-        // A different name: the loader matched this file to an object
-        // something other than Scion had loaded.
-        if l_name.as_bytes() != name.as_bytes() || l_ld != base + layout.dynamic as usize {
-            // The loader keeps `name` as an alias of that object: the
-            // descriptor must stay open so the name never means another
-            // file (one descriptor, for a case that should never happen).
-            std::mem::forget(file);
-            return close(format!(
-                "the loader returned another object ({}) for this file: is it loaded by \
-                 something other than Scion?",
-                l_name.to_string_lossy()
-            ));
-        }
-        if let Err(e) = same_image(base, layout, elf) {
-            return close(e);
-        }
-        loaded.insert(id, Loaded { handle, base, _file: file, users: 1 });
-        Ok(Mapping { id, base })
+        Ok(mapping)
     }
-}
-
-/// Checks that the image at `base` is the one whose file bytes were
-/// checked: the first page (ELF header, program headers, dynamic symbols,
-/// descriptor, the start of the metadata, which names the wasm hash and
-/// configuration) is identical. Content was verified from the file bytes;
-/// this only establishes identity.
-fn same_image(base: usize, layout: &Layout, elf: &[u8]) -> Result<(), String> {
-    let n = layout.headers().filesz.min(PAGE) as usize;
-    // SAFETY: the first segment of the object at `base` is mapped
-    // read-only and at least `n` bytes long (its file size, checked).
-    let mapped = unsafe { std::slice::from_raw_parts(base as *const u8, n) };
-    if mapped != &elf[..n] {
-        return Err("the mapped image differs from the file that was checked".into());
-    }
-    Ok(())
 }
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(map) = loaded.as_mut() else { return };
-        let Some(l) = map.get_mut(&self.id) else { return };
-        l.users -= 1;
-        if l.users == 0 {
-            let l = map.remove(&self.id).unwrap();
-            // SAFETY: the handle came from dlopen; no user is left, so
-            // nothing refers to the mapping any more. The file closes after
-            // the object is unloaded (with the registry still locked), so
-            // its name is never seen by the loader for another file.
-            unsafe { libc::dlclose(l.handle) };
-            drop(l);
-        }
+        // SAFETY: the mapping was made in `map`; the artifact that owned
+        // it is gone, so no code or metadata in it is used any more.
+        unsafe { libc::munmap(self.base as *mut libc::c_void, self.len) };
     }
 }

@@ -38,31 +38,62 @@ pub struct ArtifactMetadata {
     pub trampolines: Vec<u32>,
     /// Host-call adapter offset per imported function.
     pub host_adapters: Vec<u32>,
+    /// Length of the trap table that follows the encoded metadata.
+    pub trap_table_len: u32,
+    /// Length of the debuggers' symbol file that follows the trap table
+    /// ([`super::debugger::symbol_file`]).
+    pub symbol_file_len: u32,
+    /// Offset in the symbol file of its `.text` address field.
+    pub symbol_file_text_addr: u32,
+}
+
+/// The parts of a metadata region besides the decoded metadata.
+pub struct RegionTables<'a> {
+    /// The trap table ([`TrapSite::encode_table`]).
+    pub trap_table: &'a [u8],
+    /// The symbol file for debuggers.
+    pub symbol_file: &'a [u8],
 }
 
 /// The metadata region of an artifact: the length of the postcard-encoded
 /// [`ArtifactMetadata`] (`u64`, little-endian), its bytes, then the trap
-/// table ([`TrapSite::encode_table`]), which is used in place.
-pub fn encode(meta: &ArtifactMetadata, trap_sites: &[TrapSite]) -> Vec<u8> {
+/// table ([`TrapSite::encode_table`]) and the symbol file, both used in
+/// place. `meta`'s table lengths are set here.
+pub fn encode(
+    meta: &mut ArtifactMetadata,
+    trap_sites: &[TrapSite],
+    symbol_file: &[u8],
+    symbol_file_text_addr: u32,
+) -> Vec<u8> {
+    let table = TrapSite::encode_table(trap_sites);
+    meta.trap_table_len = u32::try_from(table.len()).expect("trap table under 4 GiB");
+    meta.symbol_file_len = u32::try_from(symbol_file.len()).expect("symbol file under 4 GiB");
+    meta.symbol_file_text_addr = symbol_file_text_addr;
     let encoded = postcard::to_allocvec(meta).expect("metadata serializes");
     let mut out = (encoded.len() as u64).to_le_bytes().to_vec();
     out.extend_from_slice(&encoded);
-    out.extend_from_slice(&TrapSite::encode_table(trap_sites));
+    out.extend_from_slice(&table);
+    out.extend_from_slice(symbol_file);
     out
 }
 
-/// Splits a metadata region into the decoded metadata and the trap table.
-pub fn decode(region: &[u8]) -> Result<(ArtifactMetadata, &[u8]), String> {
+/// Splits a metadata region into the decoded metadata and its tables.
+pub fn decode(region: &[u8]) -> Result<(ArtifactMetadata, RegionTables<'_>), String> {
     let len = region.get(..8).map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize);
-    let Some(meta) = len.and_then(|len| region.get(8..8usize.checked_add(len)?)) else {
+    let Some(encoded) = len.and_then(|len| region.get(8..8usize.checked_add(len)?)) else {
         return Err("metadata region is truncated".into());
     };
-    let table = &region[8 + meta.len()..];
-    if !table.len().is_multiple_of(crate::contract::trap::TRAP_RECORD_LEN) {
-        return Err("trap table is truncated".into());
+    let meta: ArtifactMetadata =
+        postcard::from_bytes(encoded).map_err(|e| format!("metadata does not decode: {e}"))?;
+    let rest = &region[8 + encoded.len()..];
+    let table_len = meta.trap_table_len as usize;
+    if table_len.checked_add(meta.symbol_file_len as usize) != Some(rest.len())
+        || !table_len.is_multiple_of(crate::contract::trap::TRAP_RECORD_LEN)
+    {
+        return Err("trap table or symbol file is truncated".into());
     }
-    let meta = postcard::from_bytes(meta).map_err(|e| format!("metadata does not decode: {e}"))?;
-    Ok((meta, table))
+    let (trap_table, symbol_file) = rest.split_at(table_len);
+    Ok((meta, RegionTables { trap_table, symbol_file }))
 }
 
 impl ArtifactMetadata {
@@ -82,6 +113,9 @@ impl ArtifactMetadata {
                 .collect(),
             trampolines: compiled.trampolines.clone(),
             host_adapters: compiled.host_adapters.clone(),
+            trap_table_len: 0,
+            symbol_file_len: 0,
+            symbol_file_text_addr: 0,
         }
     }
 

@@ -8,6 +8,7 @@
 //! ```
 
 pub mod check;
+pub mod debugger;
 pub mod elf;
 pub mod load;
 pub mod metadata;
@@ -26,8 +27,6 @@ pub fn write_artifact(
     wasm_sha256: [u8; 32],
     config_hash: u64,
 ) -> Vec<u8> {
-    let meta = ArtifactMetadata::new(compiled, wasm_sha256, config_hash);
-    let rodata = metadata::encode(&meta, &compiled.trap_sites);
     let names: Vec<String> = compiled
         .functions
         .iter()
@@ -60,6 +59,9 @@ pub fn write_artifact(
             size: *size,
         }))
         .collect();
+    let (symbol_file, text_addr) = debugger::symbol_file(compiled.text.len(), &symbols);
+    let mut meta = ArtifactMetadata::new(compiled, wasm_sha256, config_hash);
+    let rodata = metadata::encode(&mut meta, &compiled.trap_sites, &symbol_file, text_addr);
     let make_descriptor = |addrs: DescriptorAddrs| {
         Descriptor {
             magic: MAGIC,
