@@ -7,7 +7,7 @@ use crate::compiler;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::info::{Export, Import, ModuleInfo};
-use crate::runtime::memory_image::MemoryImages;
+use crate::runtime::memory_image::{MemoryImage, MemoryImages};
 use crate::runtime::startup_fuel::StartupPlan;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -24,11 +24,9 @@ pub(crate) struct ModuleInner {
     pub engine: Engine,
     /// Engine-wide signature id of each type index.
     pub type_ids: Vec<u32>,
-    /// Copy-on-write images of the initial memories, built at the second
-    /// instantiation (`None` inside: segments are copied).
-    pub memory_images: OnceLock<Option<MemoryImages>>,
-    /// Whether the module was instantiated before.
-    pub instantiated: std::sync::atomic::AtomicBool,
+    /// The ids of the module's memory images (made at the first
+    /// instantiation).
+    pub memory_images: OnceLock<MemoryImages>,
     /// What instantiating costs in fuel, worked out at the first
     /// instantiation of a metering engine.
     pub startup_plan: OnceLock<StartupPlan>,
@@ -48,17 +46,11 @@ impl ModuleInner {
         self.startup_plan.get_or_init(|| StartupPlan::of(&self.artifact.metadata.module))
     }
 
-    /// The module's memory images for an instantiation, built on the
-    /// second one: a module instantiated once (a cold start) is cheaper
-    /// to copy into memory than to write into an image first.
-    pub fn memory_images(&self) -> Option<&MemoryImages> {
-        use std::sync::atomic::Ordering;
-        if !self.instantiated.swap(true, Ordering::Relaxed) {
-            return None;
-        }
+    /// The image of defined memory `index`, if it has one.
+    pub fn memory_image(&self, index: usize) -> Option<MemoryImage<'_>> {
         self.memory_images
-            .get_or_init(|| MemoryImages::build(&self.artifact.metadata.module))
-            .as_ref()
+            .get_or_init(|| MemoryImages::of(&self.artifact))
+            .get(&self.artifact, index)
     }
 }
 
@@ -246,7 +238,6 @@ impl Module {
                 engine: engine.clone(),
                 type_ids,
                 memory_images: OnceLock::new(),
-                instantiated: Default::default(),
                 startup_plan: OnceLock::new(),
             }),
         }

@@ -14,7 +14,7 @@ use std::path::Path;
 
 const PAGE: usize = 65536;
 /// Bytes of the data segment: above the 16 KiB from which a memory gets a
-/// copy-on-write image (from its module's second instantiation on).
+/// copy-on-write image, mapped from the artifact.
 const DATA_LEN: usize = 20_000;
 
 fn engine(config: Config) -> Engine {
@@ -318,4 +318,66 @@ fn two_threads_instantiate_at_once() {
         }
     });
     assert!(e.pooled_memories() <= 2);
+}
+
+/// Images are mapped from the artifact file itself: a memory written all
+/// over (through the image's pages) leaves the file byte for byte as it
+/// was, the next instance reads the image again, and the mapping names
+/// the artifact (so no other file is needed per module).
+#[test]
+fn writes_to_an_image_never_reach_the_artifact() {
+    let engine = engine(Config::new().pooling(false));
+    let module = Module::new(&engine, probe_wat(Some(41))).unwrap();
+    let path = module.artifact_path();
+    let before = std::fs::read(&path).unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    let base = inst.get_memory(&store, "mem").unwrap().data(&store).as_ptr() as usize;
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let line = maps
+        .lines()
+        .find(|l| usize::from_str_radix(l.split('-').next().unwrap(), 16).unwrap() == base)
+        .expect("the memory's first page is mapped");
+    assert!(line.ends_with(path.file_name().unwrap().to_str().unwrap()), "{line}");
+    check_then_dirty_again(&mut store, &inst);
+    drop(store);
+    assert!(std::fs::read(&path).unwrap() == before, "the artifact changed");
+    check_then_dirty(&engine, &module, Some(41));
+}
+
+fn check_then_dirty_again(store: &mut Store<()>, inst: &Instance) {
+    let mem = inst.get_memory(&*store, "mem").unwrap();
+    assert!(mem.data(&*store) == &fresh_memory(Some(41), 2)[..]);
+    inst.get_typed_func::<(), ()>(&*store, "fill").unwrap().call(&mut *store, ()).unwrap();
+    assert!(mem.data(&*store).iter().all(|&b| b == 0xAB));
+}
+
+/// An image that starts past a page of zeros (as Rust programs' data does,
+/// after their stack) maps only from its first page: below it and after
+/// it the memory reads zeros, in a fresh reservation and in a reused one
+/// that another instance wrote all over.
+#[test]
+fn an_image_after_zeros_reads_as_new() {
+    let at = 70_001;
+    let hex: String = pattern(9, DATA_LEN).iter().map(|b| format!("\\{b:02x}")).collect();
+    let wat = format!(
+        r#"(module (memory (export "mem") 2)
+             (data (i32.const {at}) "{hex}")
+             (func (export "fill") (memory.fill (i32.const 0) (i32.const 0xCD) (i32.const 131072))))"#
+    );
+    let engine = engine(Config::new());
+    let module = Module::new(&engine, wat).unwrap();
+    let mut expected = vec![0u8; 2 * PAGE];
+    expected[at..at + DATA_LEN].copy_from_slice(&pattern(9, DATA_LEN));
+    let mut bases = Vec::new();
+    for _ in 0..3 {
+        let mut store = Store::new(&engine, ());
+        let inst = Instance::new(&mut store, &module, &[]).unwrap();
+        let mem = inst.get_memory(&store, "mem").unwrap();
+        bases.push(mem.data(&store).as_ptr() as usize);
+        assert!(mem.data(&store) == &expected[..], "memory is not fresh");
+        inst.get_typed_func::<(), ()>(&store, "fill").unwrap().call(&mut store, ()).unwrap();
+        assert!(mem.data(&store).iter().all(|&b| b == 0xCD));
+    }
+    assert_eq!(bases[1], bases[0], "the reservation was not reused");
 }

@@ -137,6 +137,9 @@ pub struct LoadedArtifact {
     pub text_len: usize,
     /// Where it was loaded from.
     pub path: PathBuf,
+    /// The open file, whose images region starts at `images_start`.
+    file: File,
+    images_start: u64,
     /// The code's announcement to debuggers (taken back before the unmap).
     _debugger: Option<Registration>,
     // Dropped last: unmaps the code.
@@ -257,6 +260,7 @@ impl LoadedArtifact {
         let elf = &bytes[..elf_len];
         let layout = super::check::check(elf).map_err(fail)?;
         let verified = verify_contents(elf, &layout, expected).map_err(fail)?;
+        let images_start = images_start(&verified.metadata, &layout, elf_len).map_err(fail)?;
         // A record only of a file that is settled and unchanged since it was
         // first stat'ed, so any later change gives it another stamp.
         let record = match (provenance.key, mac) {
@@ -276,6 +280,8 @@ impl LoadedArtifact {
         let symbol_file = &elf[verified.symbol_file.clone()];
         let addr_field = verified.metadata.symbol_file_text_addr as usize;
         let artifact = LoadedArtifact {
+            file,
+            images_start,
             _debugger: Registration::new(symbol_file, addr_field, text),
             metadata: verified.metadata,
             trap_table: (base + verified.trap_table.start) as *const u8,
@@ -312,6 +318,34 @@ impl LoadedArtifact {
     /// The address the object is loaded at.
     pub fn base(&self) -> usize {
         self.mapping.base
+    }
+
+    /// The initial image of defined memory `index`, if it has one: the
+    /// open file to map it from and its span, with `offset` made an offset
+    /// in that file (all page multiples, checked at load).
+    pub fn memory_image(
+        &self,
+        index: usize,
+    ) -> Option<(std::os::fd::BorrowedFd<'_>, super::images::ImageSpan)> {
+        use std::os::fd::AsFd;
+        let mut span = (*self.metadata.memory_images.get(index)?)?;
+        span.offset += self.images_start;
+        Some((self.file.as_fd(), span))
+    }
+}
+
+/// Where the images region starts in the file: it ends where the signed
+/// bytes do, starts on a page, after every loaded segment, and holds
+/// every image the metadata names.
+fn images_start(m: &ArtifactMetadata, layout: &Layout, elf_len: usize) -> Result<u64, String> {
+    let start = (elf_len as u64).checked_sub(m.images_len);
+    let after_segments = layout.segments.iter().map(|s| s.vaddr + s.filesz).max().unwrap_or(0);
+    match start {
+        Some(start) if (m.images_len == 0 || start % PAGE == 0) && start >= after_segments => {
+            super::images::check(&m.module, &m.memory_images, m.images_len)?;
+            Ok(start)
+        }
+        _ => Err("the memory images region is misplaced".into()),
     }
 }
 

@@ -45,6 +45,11 @@ pub struct ArtifactMetadata {
     pub symbol_file_len: u32,
     /// Offset in the symbol file of its `.text` address field.
     pub symbol_file_text_addr: u32,
+    /// Each defined memory's initial image in the images region
+    /// ([`super::images`]), if it has one.
+    pub memory_images: Vec<Option<super::images::ImageSpan>>,
+    /// Length of the images region, which ends where the signed bytes do.
+    pub images_len: u64,
 }
 
 /// The parts of a metadata region besides the decoded metadata.
@@ -98,7 +103,13 @@ pub fn decode(region: &[u8]) -> Result<(ArtifactMetadata, RegionTables<'_>), Str
 
 impl ArtifactMetadata {
     /// Metadata for a compiled module.
-    pub fn new(compiled: &CompiledModule, wasm_sha256: [u8; 32], config_hash: u64) -> Self {
+    pub fn new(
+        compiled: &CompiledModule,
+        wasm_sha256: [u8; 32],
+        config_hash: u64,
+        memory_images: Vec<Option<super::images::ImageSpan>>,
+        images_len: u64,
+    ) -> Self {
         ArtifactMetadata {
             compiler_version: crate::contract::artifact::COMPILER_VERSION.to_string(),
             wasm_sha256,
@@ -116,6 +127,8 @@ impl ArtifactMetadata {
             trap_table_len: 0,
             symbol_file_len: 0,
             symbol_file_text_addr: 0,
+            memory_images,
+            images_len,
         }
     }
 

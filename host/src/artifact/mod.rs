@@ -4,12 +4,13 @@
 //! CompiledModule --write (elf.rs)--> bytes --sign (sign.rs)--> file
 //!     file --read once--> check.rs (ELF as the loader sees it) + sign.rs (MAC,
 //!          or a cache's record.rs proof that it was checked and is unchanged)
-//!          --dlopen the same open file (load.rs)--> LoadedArtifact
+//!          --map the same open file (load.rs)--> LoadedArtifact
 //! ```
 
 pub mod check;
 pub mod debugger;
 pub mod elf;
+pub mod images;
 pub mod load;
 pub mod metadata;
 pub mod record;
@@ -60,7 +61,14 @@ pub fn write_artifact(
         }))
         .collect();
     let (symbol_file, text_addr) = debugger::symbol_file(compiled.text.len(), &symbols);
-    let mut meta = ArtifactMetadata::new(compiled, wasm_sha256, config_hash);
+    let (memory_images, images) = images::build(&compiled.info);
+    let mut meta = ArtifactMetadata::new(
+        compiled,
+        wasm_sha256,
+        config_hash,
+        memory_images,
+        images.len() as u64,
+    );
     let rodata = metadata::encode(&mut meta, &compiled.trap_sites, &symbol_file, text_addr);
     let make_descriptor = |addrs: DescriptorAddrs| {
         Descriptor {
@@ -84,5 +92,10 @@ pub fn write_artifact(
         symbols: &symbols,
         soname: None,
     };
-    elf::write_shared_object(&input).expect("in-memory ELF writing cannot fail")
+    let mut file = elf::write_shared_object(&input).expect("in-memory ELF writing cannot fail");
+    if !images.is_empty() {
+        file.resize((file.len() as u64).div_ceil(images::PAGE) as usize * images::PAGE as usize, 0);
+        file.extend_from_slice(&images);
+    }
+    file
 }

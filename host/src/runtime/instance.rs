@@ -451,9 +451,8 @@ unsafe fn build(
 
     // Defined memories, each preferably in a pooled reservation that still
     // maps its image.
-    let images = module.inner.memory_images();
     for (d, ty) in info.memories[info.imported_memories as usize..].iter().enumerate() {
-        let image = images.and_then(|im| im.get(d)).map(|im| im.id());
+        let image = module.inner.memory_image(d).map(|im| im.id());
         let index = s.new_memory(*ty, image)?;
         let mem = &mut s.memories[index];
         let def = data.field::<VMMemoryDefinition>(offsets.memory(d as u32));
@@ -590,10 +589,10 @@ unsafe fn build(
     let mut imaged = vec![false; info.memories.len()];
     let first_defined = info.imported_memories as usize;
     for (m, mapped) in imaged.iter_mut().enumerate().skip(first_defined) {
-        let Some(image) = images.and_then(|im| im.get(m - first_defined)) else { continue };
+        let Some(image) = module.inner.memory_image(m - first_defined) else { continue };
         // SAFETY: the memory is this instance's own and no code has run
         // on it yet; no reference to its bytes is live.
-        *mapped = unsafe { data.memory_mut(m as u32).take_image(image) }.map_err(Error::Limit)?;
+        *mapped = unsafe { data.memory_mut(m as u32).take_image(&image) }.map_err(Error::Limit)?;
     }
     for &len in &plan.image_lengths {
         if plan.images_mapped {

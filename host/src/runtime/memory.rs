@@ -161,9 +161,10 @@ impl LinearMemory {
     /// be live.
     pub(crate) unsafe fn take_image(
         &mut self,
-        image: &super::memory_image::MemoryImage,
+        image: &super::memory_image::MemoryImage<'_>,
     ) -> Result<bool, String> {
-        self.reservation.map_image(image.fd(), image.mark())
+        let (fd, span) = image.source();
+        self.reservation.map_image(fd, span, image.mark())
     }
 
     /// Replaces a mapped image with zeros (an instantiation failed before

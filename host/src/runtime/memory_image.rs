@@ -1,152 +1,67 @@
-//! Copy-on-write initial memory images.
+//! Copy-on-write initial memories, mapped from the artifact.
 //!
-//! A module's active data segments are written once into an anonymous
-//! in-memory file (`memfd`). Each instantiation maps that file privately
-//! over the start of its new linear memory instead of copying the bytes:
+//! The compiler lays out each defined memory's initial contents as a
+//! page-aligned image in the artifact file (`artifact/images.rs`). Each
+//! instantiation maps that part of the artifact's open file privately over
+//! the start of its new linear memory instead of copying the bytes:
 //! instantiation costs one `mmap`, and a page is copied only when the
-//! plugin first writes it. Instances never see each other's writes
-//! (`MAP_PRIVATE`). A reservation the engine's pool keeps keeps its image
-//! mapped (`reservation.rs`), so the next instance of the module maps
-//! nothing.
-//!
-//! Images are used only when instantiation cannot trap in the middle of
-//! data initialisation: every active segment has a constant offset, targets
-//! a memory the module defines, and lies within that memory's initial size.
-//! Otherwise segments are copied one by one, so a trap leaves exactly the
-//! earlier segments written, as the spec requires.
+//! plugin first writes it. Instances never see each other's writes, and
+//! nothing reaches the file (`MAP_PRIVATE`). A reservation the engine's
+//! pool keeps keeps its image mapped (`reservation.rs`), so the next
+//! instance of the module maps nothing.
 
-use std::fs::File;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use super::memory::OS_PAGE;
 use super::reservation::{ImageMark, next_image_id};
-use crate::info::{DataMode, ModuleInfo};
-use crate::types::WASM_PAGE_SIZE;
+use crate::artifact::images::ImageSpan;
+use crate::artifact::load::LoadedArtifact;
+use std::os::fd::{AsRawFd, BorrowedFd};
 
-/// Below this many bytes of data a memory's segments are simply copied:
-/// one `mmap` (and the later copy-on-write faults) costs more than
-/// copying a few pages.
-const MIN_IMAGE_BYTES: usize = 16 * 1024;
-
-/// Each image holds a file descriptor for as long as its module lives; a
-/// host with very many modules must not run out of descriptors because of
-/// us, so beyond this many live images segments are copied instead.
-const MAX_LIVE_IMAGES: usize = 256;
-
-static LIVE_IMAGES: AtomicUsize = AtomicUsize::new(0);
-
-/// One of the [`MAX_LIVE_IMAGES`] places, given back when dropped.
-struct LiveSlot;
-
-impl LiveSlot {
-    fn take() -> std::io::Result<LiveSlot> {
-        if LIVE_IMAGES.fetch_add(1, Ordering::Relaxed) >= MAX_LIVE_IMAGES {
-            LIVE_IMAGES.fetch_sub(1, Ordering::Relaxed);
-            return Err(std::io::Error::other(format!("{MAX_LIVE_IMAGES} images already live")));
-        }
-        Ok(LiveSlot)
-    }
+/// The initial contents of one defined memory, as part of a file to map.
+pub struct MemoryImage<'a> {
+    fd: BorrowedFd<'a>,
+    /// Where it is in the file and in the memory.
+    span: ImageSpan,
+    /// Its id and the end of its span in the memory.
+    mark: ImageMark,
 }
 
-impl Drop for LiveSlot {
-    fn drop(&mut self) {
-        LIVE_IMAGES.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// The initial contents of one defined memory, as a file to map.
-pub struct MemoryImage {
-    file: File,
-    /// Mapped length: the end of the last segment, rounded up to a page.
-    len: usize,
-    /// Identifies the image in pooled reservations that still map it.
-    id: u64,
-    _slot: LiveSlot,
-}
-
-/// Images of a module's defined memories (by defined-memory index).
+/// The ids of a module's memory images (by defined-memory index), which
+/// tell pooled reservations that still map one of them apart.
 pub struct MemoryImages {
-    images: Vec<Option<MemoryImage>>,
+    ids: Vec<u64>,
 }
 
 impl MemoryImages {
-    /// Builds the images for `info`; `None` when data initialisation could
-    /// trap or write an imported memory (segments are then copied in order).
-    pub fn build(info: &ModuleInfo) -> Option<MemoryImages> {
-        let imported = info.imported_memories as usize;
-        let defined = &info.memories[imported..];
-        // (offset, segment index) of each active segment, per defined memory.
-        let mut placed: Vec<Vec<(usize, usize)>> = vec![Vec::new(); defined.len()];
-        for (i, seg) in info.datas.iter().enumerate() {
-            let DataMode::Active { memory, offset } = &seg.mode else { continue };
-            let d = (*memory as usize).checked_sub(imported)?;
-            let at = offset.evaluate(|_| None, |_| None)? as u32 as usize;
-            let end = at.checked_add(seg.bytes.len())?;
-            if end as u64 > defined[d].limits.min * WASM_PAGE_SIZE {
-                return None;
-            }
-            placed[d].push((at, i));
+    /// Fresh ids for the images of `artifact`'s defined memories.
+    pub fn of(artifact: &LoadedArtifact) -> MemoryImages {
+        MemoryImages {
+            ids: artifact.metadata.memory_images.iter().map(|_| next_image_id()).collect(),
         }
-        let images = placed
-            .iter()
-            .map(|segs| {
-                let bytes: usize = segs.iter().map(|&(_, i)| info.datas[i].bytes.len()).sum();
-                if bytes < MIN_IMAGE_BYTES {
-                    return None;
-                }
-                MemoryImage::write(segs.iter().map(|&(at, i)| (at, &info.datas[i].bytes[..])))
-                    .map_err(|e| log::debug!("no memory image ({e}); data segments are copied"))
-                    .ok()
-            })
-            .collect();
-        Some(MemoryImages { images })
     }
 
-    /// The image of defined memory `index`, if it has one.
-    pub fn get(&self, index: usize) -> Option<&MemoryImage> {
-        self.images.get(index)?.as_ref()
+    /// The image of defined memory `index` in `artifact` (the one these
+    /// ids were made for), if it has one.
+    pub fn get<'a>(&self, artifact: &'a LoadedArtifact, index: usize) -> Option<MemoryImage<'a>> {
+        let (fd, span) = artifact.memory_image(index)?;
+        let id = *self.ids.get(index)?;
+        let len = usize::try_from(span.at.checked_add(span.len)?).ok()?;
+        Some(MemoryImage { fd, span, mark: ImageMark { id, len } })
     }
 }
 
-impl MemoryImage {
-    /// Writes the segments, in order (later ones overwrite earlier ones),
-    /// into a new anonymous file.
-    fn write<'a>(
-        segments: impl Iterator<Item = (usize, &'a [u8])> + Clone,
-    ) -> std::io::Result<Self> {
-        let slot = LiveSlot::take()?;
-        let end = segments.clone().map(|(at, b)| at + b.len()).max().unwrap_or(0);
-        let len = end.div_ceil(OS_PAGE) * OS_PAGE;
-        // SAFETY: the name is a NUL-terminated literal; the flags ask for a
-        // close-on-exec descriptor.
-        let fd = unsafe { libc::memfd_create(c"scion-memory-image".as_ptr(), libc::MFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just created and is owned by nobody else.
-        let file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-        file.set_len(len as u64)?;
-        for (at, bytes) in segments {
-            file.write_all_at(bytes, at as u64)?;
-        }
-        Ok(MemoryImage { file, len, id: next_image_id(), _slot: slot })
-    }
-
+impl MemoryImage<'_> {
     /// The image's mark: its unique id and mapped length.
     pub(crate) fn mark(&self) -> ImageMark {
-        ImageMark { id: self.id, len: self.len }
+        self.mark
     }
 
     /// The image's process-wide unique id (never reused).
     pub fn id(&self) -> u64 {
-        self.id
+        self.mark.id
     }
 
-    /// The descriptor of the image file, to map privately.
-    pub(crate) fn fd(&self) -> i32 {
-        use std::os::fd::AsRawFd;
-        self.file.as_raw_fd()
+    /// The descriptor of the file to map privately and the image's span
+    /// (its `offset` in that file).
+    pub(crate) fn source(&self) -> (i32, ImageSpan) {
+        (self.fd.as_raw_fd(), self.span)
     }
 }

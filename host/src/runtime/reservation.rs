@@ -18,6 +18,7 @@
 //! of the same module. Anonymous pages read as zeros after the same call.
 
 use super::memory::OS_PAGE;
+use crate::artifact::images::ImageSpan;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A copy-on-write image mapped over the start of a reservation.
@@ -124,31 +125,35 @@ impl Reservation {
         Ok(())
     }
 
-    /// Maps `fd` (an image of `mark.len` bytes) privately over the base.
+    /// Maps the image `span` of `fd` privately at `span.at` (its `offset`
+    /// an offset in the file); `[0, mark.len)` then reads as the image,
+    /// zeros below `span.at`.
     /// `Ok(false)` when it could not be mapped and the range was put back
     /// as zeroed read/write memory; an error when even that failed (the
     /// reservation must then be dropped, not reused).
-    pub fn map_image(&mut self, fd: i32, mark: ImageMark) -> Result<bool, String> {
+    pub fn map_image(&mut self, fd: i32, span: ImageSpan, mark: ImageMark) -> Result<bool, String> {
         if self.image == Some(mark) {
             return Ok(true);
         }
         if self.image.is_some() {
             self.clear_image()?;
         }
-        if mark.len > self.accessible {
+        if mark.len > self.accessible || span.at.checked_add(span.len) != Some(mark.len as u64) {
             return Err(format!("an image of {} bytes exceeds its memory", mark.len));
         }
-        // SAFETY: the range is inside the reservation's read/write part,
-        // which this object owns; the mapping is private, so writes never
-        // reach the shared file.
-        if unsafe { map_fixed(self.base, mark.len, libc::MAP_PRIVATE, fd) } {
+        let at = self.base.wrapping_add(span.at as usize);
+        // SAFETY: `[span.at, mark.len)` is inside the reservation's
+        // read/write part (checked above), which this object owns; the
+        // mapping is private, so writes never reach the file.
+        if unsafe { map_fixed(at, span.len as usize, libc::MAP_PRIVATE, fd, span.offset) } {
             self.image = Some(mark);
             return Ok(true);
         }
         // A failed MAP_FIXED may already have unmapped the range: put
         // anonymous memory back so that the memory stays whole.
         // SAFETY: as above.
-        if unsafe { map_fixed(self.base, mark.len, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1) } {
+        if unsafe { map_fixed(self.base, mark.len, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) }
+        {
             return Ok(false);
         }
         Err(format!("cannot map {} bytes of initial memory", mark.len))
@@ -159,7 +164,9 @@ impl Reservation {
         let Some(mark) = self.image else { return Ok(()) };
         // SAFETY: `[0, mark.len)` is inside the read/write part of the
         // reservation (`image.len <= accessible`), owned by this object.
-        if !unsafe { map_fixed(self.base, mark.len, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1) } {
+        if !unsafe {
+            map_fixed(self.base, mark.len, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        } {
             return Err(format!("cannot unmap {} bytes of initial memory", mark.len));
         }
         self.image = None;
@@ -199,7 +206,7 @@ impl Drop for Reservation {
 ///
 /// # Safety
 /// `[base, base + len)` must be a range the caller owns and may replace.
-unsafe fn map_fixed(base: *mut u8, len: usize, flags: i32, fd: i32) -> bool {
+unsafe fn map_fixed(base: *mut u8, len: usize, flags: i32, fd: i32, offset: u64) -> bool {
     // SAFETY: forwarded to the caller.
     let p = unsafe {
         libc::mmap(
@@ -208,7 +215,7 @@ unsafe fn map_fixed(base: *mut u8, len: usize, flags: i32, fd: i32) -> bool {
             libc::PROT_READ | libc::PROT_WRITE,
             flags | libc::MAP_FIXED,
             fd,
-            0,
+            offset as libc::off_t,
         )
     };
     p == base as *mut _
