@@ -1,7 +1,7 @@
 //! Scion: a plugin system for Rust hosts.
 //!
 //! Plugins are WebAssembly modules, compiled ahead of time by Scion's own
-//! compiler to native x86-64 shared objects, loaded with `dlopen`, and run
+//! compiler to native x86-64 shared objects, mapped by Scion itself, and run
 //! sandboxed: every memory access is bounds-checked and traps never take
 //! the host down.
 //!

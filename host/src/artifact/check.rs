@@ -1,5 +1,7 @@
-//! The ELF checks: an artifact's bytes as glibc's dynamic loader will see
-//! them, before `dlopen` is ever called on the file.
+//! The ELF checks: an artifact's bytes as glibc's dynamic loader would see
+//! them. Scion maps artifacts itself (`load.rs`), but an artifact stays a
+//! shared object that tools (and `dlopen`) can open without harm, and the
+//! checks pin down the layout the mapping relies on.
 //!
 //! **Sandbox-critical.** `dlopen` runs code of the object it maps
 //! (initializers, IFUNC resolvers, audit and filter libraries, other

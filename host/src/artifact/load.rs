@@ -1,5 +1,5 @@
 //! Loading an artifact: read the open file once, check those bytes, then
-//! `dlopen` that same open file.
+//! map that same open file.
 //!
 //! **Sandbox-critical.** Nothing in a file is mapped, let alone executed,
 //! before all of these passed on the bytes read from the one open file:
@@ -15,15 +15,17 @@
 //!    compiler version, the expected wasm hash and configuration, and CPU
 //!    features this machine has.
 //!
-//! Then the loader opens `/proc/<pid>/fd/<n>` of that open file, so no
-//! search path is consulted and no other file can be swapped in. (Not
-//! `/proc/self/fd`: a debugger resolves the loaded object's name in its
-//! own process, where `/proc/<pid>` still names ours.) The descriptor
-//! stays open while the object is loaded, so that name stays valid for
-//! debuggers attaching later and is never reused for another file while
-//! the loader still knows it. Integrity was verified from the file's
-//! bytes, not from the mapped image, so a debugger's breakpoints in the
-//! mapped code change nothing.
+//! 5. the memory images region lies after the ELF object and holds every
+//!    image the metadata names ([`super::images`]).
+//!
+//! Then the loader maps that open file's read-only and executable
+//! segments itself ([`Mapping`]): no name is looked up, no search path is
+//! consulted and no other file can be swapped in. The descriptor stays
+//! open while the artifact is loaded: memories map their initial images
+//! from it. Debuggers learn of the code through the JIT interface
+//! ([`super::debugger`]). Integrity was verified from the file's bytes,
+//! not from the mapped image, so a debugger's breakpoints in the mapped
+//! code change nothing.
 
 use super::check::{Layout, PAGE};
 use super::debugger::Registration;
