@@ -169,34 +169,6 @@ fn forbidden_tag(tag: u64) -> String {
     }
 }
 
-/// The file ranges of the non-executable `PT_LOAD` segments, as the
-/// program headers in `head` (the file's first bytes) give them, in a file
-/// of `file_len` bytes: a hint for reading only what the checks and the
-/// runtime need of a file, not a check. It is only used for a file that a
-/// verification record proves passed [`check`] unchanged; any other file
-/// is read and checked whole.
-pub fn data_spans(head: &[u8], file_len: u64) -> Option<Vec<std::ops::Range<u64>>> {
-    let phoff = u64_at(head, 32)?;
-    let (phentsize, phnum) = (u16_at(head, 54)?, u16_at(head, 56)?);
-    if phentsize != 56 {
-        return None;
-    }
-    let mut spans = Vec::new();
-    for i in 0..phnum as u64 {
-        let at = phoff.checked_add(i * 56)?;
-        if u32_at(head, at)? != PT_LOAD || u32_at(head, at + 4)? & PF_X != 0 {
-            continue;
-        }
-        let (offset, filesz) = (u64_at(head, at + 8)?, u64_at(head, at + 32)?);
-        let end = offset.checked_add(filesz)?;
-        if end > file_len {
-            return None;
-        }
-        spans.push(offset..end);
-    }
-    Some(spans)
-}
-
 /// Checks `file` (the artifact without its signature trailer) and returns
 /// its layout; see the module documentation for what is checked.
 pub fn check(file: &[u8]) -> Result<Layout, String> {

@@ -33,12 +33,9 @@ use super::metadata::ArtifactMetadata;
 use super::record::{self, FileStamp, Record};
 use super::sign::{self, ArtifactKey};
 use crate::compiler::x64::IsaFlags;
-use crate::contract::artifact::{
-    COMPILER_VERSION, Descriptor, FORMAT_VERSION, MAGIC, SIGNATURE_LEN,
-};
+use crate::contract::artifact::{COMPILER_VERSION, Descriptor, FORMAT_VERSION, MAGIC};
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::FileExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -234,30 +231,28 @@ impl LoadedArtifact {
         if meta.len() > MAX_FILE {
             return Err(fail(format!("{} bytes is too large for an artifact", meta.len())));
         }
-        let cannot_read = |e: std::io::Error| fail(format!("cannot read: {e}"));
         let stamp = FileStamp::of(&meta);
-        let mut bytes = vec![0u8; meta.len() as usize];
-        let head = meta.len().min(PAGE);
-        file.read_exact_at(&mut bytes[..head as usize], 0).map_err(cannot_read)?;
-        // With a record, only what is loaded and not code first (and the
-        // trailer): if the record is valid, the rest (the code, most of the
-        // file, and the symbol tables) is neither read nor hashed.
+        // The file is read through a private read-only mapping, which
+        // becomes the loaded image once every check passed: the bytes
+        // checked are the bytes used, nothing is copied, and pages never
+        // touched (with a record: the code, the symbol tables, the memory
+        // images) are never read.
+        let mut mapping = Mapping::map(&file, meta.len()).map_err(fail)?;
+        let bytes = mapping.bytes();
+        // With a record, the signature is not checked again: if the record
+        // is valid, the code is neither read nor hashed.
         let recorded = match (provenance.key, provenance.record) {
             (Some(key), Some(record)) => {
-                read_record_spans(&file, &mut bytes).map_err(cannot_read)?;
-                record::trailer_mac(&bytes).is_some_and(|mac| key.check_record(record, stamp, &mac))
+                record::trailer_mac(bytes).is_some_and(|mac| key.check_record(record, stamp, &mac))
             }
             _ => false,
         };
-        if !recorded {
-            file.read_exact_at(&mut bytes[head as usize..], head).map_err(cannot_read)?;
-        }
-        let mac = record::trailer_mac(&bytes);
+        let mac = record::trailer_mac(bytes);
         let elf_len = match provenance.key {
-            Some(_) if recorded => sign::signed_len(&bytes)
+            Some(_) if recorded => sign::signed_len(bytes)
                 .ok_or_else(|| fail("a recorded file lost its signature".into()))?,
-            Some(key) => key.verify(&bytes).map_err(fail)?,
-            None => sign::signed_len(&bytes).unwrap_or(bytes.len()),
+            Some(key) => key.verify(bytes).map_err(fail)?,
+            None => sign::signed_len(bytes).unwrap_or(bytes.len()),
         };
         let elf = &bytes[..elf_len];
         let layout = super::check::check(elf).map_err(fail)?;
@@ -276,15 +271,15 @@ impl LoadedArtifact {
             }
             _ => None,
         };
-        let mapping = Mapping::map(&file, &layout).map_err(fail)?;
         let base = mapping.base;
         let text = base + verified.text.start;
-        let symbol_file = &elf[verified.symbol_file.clone()];
         let addr_field = verified.metadata.symbol_file_text_addr as usize;
+        let debugger = Registration::new(&elf[verified.symbol_file.clone()], addr_field, text);
+        mapping.make_executable(&layout).map_err(fail)?;
         let artifact = LoadedArtifact {
             file,
             images_start,
-            _debugger: Registration::new(symbol_file, addr_field, text),
+            _debugger: debugger,
             metadata: verified.metadata,
             trap_table: (base + verified.trap_table.start) as *const u8,
             trap_table_len: verified.trap_table.len(),
@@ -349,24 +344,6 @@ fn images_start(m: &ArtifactMetadata, layout: &Layout, elf_len: usize) -> Result
         }
         _ => Err("the memory images region is misplaced".into()),
     }
-}
-
-/// Reads into `bytes` (the whole file's length, its first page read) the
-/// non-executable loaded segments that [`super::check::data_spans`] finds
-/// and the signature trailer. The buffer is zeroed lazily (a large
-/// `calloc` maps fresh pages), so what is not read is never touched.
-fn read_record_spans(file: &File, bytes: &mut [u8]) -> std::io::Result<()> {
-    let len = bytes.len() as u64;
-    let head = len.min(PAGE);
-    let tail = len.saturating_sub(SIGNATURE_LEN as u64);
-    let spans = super::check::data_spans(&bytes[..head as usize], len).unwrap_or_default();
-    for span in spans.into_iter().chain(std::iter::once(tail..len)) {
-        let start = span.start.max(head);
-        if start < span.end {
-            file.read_exact_at(&mut bytes[start as usize..span.end as usize], start)?;
-        }
-    }
-    Ok(())
 }
 
 /// What [`verify_contents`] found: the metadata and where things are
@@ -451,37 +428,34 @@ fn verify_offsets(m: &ArtifactMetadata, text_len: usize) -> Result<(), String> {
 
 // ---- Mapping: the open file's segments, mapped by us ----------------
 
-/// The artifact's read-only and executable segments, mapped privately
-/// from the open file that was checked.
+/// The artifact file, mapped privately and read-only; its executable
+/// segment is made executable once every check passed.
 ///
 /// Not `dlopen`: the file is a shared object that `dlopen` could map
 /// without running anything (`check.rs`), but the dynamic loader finds
 /// files by name, keeps a list debuggers read, and costs several times
-/// what the mapping itself does. Mapping the descriptor we read is
-/// simpler and leaves no name to resolve: what is mapped is the file that
-/// was checked. The writable segment (the dynamic section, which only the
-/// dynamic loader reads) is not mapped.
+/// what the mapping itself does. Mapping the descriptor we read leaves no
+/// name to resolve: what is mapped is the file that was checked. The
+/// writable segment (the dynamic section, which only a dynamic loader
+/// reads) is used as the file's bytes, read-only, like everything else.
 struct Mapping {
     base: usize,
     len: usize,
 }
 
 impl Mapping {
-    /// Maps `file` (whose bytes passed every check, with `layout`).
-    fn map(file: &File, layout: &Layout) -> Result<Mapping, String> {
-        use object::elf::PF_W;
-        let ends = layout.segments.iter().filter(|s| s.flags & PF_W == 0);
-        let end = ends.map(|s| s.vaddr + s.filesz).max().unwrap_or(0);
-        let len = end.div_ceil(PAGE) * PAGE;
-        let exec = layout.executable();
-        let cannot = |what: &str| format!("cannot {what}: {}", std::io::Error::last_os_error());
+    /// Maps the `len` bytes of `file` read-only.
+    fn map(file: &File, len: u64) -> Result<Mapping, String> {
+        if len < PAGE {
+            return Err(format!("{len} bytes is too short for an artifact"));
+        }
+        let len = usize::try_from(len).map_err(|_| "the file is too large".to_string())?;
         // SAFETY: a new private, read-only mapping of the open file at an
-        // address the kernel picks; it aliases nothing. Its length lies
-        // within the page-rounded file (segments lie inside the file).
+        // address the kernel picks; it aliases nothing.
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                len as usize,
+                len,
                 libc::PROT_READ,
                 libc::MAP_PRIVATE,
                 file.as_raw_fd(),
@@ -489,24 +463,44 @@ impl Mapping {
             )
         };
         if base == libc::MAP_FAILED {
-            return Err(cannot("map the artifact"));
+            return Err(format!("cannot map the file: {}", std::io::Error::last_os_error()));
         }
-        let mapping = Mapping { base: base as usize, len: len as usize };
-        let code_len = (exec.vaddr + exec.filesz).div_ceil(PAGE) * PAGE - exec.vaddr;
-        // SAFETY: the executable segment is page-aligned, inside the
-        // mapping just made, and shares no page with another segment
-        // (checked); nothing refers to the mapping yet.
+        Ok(Mapping { base: base as usize, len })
+    }
+
+    /// The file's bytes.
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `len` readable bytes are mapped at `base` while `self`
+        // lives, and are never written through this process's mappings.
+        // (Only the file's owner could change them, or truncate the file,
+        // which the safe API's owner and mode checks make the caller.)
+        unsafe { std::slice::from_raw_parts(self.base as *const u8, self.len) }
+    }
+
+    /// Makes the executable segment (checked: page-aligned, inside the
+    /// file, sharing no page with another segment) executable.
+    fn make_executable(&mut self, layout: &Layout) -> Result<(), String> {
+        let exec = layout.executable();
+        let end = (exec.vaddr + exec.filesz).div_ceil(PAGE) * PAGE;
+        if end as usize > self.len.div_ceil(PAGE as usize) * PAGE as usize {
+            return Err("the code lies outside the file".into());
+        }
+        // SAFETY: the range is page-aligned and inside this mapping;
+        // nothing refers to it as data.
         let r = unsafe {
             libc::mprotect(
-                (mapping.base + exec.vaddr as usize) as *mut libc::c_void,
-                code_len as usize,
+                (self.base + exec.vaddr as usize) as *mut libc::c_void,
+                (end - exec.vaddr) as usize,
                 libc::PROT_READ | libc::PROT_EXEC,
             )
         };
         if r != 0 {
-            return Err(cannot("make the code executable"));
+            return Err(format!(
+                "cannot make the code executable: {}",
+                std::io::Error::last_os_error()
+            ));
         }
-        Ok(mapping)
+        Ok(())
     }
 }
 
