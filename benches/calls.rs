@@ -158,6 +158,61 @@ fn calls(c: &mut Criterion) {
         })
     });
     g.finish();
+    threads(c);
+}
+
+/// Calls per second from 1 and 2 threads, each with its own plugin (its
+/// own store): with no process-wide lock on the call path, two threads on
+/// two cores make about twice the calls. Criterion's "thrpt" is the
+/// total calls per second.
+fn threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("call/threads");
+    for n in [1u64, 2] {
+        g.throughput(criterion::Throughput::Elements(n));
+        g.bench_function(criterion::BenchmarkId::new("scion", n), |b| {
+            let mut plugins: Vec<scion::Plugin> = (0..n).map(|_| scion_plugin()).collect();
+            b.iter_custom(|iters| {
+                let start = std::sync::Barrier::new(n as usize + 1);
+                let t = std::thread::scope(|s| {
+                    for p in plugins.iter_mut() {
+                        let start = &start;
+                        s.spawn(move || {
+                            let mut client = CallsClient::new(p).unwrap();
+                            start.wait();
+                            for _ in 0..iters {
+                                black_box(client.add(black_box(2), black_box(3)).unwrap());
+                            }
+                        });
+                    }
+                    start.wait();
+                    // The scope joins every thread before returning.
+                    std::time::Instant::now()
+                });
+                t.elapsed()
+            })
+        });
+        g.bench_function(criterion::BenchmarkId::new("wasmtime", n), |b| {
+            let mut engines: Vec<Wasmtime> = (0..n).map(|_| Wasmtime::new()).collect();
+            b.iter_custom(|iters| {
+                let start = std::sync::Barrier::new(n as usize + 1);
+                let t = std::thread::scope(|s| {
+                    for w in engines.iter_mut() {
+                        let start = &start;
+                        s.spawn(move || {
+                            start.wait();
+                            for _ in 0..iters {
+                                black_box(w.add.call(&mut w.store, (2, 3)).unwrap());
+                            }
+                        });
+                    }
+                    start.wait();
+                    std::time::Instant::now()
+                });
+                t.elapsed()
+            })
+        });
+    }
+    g.finish();
 }
 
 criterion_group! {
