@@ -383,11 +383,12 @@ impl Cache {
     /// (its tag is checked by the loader; a forged one fails that).
     fn read_record(&self, name: &str) -> Option<Record> {
         let file = self.openat(name, libc::O_RDONLY | libc::O_NONBLOCK, 0).ok()?;
-        let mut record = [0u8; RECORD_LEN];
-        let mut extra = [0u8; 1];
-        use std::os::unix::fs::FileExt;
-        file.read_exact_at(&mut record, 0).ok()?;
-        matches!(file.read_at(&mut extra, RECORD_LEN as u64), Ok(0)).then_some(record)
+        let mut buf = [0u8; RECORD_LEN + 1];
+        // One read: a record file is exactly RECORD_LEN bytes.
+        match (&file).read(&mut buf) {
+            Ok(RECORD_LEN) => Some(buf[..RECORD_LEN].try_into().unwrap()),
+            _ => None,
+        }
     }
 
     /// Sets the modification time of the sidecar `name` to now, creating

@@ -122,3 +122,76 @@ pub fn check(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::info::{ConstExpr, ConstOp, DataSegment};
+    use crate::types::{Limits, MemoryType};
+
+    fn module(pages: u64, segments: &[(i32, usize, u8)]) -> ModuleInfo {
+        let mut info = ModuleInfo::default();
+        info.memories.push(MemoryType { limits: Limits { min: pages, max: None }, shared: false });
+        for &(at, len, byte) in segments {
+            info.datas.push(DataSegment {
+                mode: DataMode::Active {
+                    memory: 0,
+                    offset: ConstExpr(vec![ConstOp::I32Const(at)]),
+                },
+                bytes: vec![byte; len],
+            });
+        }
+        info
+    }
+
+    #[test]
+    fn images_hold_the_segments_from_their_first_page_in_order() {
+        // Two overlapping segments after 1 MiB of zeros: the later wins.
+        let info = module(20, &[(0x10_0010, 20_000, 1), (0x10_0020, 8, 2)]);
+        let (spans, region) = build(&info);
+        let s = spans[0].unwrap();
+        assert_eq!((s.offset, s.at), (0, 0x10_0000));
+        assert_eq!(s.len as usize, region.len());
+        assert_eq!(s.len % PAGE, 0);
+        assert!(region[..0x10].iter().all(|&b| b == 0));
+        assert_eq!(region[0x10], 1);
+        assert!(region[0x20..0x28].iter().all(|&b| b == 2));
+        assert_eq!(region[0x28], 1);
+        assert!(region[0x10 + 20_000..].iter().all(|&b| b == 0));
+        check(&info, &spans, region.len() as u64).unwrap();
+    }
+
+    #[test]
+    fn small_data_and_data_that_could_trap_get_no_image() {
+        let (spans, region) = build(&module(1, &[(0, 100, 1)]));
+        assert_eq!((spans, region.len()), (vec![None], 0));
+        // Past the initial size: instantiation traps, so segments are
+        // applied one by one.
+        let (spans, _) = build(&module(1, &[(60_000, 20_000, 1)]));
+        assert_eq!(spans, vec![None]);
+    }
+
+    #[test]
+    fn crafted_spans_are_refused() {
+        let info = module(2, &[(0, 20_000, 1)]);
+        let (spans, region) = build(&info);
+        let len = region.len() as u64;
+        check(&info, &spans, len).unwrap();
+        let good = spans[0].unwrap();
+        let bad = [
+            ImageSpan { offset: 1, ..good },
+            ImageSpan { at: 100, ..good },
+            ImageSpan { len: good.len + 1, ..good },
+            ImageSpan { len: 0, ..good },
+            ImageSpan { offset: len, ..good },
+            ImageSpan { offset: u64::MAX - PAGE + 1, ..good },
+            ImageSpan { at: 2 * 65536, ..good },
+            ImageSpan { at: u64::MAX - PAGE + 1, ..good },
+        ];
+        for span in bad {
+            assert!(check(&info, &[Some(span)], len).is_err(), "{span:?}");
+        }
+        assert!(check(&info, &[], len).is_err(), "a span per defined memory");
+        assert!(check(&info, &spans, len + 1).is_err(), "a region of whole pages");
+    }
+}
