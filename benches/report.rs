@@ -58,6 +58,34 @@ fn geomean(xs: &[f64]) -> f64 {
     (xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp()
 }
 
+/// Appends calls per second from 1 and 2 threads (`call/threads`).
+fn threads_table(r: &Report, md: &mut String) {
+    md.push_str(
+        "\n## Calls from several threads\n\nSDK scalar calls per second, each thread with its own \
+         plugin (Wasmtime: the same export through a typed function).\n\n\
+         | engine | 1 thread | 2 threads | 2 / 1 |\n|---|---|---|---|\n",
+    );
+    for engine in ["scion", "wasmtime"] {
+        let rate = |n: f64| r.median(&format!("call_threads/{engine}/{n}")).map(|ns| n * 1e9 / ns);
+        let (one, two) = (rate(1.0), rate(2.0));
+        let show = |v: Option<f64>| v.map_or("—".into(), |v| format!("{:.1} M/s", v / 1e6));
+        let _ = writeln!(md, "| {engine} | {} | {} | {} |", show(one), show(two), ratio(two, one));
+    }
+}
+
+/// Appends the footprint benchmark's table (it runs in a few seconds).
+fn footprint_table(root: &Path, md: &mut String) {
+    md.push_str("\n## Memory per idle instance\n\n");
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root)
+        .args(["bench", "-q", "-p", "scion-benches", "--bench", "footprint"])
+        .output();
+    match out {
+        Ok(o) if o.status.success() => md.push_str(&String::from_utf8_lossy(&o.stdout)),
+        _ => md.push_str("The footprint benchmark did not run.\n"),
+    }
+}
+
 /// The kernel times shown, in order: Criterion ids under `kernel/NAME`.
 const KERNEL_TIMES: [&str; 5] = ["native", "scion", "wasmtime-epoch", "scion-nointr", "wasmtime"];
 
@@ -307,7 +335,7 @@ fn main() {
     );
 
     md.push_str("## Around the compute\n\n| what | scion | wasmtime | scion/wasmtime | yardstick | scion/yardstick |\n|---|---|---|---|---|---|\n");
-    let rows: [(&str, &str, &str, Option<(&str, &str)>); 13] = [
+    let rows: [(&str, &str, &str, Option<(&str, &str)>); 16] = [
         (
             "compile kernels.wasm (158 KB)",
             "compile/scion/kernels",
@@ -345,8 +373,20 @@ fn main() {
             Some(("native indirect call", "call-empty/native-indirect")),
         ),
         (
+            "empty call with a timeout set",
+            "call-empty/scion-timeout",
+            "",
+            Some(("native indirect call", "call-empty/native-indirect")),
+        ),
+        (
             "cold start: file → instance → first call",
             "cold-start/scion",
+            "",
+            Some(("dlopen of the same file", "cold-start/dlopen")),
+        ),
+        (
+            "cold start, signed file outside the cache (hashed in full)",
+            "cold-start/scion-full-check",
             "",
             Some(("dlopen of the same file", "cold-start/dlopen")),
         ),
@@ -355,6 +395,12 @@ fn main() {
             "call_scalar/scion",
             "call_scalar/wasmtime",
             Some(("Extism", "call_scalar/extism")),
+        ),
+        (
+            "raw typed call of the same export",
+            "call_scalar/scion-typed-func",
+            "call_scalar/wasmtime",
+            None,
         ),
         (
             "SDK 1 KiB struct round trip",
@@ -381,6 +427,9 @@ fn main() {
             if yname.is_empty() { String::new() } else { ratio(sv, yv) }
         );
     }
+
+    threads_table(&r, &mut md);
+    footprint_table(&root, &mut md);
 
     if !kernels_table(&r, &mut md) {
         eprintln!("no kernel results in {}: run without --no-run first", r.criterion.display());

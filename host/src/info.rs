@@ -109,9 +109,12 @@ pub enum ConstOp {
     I64Mul,
 }
 
-/// A constant expression (initializers and segment offsets).
+/// A constant expression (initializers and segment offsets). Nearly all
+/// are one operator (a constant, `ref.func`, `global.get`), kept inline:
+/// an element segment of many functions decodes without an allocation
+/// per element.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ConstExpr(pub Vec<ConstOp>);
+pub struct ConstExpr(pub smallvec::SmallVec<[ConstOp; 1]>);
 
 impl ConstExpr {
     /// Evaluates the expression to its raw 64-bit value, reading globals
@@ -239,10 +242,16 @@ pub struct DataSegment {
 /// Function names from the name section, by function index: one text and
 /// a sorted table of ranges in it, so an artifact's names decode with two
 /// allocations rather than one per function.
+///
+/// Both are stored as byte strings (names as UTF-8, the table as
+/// little-endian `u32`s), so loading an artifact copies them in two pieces
+/// and validates a name only when it is asked for.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FuncNames {
-    text: String,
+    #[serde(with = "byte_buf")]
+    text: Vec<u8>,
     /// (function index, start, end) of each name in `text`, by index.
+    #[serde(with = "u32_triples")]
     entries: Vec<(u32, u32, u32)>,
 }
 
@@ -256,7 +265,7 @@ impl FuncNames {
         let mut names = FuncNames::default();
         for (index, name) in named {
             let start = names.text.len();
-            names.text.push_str(name);
+            names.text.extend_from_slice(name.as_bytes());
             // Name sections are far smaller than 4 GiB (a module is).
             names.entries.push((index, start as u32, names.text.len() as u32));
         }
@@ -267,14 +276,16 @@ impl FuncNames {
     pub fn get(&self, index: u32) -> Option<&str> {
         let at = self.entries.binary_search_by_key(&index, |e| e.0).ok()?;
         let (_, start, end) = self.entries[at];
-        self.text.get(start as usize..end as usize)
+        std::str::from_utf8(self.text.get(start as usize..end as usize)?).ok()
     }
 
     /// The (function index, name) pairs, by index.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> {
-        self.entries
-            .iter()
-            .map(|&(i, s, e)| (i, self.text.get(s as usize..e as usize).unwrap_or("")))
+        self.entries.iter().map(|&(i, s, e)| {
+            let name =
+                self.text.get(s as usize..e as usize).and_then(|b| std::str::from_utf8(b).ok());
+            (i, name.unwrap_or(""))
+        })
     }
 
     /// How many functions are named.
@@ -364,10 +375,37 @@ impl ModuleInfo {
     }
 }
 
+/// Tables of `u32` triples as one byte string of little-endian `u32`s
+/// (twelve bytes a record): decoded with a copy loop rather than a visit
+/// per varint.
+pub(crate) mod u32_triples {
+    use serde::de::{Deserializer, Error};
+    use serde::ser::Serializer;
+
+    pub fn serialize<S: Serializer>(v: &[(u32, u32, u32)], s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(v.len() * 12);
+        for &(a, b, c) in v {
+            for x in [a, b, c] {
+                bytes.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        s.serialize_bytes(&bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(u32, u32, u32)>, D::Error> {
+        let bytes = super::byte_buf::deserialize(d)?;
+        if bytes.len() % 12 != 0 {
+            return Err(D::Error::custom("a table of u32 triples is truncated"));
+        }
+        let u = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap());
+        Ok(bytes.chunks_exact(12).map(|r| (u(&r[0..4]), u(&r[4..8]), u(&r[8..12]))).collect())
+    }
+}
+
 /// Byte vectors as serde *bytes* rather than sequences: postcard then
 /// copies them in one piece when an artifact's metadata is loaded,
 /// instead of visiting them byte by byte.
-mod byte_buf {
+pub(crate) mod byte_buf {
     use serde::de::{Deserializer, Error, Visitor};
     use serde::ser::Serializer;
 

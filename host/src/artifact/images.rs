@@ -136,7 +136,7 @@ mod tests {
             info.datas.push(DataSegment {
                 mode: DataMode::Active {
                     memory: 0,
-                    offset: ConstExpr(vec![ConstOp::I32Const(at)]),
+                    offset: ConstExpr(smallvec::smallvec![ConstOp::I32Const(at)]),
                 },
                 bytes: vec![byte; len],
             });

@@ -33,6 +33,7 @@ pub struct ArtifactMetadata {
     /// Offset of each defined function, by defined index.
     pub func_offsets: Vec<u32>,
     /// Code ranges of defined functions (by function index) and host adapters.
+    #[serde(with = "code_ranges")]
     pub functions: Vec<CodeRange>,
     /// Entry trampoline offset per type index.
     pub trampolines: Vec<u32>,
@@ -50,6 +51,25 @@ pub struct ArtifactMetadata {
     pub memory_images: Vec<Option<super::images::ImageSpan>>,
     /// Length of the images region, which ends where the signed bytes do.
     pub images_len: u64,
+}
+
+/// Code ranges as a table of `u32` triples (`info::u32_triples`).
+mod code_ranges {
+    use super::CodeRange;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[CodeRange], s: S) -> Result<S::Ok, S::Error> {
+        let triples: Vec<_> = v.iter().map(|r| (r.func_index, r.start, r.len)).collect();
+        crate::info::u32_triples::serialize(&triples, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<CodeRange>, D::Error> {
+        let triples = crate::info::u32_triples::deserialize(d)?;
+        Ok(triples
+            .into_iter()
+            .map(|(func_index, start, len)| CodeRange { func_index, start, len })
+            .collect())
+    }
 }
 
 /// The parts of a metadata region besides the decoded metadata.

@@ -127,7 +127,7 @@ pub fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileErr
             }
         });
     }
-    Ok(ConstExpr(ops))
+    Ok(ConstExpr(ops.into()))
 }
 
 /// Parses and validates a module, collecting its info and function bodies.
@@ -287,7 +287,7 @@ fn elem_segment(e: wasmparser::Element<'_>) -> Result<ElemSegment, CompileError>
         wasmparser::ElementItems::Functions(r) => {
             let mut items = Vec::new();
             for f in r {
-                items.push(ConstExpr(vec![ConstOp::RefFunc(f.map_err(err)?)]));
+                items.push(ConstExpr(smallvec::smallvec![ConstOp::RefFunc(f.map_err(err)?)]));
             }
             (ValType::FuncRef, items, false)
         }
