@@ -126,14 +126,15 @@ impl Module {
     /// without the wasm it came from.
     ///
     /// The file is opened once, and everything is checked on that open file
-    /// before any of it is mapped: it must be a regular file owned by you
+    /// before any of it is executable: it must be a regular file owned by you
     /// and not writable by group or others; its signature must verify under
     /// the cache's key (so it is Scion's own output for this cache, not a
     /// file from elsewhere or one changed since); its ELF must be what the
     /// dynamic loader maps without running anything; and its compiler
-    /// version, configuration and CPU features must fit this engine. Then
-    /// that same open file is mapped: the path is not looked up again and
-    /// no library search path is consulted. A file that fails is refused
+    /// version, configuration and CPU features must fit this engine. The
+    /// checks read a read-only mapping of that open file, which then becomes
+    /// the loaded code: the path is not looked up again and no library
+    /// search path is consulted. A file that fails is refused
     /// with the reason, and none of it runs. To load an artifact that was
     /// not signed for this cache, see [`Module::from_artifact_unchecked`].
     pub fn from_artifact(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {

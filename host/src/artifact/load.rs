@@ -1,8 +1,9 @@
 //! Loading an artifact: read the open file once, check those bytes, then
 //! map that same open file.
 //!
-//! **Sandbox-critical.** Nothing in a file is mapped, let alone executed,
-//! before all of these passed on the bytes read from the one open file:
+//! **Sandbox-critical.** The file is read through one private read-only
+//! mapping of the one open file; nothing in it is executable before all
+//! of these passed on those bytes:
 //! 1. the file is a regular file of sane size (and, for the safe API,
 //!    owned by the effective user and not writable by group or others:
 //!    [`check_owner`]);
