@@ -172,47 +172,48 @@ fn threads(c: &mut Criterion) {
         g.bench_function(criterion::BenchmarkId::new("scion", n), |b| {
             let mut plugins: Vec<scion::Plugin> = (0..n).map(|_| scion_plugin()).collect();
             b.iter_custom(|iters| {
-                let start = std::sync::Barrier::new(n as usize + 1);
-                let t = std::thread::scope(|s| {
-                    for p in plugins.iter_mut() {
-                        let start = &start;
-                        s.spawn(move || {
-                            let mut client = CallsClient::new(p).unwrap();
-                            start.wait();
-                            for _ in 0..iters {
-                                black_box(client.add(black_box(2), black_box(3)).unwrap());
-                            }
-                        });
+                in_threads(&mut plugins, |p, start| {
+                    let mut client = CallsClient::new(p).unwrap();
+                    start();
+                    for _ in 0..iters {
+                        black_box(client.add(black_box(2), black_box(3)).unwrap());
                     }
-                    start.wait();
-                    // The scope joins every thread before returning.
-                    std::time::Instant::now()
-                });
-                t.elapsed()
+                })
             })
         });
         g.bench_function(criterion::BenchmarkId::new("wasmtime", n), |b| {
             let mut engines: Vec<Wasmtime> = (0..n).map(|_| Wasmtime::new()).collect();
             b.iter_custom(|iters| {
-                let start = std::sync::Barrier::new(n as usize + 1);
-                let t = std::thread::scope(|s| {
-                    for w in engines.iter_mut() {
-                        let start = &start;
-                        s.spawn(move || {
-                            start.wait();
-                            for _ in 0..iters {
-                                black_box(w.add.call(&mut w.store, (2, 3)).unwrap());
-                            }
-                        });
+                in_threads(&mut engines, |w, start| {
+                    start();
+                    for _ in 0..iters {
+                        black_box(w.add.call(&mut w.store, (2, 3)).unwrap());
                     }
-                    start.wait();
-                    std::time::Instant::now()
-                });
-                t.elapsed()
+                })
             })
         });
     }
     g.finish();
+}
+
+/// Runs `work` on a thread per item and returns the wall time from the
+/// moment every thread has called the `start` it is given (after its own
+/// set-up) until all of them finished.
+fn in_threads<T: Send>(items: &mut [T], work: impl Fn(&mut T, &dyn Fn()) + Sync) -> Duration {
+    let barrier = std::sync::Barrier::new(items.len() + 1);
+    let start = || {
+        barrier.wait();
+    };
+    let t = std::thread::scope(|s| {
+        for item in items.iter_mut() {
+            let (work, start) = (&work, &start);
+            s.spawn(move || work(item, start));
+        }
+        start();
+        // The scope joins every thread before returning.
+        std::time::Instant::now()
+    });
+    t.elapsed()
 }
 
 criterion_group! {

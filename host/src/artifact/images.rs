@@ -19,12 +19,10 @@
 //!                                ^ images start: signed length - images_len
 //! ```
 
+pub use super::check::PAGE;
 use crate::info::{DataMode, ModuleInfo};
 use crate::types::WASM_PAGE_SIZE;
 use serde::{Deserialize, Serialize};
-
-/// The granularity of images in the file and in memory.
-pub const PAGE: u64 = 4096;
 
 /// Below this many bytes of data a memory's segments are simply copied:
 /// one `mmap` (and the later copy-on-write faults) costs more than

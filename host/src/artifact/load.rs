@@ -19,9 +19,9 @@
 //! 5. the memory images region lies after the ELF object and holds every
 //!    image the metadata names ([`super::images`]).
 //!
-//! Then the loader maps that open file's read-only and executable
-//! segments itself ([`Mapping`]): no name is looked up, no search path is
-//! consulted and no other file can be swapped in. The descriptor stays
+//! The mapping of the file that was read becomes the loaded image: its
+//! code segment is made executable last ([`Mapping`]). No name is looked
+//! up, no search path is consulted and no other file can be swapped in. The descriptor stays
 //! open while the artifact is loaded: memories map their initial images
 //! from it. Debuggers learn of the code through the JIT interface
 //! ([`super::debugger`]). Integrity was verified from the file's bytes,

@@ -94,7 +94,7 @@ pub fn write_artifact(
     };
     let mut file = elf::write_shared_object(&input).expect("in-memory ELF writing cannot fail");
     if !images.is_empty() {
-        file.resize((file.len() as u64).div_ceil(images::PAGE) as usize * images::PAGE as usize, 0);
+        file.resize((file.len() as u64).div_ceil(check::PAGE) as usize * check::PAGE as usize, 0);
         file.extend_from_slice(&images);
     }
     file

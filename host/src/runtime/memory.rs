@@ -164,7 +164,7 @@ impl LinearMemory {
         image: &super::memory_image::MemoryImage<'_>,
     ) -> Result<bool, String> {
         let (fd, span) = image.source();
-        self.reservation.map_image(fd, span, image.mark())
+        self.reservation.map_image(fd, span, image.id())
     }
 
     /// Replaces a mapped image with zeros (an instantiation failed before

@@ -10,7 +10,7 @@
 //! pool keeps keeps its image mapped (`reservation.rs`), so the next
 //! instance of the module maps nothing.
 
-use super::reservation::{ImageMark, next_image_id};
+use super::reservation::next_image_id;
 use crate::artifact::images::ImageSpan;
 use crate::artifact::load::LoadedArtifact;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -20,8 +20,8 @@ pub struct MemoryImage<'a> {
     fd: BorrowedFd<'a>,
     /// Where it is in the file and in the memory.
     span: ImageSpan,
-    /// Its id and the end of its span in the memory.
-    mark: ImageMark,
+    /// Its process-wide unique id.
+    id: u64,
 }
 
 /// The ids of a module's memory images (by defined-memory index), which
@@ -42,21 +42,14 @@ impl MemoryImages {
     /// ids were made for), if it has one.
     pub fn get<'a>(&self, artifact: &'a LoadedArtifact, index: usize) -> Option<MemoryImage<'a>> {
         let (fd, span) = artifact.memory_image(index)?;
-        let id = *self.ids.get(index)?;
-        let len = usize::try_from(span.at.checked_add(span.len)?).ok()?;
-        Some(MemoryImage { fd, span, mark: ImageMark { id, len } })
+        Some(MemoryImage { fd, span, id: *self.ids.get(index)? })
     }
 }
 
 impl MemoryImage<'_> {
-    /// The image's mark: its unique id and mapped length.
-    pub(crate) fn mark(&self) -> ImageMark {
-        self.mark
-    }
-
     /// The image's process-wide unique id (never reused).
     pub fn id(&self) -> u64 {
-        self.mark.id
+        self.id
     }
 
     /// The descriptor of the file to map privately and the image's span

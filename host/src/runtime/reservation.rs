@@ -125,21 +125,26 @@ impl Reservation {
         Ok(())
     }
 
-    /// Maps the image `span` of `fd` privately at `span.at` (its `offset`
-    /// an offset in the file); `[0, mark.len)` then reads as the image,
-    /// zeros below `span.at`.
+    /// Maps the image `id`, the `span` of `fd` (its `offset` an offset in
+    /// the file), privately at `span.at`: up to the span's end the memory
+    /// then reads as the image, zeros below `span.at`.
     /// `Ok(false)` when it could not be mapped and the range was put back
     /// as zeroed read/write memory; an error when even that failed (the
     /// reservation must then be dropped, not reused).
-    pub fn map_image(&mut self, fd: i32, span: ImageSpan, mark: ImageMark) -> Result<bool, String> {
+    pub fn map_image(&mut self, fd: i32, span: ImageSpan, id: u64) -> Result<bool, String> {
+        let end = span.at.checked_add(span.len).and_then(|e| usize::try_from(e).ok());
+        let Some(len) = end.filter(|&e| e <= self.accessible) else {
+            return Err(format!(
+                "an image of {} bytes at {} exceeds its memory",
+                span.len, span.at
+            ));
+        };
+        let mark = ImageMark { id, len };
         if self.image == Some(mark) {
             return Ok(true);
         }
         if self.image.is_some() {
             self.clear_image()?;
-        }
-        if mark.len > self.accessible || span.at.checked_add(span.len) != Some(mark.len as u64) {
-            return Err(format!("an image of {} bytes exceeds its memory", mark.len));
         }
         let at = self.base.wrapping_add(span.at as usize);
         // SAFETY: `[span.at, mark.len)` is inside the reservation's
