@@ -109,7 +109,7 @@ impl Interface {
                 let convert = if returns {
                     let what = format!("`{name}.{m_name}` returned a value of the wrong type");
                     quote! {
-                        match __result.and_then(<#result as ::scion_sdk::wire::ScalarValue>::from_scalar) {
+                        match __result.and_then(<#result as ::scion_sdk::wire::ScalarValue>::from_wasm_bits) {
                             ::core::option::Option::Some(__v) => ::core::result::Result::Ok(__v),
                             ::core::option::Option::None => ::core::result::Result::Err(
                                 ::scion_sdk::wire::WireError(::scion_sdk::__private::ToString::to_string(#what)).into(),
@@ -120,11 +120,11 @@ impl Interface {
                     quote!({ let _ = __result; ::core::result::Result::Ok(()) })
                 };
                 quote! {
-                    let __result = ::scion_sdk::host::Transport::call_scalar_method(
+                    let __result = ::scion_sdk::host::Transport::call_scalar_bits(
                         &mut self.transport,
                         <dyn #name as ::scion_sdk::Interface>::DESC,
                         #m_index,
-                        &[#(::scion_sdk::wire::ScalarValue::to_scalar(#names)),*],
+                        &[#(::scion_sdk::wire::ScalarValue::to_wasm_bits(#names)),*],
                         #returns,
                     )?;
                     #convert

@@ -54,6 +54,60 @@ pub trait Transport {
         let name = method_name(interface, method)?;
         self.call_scalar(interface.name, name, args, returns)
     }
+
+    /// [`Transport::call_scalar_method`] with each argument given as the
+    /// bits of its wasm value ([`ScalarValue::to_wasm_bits`]) and the result
+    /// returned the same way. The generated clients call this: the
+    /// method's declared parameter types say what the bits are, so a
+    /// transport that checked the interface passes them on untouched.
+    ///
+    /// The default tags each argument with its declared type and calls
+    /// [`Transport::call_scalar_method`].
+    ///
+    /// [`ScalarValue::to_wasm_bits`]: crate::wire::ScalarValue::to_wasm_bits
+    fn call_scalar_bits(
+        &mut self,
+        interface: &'static InterfaceDesc,
+        method: usize,
+        args: &[u64],
+        returns: bool,
+    ) -> Result<Option<u64>, Self::Error> {
+        call_tagged(self, interface, method, args, returns)
+    }
+}
+
+/// [`Transport::call_scalar_bits`] through
+/// [`Transport::call_scalar_method`]: each argument tagged with the type
+/// the interface declares for it (the default, for transports that do
+/// not pass bits on themselves).
+pub fn call_tagged<T: Transport + ?Sized>(
+    transport: &mut T,
+    interface: &'static InterfaceDesc,
+    method: usize,
+    args: &[u64],
+    returns: bool,
+) -> Result<Option<u64>, T::Error> {
+    let desc = match interface.methods.get(method) {
+        Some(m) if m.params.len() == args.len() => m,
+        _ => return Err(no_such_method(interface, method, args.len()).into()),
+    };
+    let mut tagged = Vec::with_capacity(args.len());
+    for (p, &bits) in desc.params.iter().zip(args) {
+        match Scalar::from_bits(&p.ty, bits) {
+            Some(s) => tagged.push(s),
+            None => return Err(no_such_method(interface, method, args.len()).into()),
+        }
+    }
+    Ok(transport.call_scalar_method(interface, method, &tagged, returns)?.map(Scalar::to_bits))
+}
+
+/// The error for a scalar call that does not fit the interface's method.
+#[cold]
+fn no_such_method(interface: &InterfaceDesc, method: usize, args: usize) -> WireError {
+    WireError(alloc::format!(
+        "interface `{}` has no scalar method number {method} taking {args} arguments",
+        interface.name
+    ))
 }
 
 /// The name of method number `method` of `interface` (the position the
@@ -106,6 +160,15 @@ impl<T: Transport + ?Sized> Transport for &mut T {
         returns: bool,
     ) -> Result<Option<Scalar>, Self::Error> {
         (**self).call_scalar_method(interface, method, args, returns)
+    }
+    fn call_scalar_bits(
+        &mut self,
+        interface: &'static InterfaceDesc,
+        method: usize,
+        args: &[u64],
+        returns: bool,
+    ) -> Result<Option<u64>, Self::Error> {
+        (**self).call_scalar_bits(interface, method, args, returns)
     }
 }
 

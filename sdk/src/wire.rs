@@ -24,6 +24,40 @@ pub trait ScalarValue: Sized {
     fn to_scalar(self) -> Scalar;
     /// From the wire form; `None` when the kind does not match.
     fn from_scalar(s: Scalar) -> Option<Self>;
+    /// The bits of its wasm value (an `i32` or `f32` in the low 32).
+    fn to_wasm_bits(self) -> u64 {
+        self.to_scalar().to_bits()
+    }
+    /// From the bits of its wasm value; `None` when they are not a value
+    /// of the type (a `char` outside Unicode).
+    fn from_wasm_bits(bits: u64) -> Option<Self>;
+}
+
+impl Scalar {
+    /// The scalar of schema type `ty` whose wasm value has these bits;
+    /// `None` when `ty` is not a scalar type.
+    pub fn from_bits(ty: &crate::schema::TypeDesc, bits: u64) -> Option<Scalar> {
+        use crate::schema::TypeDesc as T;
+        Some(match ty {
+            T::Bool | T::U8 | T::U16 | T::U32 | T::I8 | T::I16 | T::I32 | T::Char => {
+                Scalar::I32(bits as u32 as i32)
+            }
+            T::U64 | T::I64 => Scalar::I64(bits as i64),
+            T::F32 => Scalar::F32(f32::from_bits(bits as u32)),
+            T::F64 => Scalar::F64(f64::from_bits(bits)),
+            _ => return None,
+        })
+    }
+
+    /// The bits of the wasm value (an `i32` or `f32` in the low 32).
+    pub fn to_bits(self) -> u64 {
+        match self {
+            Scalar::I32(v) => v as u32 as u64,
+            Scalar::I64(v) => v as u64,
+            Scalar::F32(v) => v.to_bits() as u64,
+            Scalar::F64(v) => v.to_bits(),
+        }
+    }
 }
 
 macro_rules! scalar {
@@ -37,6 +71,12 @@ macro_rules! scalar {
                     Scalar::$k(v) => Some(v as $t),
                     _ => None,
                 }
+            }
+            fn to_wasm_bits(self) -> u64 {
+                Scalar::$k(self as $w).to_bits()
+            }
+            fn from_wasm_bits(bits: u64) -> Option<Self> {
+                Self::from_scalar(Scalar::$k(<$w as FromBits>::from_bits(bits)))
             }
         }
     )*};
@@ -55,6 +95,9 @@ impl ScalarValue for bool {
             _ => None,
         }
     }
+    fn from_wasm_bits(bits: u64) -> Option<Self> {
+        Some(bits as u32 != 0)
+    }
 }
 
 impl ScalarValue for char {
@@ -66,6 +109,38 @@ impl ScalarValue for char {
             Scalar::I32(v) => char::from_u32(v as u32),
             _ => None,
         }
+    }
+    fn from_wasm_bits(bits: u64) -> Option<Self> {
+        char::from_u32(bits as u32)
+    }
+}
+
+/// A wasm value type read back from the low bits of a `u64`.
+trait FromBits {
+    fn from_bits(bits: u64) -> Self;
+}
+
+impl FromBits for i32 {
+    fn from_bits(bits: u64) -> i32 {
+        bits as u32 as i32
+    }
+}
+
+impl FromBits for i64 {
+    fn from_bits(bits: u64) -> i64 {
+        bits as i64
+    }
+}
+
+impl FromBits for f32 {
+    fn from_bits(bits: u64) -> f32 {
+        f32::from_bits(bits as u32)
+    }
+}
+
+impl FromBits for f64 {
+    fn from_bits(bits: u64) -> f64 {
+        f64::from_bits(bits)
     }
 }
 

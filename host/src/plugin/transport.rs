@@ -11,6 +11,7 @@ use scion_sdk::host::{Transport, method_name};
 use scion_sdk::schema::{Abi, Direction, InterfaceDesc, OwnedInterface};
 use scion_sdk::shape::{Shape, ShapeError, ShapeErrorKind};
 use scion_sdk::wire::{self, Scalar};
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// What to add to a refusal for nesting too deep: where the limit is set.
@@ -109,15 +110,6 @@ fn scalar_type(s: &Scalar) -> ValType {
     }
 }
 
-fn to_raw(s: &Scalar) -> ValRaw {
-    match *s {
-        Scalar::I32(v) => ValRaw::from_u64(v as u32 as u64),
-        Scalar::I64(v) => ValRaw::from_u64(v as u64),
-        Scalar::F32(v) => ValRaw::from_u64(v.to_bits() as u64),
-        Scalar::F64(v) => ValRaw::from_u64(v.to_bits()),
-    }
-}
-
 fn from_raw(raw: ValRaw, ty: ValType) -> Option<Scalar> {
     Some(match ty {
         ValType::I32 => Scalar::I32(raw.u32() as i32),
@@ -208,6 +200,19 @@ impl Transport for Plugin {
         }
     }
 
+    fn call_scalar_bits(
+        &mut self,
+        interface: &'static InterfaceDesc,
+        method: usize,
+        args: &[u64],
+        returns: bool,
+    ) -> Result<Option<u64>> {
+        match self.resolved_method(interface, method) {
+            Some(index) => self.call_bits_export(index, args, returns),
+            None => scion_sdk::host::call_tagged(self, interface, method, args, returns),
+        }
+    }
+
     fn call(&mut self, interface: &str, method: &str, input: &[u8]) -> Result<Vec<u8>> {
         let index = self.method_export(
             interface,
@@ -294,7 +299,6 @@ impl Plugin {
 
     /// Calls the scalar method export number `index` with `args`, which
     /// must fit its parameters.
-    #[inline]
     fn call_scalar_export(
         &mut self,
         index: usize,
@@ -303,23 +307,49 @@ impl Plugin {
     ) -> Result<Option<Scalar>> {
         let export = &self.exports[index];
         let fits = export.params.len() == args.len()
-            && export.params.iter().zip(args).all(|(p, a)| *p == scalar_type(a))
-            && export.result.is_some() == returns;
+            && export.params.iter().zip(args).all(|(p, a)| *p == scalar_type(a));
         if !fits {
-            return Err(Error::Schema(format!(
-                "plugin `{}`: the export of `{}.{}` does not take {}",
-                self.name(),
-                export.interface,
-                export.method,
-                scalar_wanted(args, returns)
-            )));
+            return Err(self.unfit_call(index, args, returns));
         }
-        let (func, result_ty) = (export.func, export.result);
+        let bits: SmallVec<[u64; INLINE_SLOTS]> = args.iter().map(|a| a.to_bits()).collect();
+        let result = self.call_bits_export(index, &bits, returns)?;
+        let ty = self.exports[index].result;
+        Ok(result.zip(ty).and_then(|(r, t)| from_raw(ValRaw::from_u64(r), t)))
+    }
+
+    /// The error for a scalar call whose arguments do not fit the export.
+    #[cold]
+    fn unfit_call(&self, index: usize, args: &[Scalar], returns: bool) -> Error {
+        let export = &self.exports[index];
+        Error::Schema(format!(
+            "plugin `{}`: the export of `{}.{}` does not take {}",
+            self.name(),
+            export.interface,
+            export.method,
+            scalar_wanted(args, returns)
+        ))
+    }
+
+    /// Calls the scalar method export number `index` with the bits of its
+    /// arguments in `args` (as many as it has parameters); returns the
+    /// bits of its result.
+    #[inline(always)]
+    fn call_bits_export(
+        &mut self,
+        index: usize,
+        args: &[u64],
+        returns: bool,
+    ) -> Result<Option<u64>> {
+        let export = &self.exports[index];
+        if export.params.len() != args.len() || export.result.is_some() != returns {
+            return Err(self.unfit_bits(index, args.len(), returns));
+        }
+        let func = export.func;
         if args.len() > INLINE_SLOTS {
             return self.guarded(|p| {
-                let mut slots: Vec<ValRaw> = args.iter().map(to_raw).collect();
+                let mut slots: Vec<ValRaw> = args.iter().map(|&b| ValRaw::from_u64(b)).collect();
                 func.call_raw(&mut p.store, &mut slots)?;
-                Ok(result_ty.and_then(|t| from_raw(slots[0], t)))
+                Ok(returns.then(|| slots[0].u64()))
             });
         }
         // The common case, `guarded` spelled out with its slow paths out
@@ -332,12 +362,28 @@ impl Plugin {
             data.panic = None;
         }
         let mut slots = [ValRaw::default(); INLINE_SLOTS];
-        for (s, a) in slots.iter_mut().zip(args) {
-            *s = to_raw(a);
+        for (s, &a) in slots.iter_mut().zip(args.iter()) {
+            *s = ValRaw::from_u64(a);
         }
         match func.call_raw(&mut self.store, &mut slots) {
-            Ok(()) => Ok(result_ty.and_then(|t| from_raw(slots[0], t))),
+            Ok(()) => Ok(returns.then(|| slots[0].u64())),
             Err(e) => Err(self.failed(e)),
         }
+    }
+
+    /// The error for a call with bits that do not fit the export.
+    #[cold]
+    fn unfit_bits(&self, index: usize, args: usize, returns: bool) -> Error {
+        let export = &self.exports[index];
+        Error::Schema(format!(
+            "plugin `{}`: the export of `{}.{}` takes {} arguments and {} a result, \
+             not {args} and {}",
+            self.name(),
+            export.interface,
+            export.method,
+            export.params.len(),
+            if export.result.is_some() { "returns" } else { "does not return" },
+            if returns { "one" } else { "none" }
+        ))
     }
 }

@@ -60,7 +60,7 @@ fn unknown_stack() -> Trap {
 /// `funcref` must be a live funcref of `store`, and `slots` must hold the
 /// arguments and have room for the results, each in the type the
 /// function's signature gives.
-#[inline]
+#[inline(always)]
 pub(crate) unsafe fn invoke(
     store: *mut StoreOpaque,
     funcref: *const VMFuncRef,
