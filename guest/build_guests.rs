@@ -1,4 +1,5 @@
-// Builds the plugins of `guest/` for wasm32-unknown-unknown; shared by the
+// Builds the plugins of `guest/` for wasm32-unknown-unknown (and those
+// built for WASI for wasm32-wasip1); shared by the
 // build scripts of the crates that need them (`#[path]`-included, so it is
 // plain std Rust with no dependencies).
 //
@@ -12,24 +13,28 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-unknown-unknown";
 
-fn target_installed() -> bool {
+/// The target of plugins built for WASI preview 1.
+#[allow(dead_code)] // not every including crate builds WASI plugins
+pub const WASI_TARGET: &str = "wasm32-wasip1";
+
+fn target_installed(target: &str) -> bool {
     Command::new("rustc")
         .args(["--print", "sysroot"])
         .output()
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())
-        .is_some_and(|sysroot| Path::new(sysroot.trim()).join("lib/rustlib").join(TARGET).exists())
+        .is_some_and(|sysroot| Path::new(sysroot.trim()).join("lib/rustlib").join(target).exists())
 }
 
-fn ensure_target() {
-    if target_installed() {
+fn ensure_target(target: &str) {
+    if target_installed(target) {
         return;
     }
-    let status = Command::new("rustup").args(["target", "add", TARGET]).status();
+    let status = Command::new("rustup").args(["target", "add", target]).status();
     match status {
         Ok(s) if s.success() => {}
         other => panic!(
-            "the {TARGET} target is missing and `rustup target add {TARGET}` failed ({other:?}); \
+            "the {target} target is missing and `rustup target add {target}` failed ({other:?}); \
              install it and rebuild"
         ),
     }
@@ -37,7 +42,12 @@ fn ensure_target() {
 
 /// Builds the guest workspace and returns the directory holding the `.wasm` files.
 pub fn build_guests(guest_dir: &Path, packages: &[&str]) -> PathBuf {
-    ensure_target();
+    build_guests_for(guest_dir, packages, TARGET)
+}
+
+/// [`build_guests`] for another wasm target (e.g. [`WASI_TARGET`]).
+pub fn build_guests_for(guest_dir: &Path, packages: &[&str], target: &str) -> PathBuf {
+    ensure_target(target);
     println!("cargo:rerun-if-changed={}", guest_dir.join("Cargo.toml").display());
     println!("cargo:rerun-if-changed={}", guest_dir.join("Cargo.lock").display());
     for p in packages {
@@ -50,7 +60,7 @@ pub fn build_guests(guest_dir: &Path, packages: &[&str]) -> PathBuf {
     let target_dir = guest_dir.join("target");
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(guest_dir)
-        .args(["build", "--release", "--target", TARGET, "--target-dir"])
+        .args(["build", "--release", "--target", target, "--target-dir"])
         .arg(&target_dir);
     for p in packages {
         cmd.args(["-p", p]);
@@ -61,7 +71,7 @@ pub fn build_guests(guest_dir: &Path, packages: &[&str]) -> PathBuf {
     }
     let status = cmd.status().expect("running cargo for the guest plugins");
     assert!(status.success(), "building the guest plugins failed");
-    let out = target_dir.join(TARGET).join("release");
+    let out = target_dir.join(target).join("release");
     for p in packages {
         let file = out.join(format!("{}.wasm", p.replace('-', "_")));
         assert!(file.exists(), "{} was not produced", file.display());

@@ -22,4 +22,5 @@ fn main() {
             "counter-renamed",
         ],
     );
+    build_guests::build_guests_for(&guest, &["wasi-plugin"], build_guests::WASI_TARGET);
 }

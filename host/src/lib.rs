@@ -35,6 +35,7 @@ pub mod module;
 pub mod plugin;
 pub mod runtime;
 pub mod types;
+pub mod wasi;
 pub mod wast;
 
 pub use config::{CompileBudget, Config, FuelCosts};

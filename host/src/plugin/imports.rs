@@ -32,14 +32,16 @@ pub(crate) fn link(
     // A module may import one name many times (up to the validator's
     // limit on imports): each name is checked and served once.
     let mut made: HashMap<(&str, &str), Func> = HashMap::new();
+    let mut wasi: Option<crate::Linker<PluginData>> = None;
     for import in module.imports() {
         let (m, n) = (import.module.as_str(), import.name.as_str());
         let unknown = || {
             Error::Link(format!(
                 "plugin `{plugin}` imports `{m}::{n}`, which Scion does not provide \
-                 (plugins import only from `{}` and `{}`)",
+                 (plugins import only from `{}`, `{}` and `{}`)",
                 abi::RUNTIME_MODULE,
-                abi::HOST_MODULE
+                abi::HOST_MODULE,
+                crate::wasi::MODULE
             ))
         };
         let ImportType::Func(type_index) = import.ty else { return Err(unknown()) };
@@ -67,12 +69,27 @@ pub(crate) fn link(
                 )
             }
             (abi::HOST_MODULE, _) => host_method(store, schema, n, ty)?,
+            (crate::wasi::MODULE, _) => {
+                let linker = wasi.get_or_insert_with(|| {
+                    let mut l = crate::Linker::new();
+                    crate::wasi::add_to_linker(&mut l, store, plugin_wasi);
+                    l
+                });
+                let Some(Extern::Func(func)) = linker.get(m, n) else { return Err(unknown()) };
+                expect_type(&plugin, m, n, ty, &func.ty(store))?;
+                func
+            }
             _ => return Err(unknown()),
         };
         made.insert((m, n), func);
         externs.push(Extern::Func(func));
     }
     Ok(externs)
+}
+
+/// The plugin's WASI state (made before its imports are linked).
+fn plugin_wasi(data: &mut PluginData) -> &mut crate::wasi::WasiCtx {
+    data.wasi.get_or_insert_with(crate::wasi::WasiCtx::empty)
 }
 
 fn expect_type(plugin: &str, m: &str, n: &str, got: &FuncType, want: &FuncType) -> Result<()> {

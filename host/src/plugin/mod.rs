@@ -56,6 +56,8 @@ pub struct PluginData {
     guest: Option<GuestAbi>,
     /// Limits on what the plugin passes to host interfaces.
     wire: WireLimits,
+    /// The plugin's WASI state, for a plugin built for `wasm32-wasip1`.
+    wasi: Option<crate::wasi::WasiCtx>,
 }
 
 impl PluginData {
@@ -129,6 +131,8 @@ struct Settings {
     /// plugin's own.
     state_fuel: u64,
     state_timeout: Option<Duration>,
+    /// What a plugin that imports WASI is granted (nothing, when unset).
+    wasi: Option<crate::wasi::WasiConfig>,
 }
 
 /// Builds a [`Plugin`]: name, configuration, host interfaces, limits.
@@ -152,6 +156,21 @@ impl PluginBuilder {
     pub fn config<C: serde::Serialize + scion_sdk::Schema>(mut self, config: &C) -> Self {
         let encoded = scion_sdk::wire::encode(config).map_err(|e| e.0);
         self.settings.config = Some(encoded.map(|bytes| (bytes, OwnedType::of(&C::TYPE))));
+        self
+    }
+
+    /// What the plugin gets when it imports WASI (a plugin built for
+    /// `wasm32-wasip1`): its arguments, environment, preopened
+    /// directories, standard streams, clocks and random source. Without
+    /// this, such a plugin gets [`WasiConfig::new()`]: no arguments,
+    /// environment or directories, empty standard input, standard output
+    /// and error discarded, the host's clocks and random bytes. Restarts
+    /// and reloads start from the same configuration, with fresh
+    /// descriptors.
+    ///
+    /// [`WasiConfig::new()`]: crate::wasi::WasiConfig::new
+    pub fn wasi(mut self, config: crate::wasi::WasiConfig) -> Self {
+        self.settings.wasi = Some(config);
         self
     }
 
@@ -293,6 +312,7 @@ impl Plugin {
                 wire: WireLimits::default(),
                 state_fuel: DEFAULT_STATE_FUEL,
                 state_timeout: None,
+                wasi: None,
             },
             named: false,
         }
@@ -313,6 +333,7 @@ impl Plugin {
             servers: settings.servers.clone(),
             guest: None,
             wire: settings.wire,
+            wasi: None,
         };
         let mut store = Store::new(engine, data);
         store.set_limits(settings.limits);
@@ -320,6 +341,10 @@ impl Plugin {
             store.set_fuel(fuel)?;
         }
         store.set_timeout(settings.timeout)?;
+        if crate::wasi::imports_wasi(&module) {
+            let config = settings.wasi.clone().unwrap_or_default();
+            store.data_mut().wasi = Some(config.build()?);
+        }
         let imports = imports::link(&mut store, &module, &schema)?;
         let instance = Instance::new(&mut store, &module, &imports)?;
         let guest = guest_abi(&store, &instance, &name)?;

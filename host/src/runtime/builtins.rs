@@ -349,6 +349,11 @@ unsafe extern "C" fn host_call(vmctx: *mut u8, import: u32, values: *mut ValRaw)
             let code = t.code;
             return trap(vmctx, code);
         }
+        // A trap the host function made to carry its own error (WASI's
+        // `proc_exit` does): the error is the trap's cause as it is.
+        Ok(Err(crate::Error::Trap(t))) if t.code == TrapCode::HostError => {
+            t.host_error.unwrap_or_else(|| "host function failed".into())
+        }
         Ok(Err(e)) => Box::new(e),
         Err(panic) => {
             let msg = panic

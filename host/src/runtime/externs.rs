@@ -101,6 +101,17 @@ impl Memory {
         s.memories[self.index].data_mut()
     }
 
+    /// The bytes of the memory and the store's host data, both mutably
+    /// (for host functions that move data between the two).
+    pub fn data_and_store_mut<'a, T: 'a>(
+        &self,
+        store: &'a mut impl AsStore<Data = T>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let inner = &mut store.inner_mut().0;
+        inner.opaque.check(self.store_id).expect("memory of another store");
+        (inner.opaque.memories[self.index].data_mut(), &mut inner.data)
+    }
+
     /// Copies `buf.len()` bytes at `offset` out of the memory.
     pub fn read(&self, store: &impl AsStore, offset: usize, buf: &mut [u8]) -> Result<()> {
         let data = self.data(store);

@@ -75,6 +75,17 @@ impl<T> Caller<'_, T> {
         inst.get_export(self, name)
     }
 
+    /// Whether the call in progress should stop: the store was
+    /// interrupted or its timeout passed. Host functions that wait (a
+    /// sleep, a poll) check this and return a [`TrapCode::Interrupted`]
+    /// trap.
+    ///
+    /// [`TrapCode::Interrupted`]: crate::TrapCode::Interrupted
+    pub fn interrupted(&self) -> bool {
+        let flag = self.inner.0.opaque.vm.interrupt_flag();
+        flag.load(std::sync::atomic::Ordering::SeqCst) != 0
+    }
+
     /// The calling instance's exported memory `name`.
     pub fn get_memory(&self, name: &str) -> Option<super::externs::Memory> {
         match self.get_export(name)? {
