@@ -18,4 +18,5 @@ fn main() {
             "game-mod",
         ],
     );
+    build_guests::build_guests_for(&guest, &["wasi-plugin"], build_guests::WASI_TARGET);
 }
