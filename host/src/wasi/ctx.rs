@@ -45,7 +45,8 @@ impl WasiCtx {
                     p.guest_path
                 ))
             })?;
-            let desc = Desc::Dir(DirDesc { dir, preopen: Some(p.guest_path), perms: p.perms });
+            let all = super::fs::rights::DIR | super::fs::rights::FILE;
+            let desc = Desc::Dir(DirDesc::new(dir, Some(p.guest_path), p.perms, all, all));
             fds.insert(desc).map_err(|_| {
                 crate::Error::Limit(format!(
                     "more preopened directories than the limit of {} open files \

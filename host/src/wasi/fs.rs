@@ -45,6 +45,30 @@ pub(super) struct DirDesc {
     /// The guest path, for a preopened directory.
     pub preopen: Option<String>,
     pub perms: DirPerms,
+    /// Its rights, and those of descriptors opened beneath it; the
+    /// program can only remove some.
+    pub rights: u64,
+    pub inheriting: u64,
+}
+
+impl DirDesc {
+    /// A directory with the rights asked for, as far as directories have
+    /// them.
+    pub fn new(
+        dir: cap_std::fs::Dir,
+        preopen: Option<String>,
+        perms: DirPerms,
+        base: u64,
+        inheriting: u64,
+    ) -> DirDesc {
+        DirDesc {
+            dir,
+            preopen,
+            perms,
+            rights: base & rights::DIR,
+            inheriting: inheriting & (rights::DIR | rights::FILE),
+        }
+    }
 }
 
 /// WASI rights bits (preview 1).
@@ -62,6 +86,7 @@ pub(super) mod rights {
     pub const FD_FILESTAT_GET: u64 = 1 << 21;
     pub const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
     pub const FD_FILESTAT_SET_TIMES: u64 = 1 << 23;
+    pub const PATH_FILESTAT_SET_SIZE: u64 = 1 << 19;
     pub const POLL_FD_READWRITE: u64 = 1 << 27;
     /// Every right a regular file can have.
     pub const FILE: u64 = FD_DATASYNC
@@ -271,7 +296,7 @@ impl Desc {
                 (t, 0u16, r, 0u64)
             }
             Desc::File(f) => (filetype::REGULAR_FILE, f.fdflags, f.rights, f.inheriting),
-            Desc::Dir(_) => (filetype::DIRECTORY, 0, rights::DIR, rights::DIR | rights::FILE),
+            Desc::Dir(d) => (filetype::DIRECTORY, 0, d.rights, d.inheriting),
         };
         let mut b = [0u8; 24];
         b[0] = filetype;

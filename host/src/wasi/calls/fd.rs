@@ -122,7 +122,11 @@ pub(super) fn fdstat_set_flags(
 }
 
 /// Sets `O_APPEND` and `O_NONBLOCK` on an open file.
-fn set_os_flags(file: &cap_std::fs::File, append: bool, nonblock: bool) -> WasiResult<()> {
+pub(super) fn set_os_flags(
+    file: &cap_std::fs::File,
+    append: bool,
+    nonblock: bool,
+) -> WasiResult<()> {
     use std::os::fd::AsRawFd;
     let fd = file.as_raw_fd();
     // SAFETY: fcntl on a descriptor this file owns, with integer
@@ -162,8 +166,16 @@ pub(super) fn fdstat_set_rights(
             f.inheriting = inheriting;
             Ok(())
         }
-        // Directories and streams keep their fixed rights; asking for
-        // more than they have is refused all the same.
+        Desc::Dir(d) => {
+            if base & !d.rights != 0 || inheriting & !d.inheriting != 0 {
+                return Err(Errno::NOTCAPABLE);
+            }
+            d.rights = base;
+            d.inheriting = inheriting;
+            Ok(())
+        }
+        // Streams keep their fixed rights; asking for more than they have
+        // is refused all the same.
         d => {
             let stat = d.fdstat();
             let have = u64::from_le_bytes(stat[8..16].try_into().map_err(|_| Errno::INVAL)?);
@@ -404,13 +416,9 @@ pub(super) fn pwrite(
         return Err(Errno::BADF);
     }
     offset.checked_add(data.len() as u64).filter(|e| *e <= i64::MAX as u64).ok_or(Errno::FBIG)?;
-    // Linux appends a positioned write to a file opened for appending;
-    // so does WASI here, as Wasmtime does.
-    if f.append {
-        f.file.append_all(&data)?;
-    } else {
-        f.file.write_all_at(&data, offset)?;
-    }
+    // With `O_APPEND`, Linux writes at the end; either way the file's
+    // offset does not move.
+    f.file.write_all_at(&data, offset)?;
     m.set_u32(out as u32, data.len() as u32)
 }
 

@@ -92,13 +92,18 @@ pub(super) fn link(
     c: &mut WasiCtx,
     m: &mut GuestMemory<'_>,
     fd: i32,
-    _flags: i32,
+    flags: i32,
     ptr: i32,
     len: i32,
     to_fd: i32,
     to_ptr: i32,
     to_len: i32,
 ) -> WasiResult<()> {
+    // Linking the target of a symbolic link is not offered (Linux's
+    // `linkat` with `AT_SYMLINK_FOLLOW` could reach outside the preopen).
+    if flags & SYMLINK_FOLLOW != 0 {
+        return Err(Errno::INVAL);
+    }
     let from = dir(c, fd)?;
     let to = dir_to_change(c, to_fd)?;
     Ok(from.dir.hard_link(path(m, ptr, len)?, &to.dir, path(m, to_ptr, to_len)?)?)
@@ -136,20 +141,35 @@ pub(super) fn open(
     if changes && !writable(d.perms) {
         return Err(Errno::NOTCAPABLE);
     }
-    let perms = d.perms;
+    if oflags & O_TRUNC != 0 && d.rights & rights::PATH_FILESTAT_SET_SIZE == 0 {
+        return Err(Errno::PERM);
+    }
+    let (perms, parent_inheriting) = (d.perms, d.inheriting);
     let desc = if oflags & O_DIRECTORY != 0 {
-        if oflags & (O_CREAT | O_TRUNC) != 0 || write {
+        if oflags & (O_CREAT | O_TRUNC) != 0 {
             return Err(Errno::INVAL);
+        }
+        if write {
+            return Err(Errno::ISDIR);
         }
         let dir = match follow {
             FollowSymlinks::Yes => d.dir.open_dir(p)?,
             FollowSymlinks::No => d.dir.open_dir_nofollow(p)?,
         };
-        Desc::Dir(DirDesc { dir, preopen: None, perms })
+        Desc::Dir(DirDesc::new(dir, None, perms, base & parent_inheriting, inheriting))
     } else {
         let mut opts = cap_std::fs::OpenOptions::new();
-        opts.read(read || !write).write(write && flags & fdflags::APPEND == 0);
-        opts.append(flags & fdflags::APPEND != 0);
+        // Creating or truncating needs the file open for writing on the
+        // host (POSIX allows `O_CREAT` read-only, `std` does not); the
+        // descriptor still only writes if the program asked to.
+        let os_write = write || oflags & (O_CREAT | O_TRUNC) != 0;
+        let append = flags & fdflags::APPEND != 0;
+        // `std` refuses to truncate a file opened for appending (POSIX
+        // does not): such a file is opened for writing, and made to
+        // append once open.
+        let append_later = append && oflags & O_TRUNC != 0;
+        opts.read(read || !write).write(os_write && (!append || append_later));
+        opts.append(append && !append_later);
         if oflags & O_CREAT != 0 {
             if oflags & O_EXCL != 0 {
                 opts.create_new(true);
@@ -161,26 +181,29 @@ pub(super) fn open(
             opts.truncate(true);
         }
         opts.follow(follow);
-        opts.maybe_dir(!write);
+        opts.maybe_dir(!os_write);
         opts.nonblock(flags & fdflags::NONBLOCK != 0);
         opts.sync(flags & fdflags::SYNC != 0);
         opts.dsync(flags & fdflags::DSYNC != 0);
         opts.rsync(flags & fdflags::RSYNC != 0);
         let file = d.dir.open_with(p, &opts)?;
+        if append_later {
+            super::fd::set_os_flags(&file, true, flags & fdflags::NONBLOCK != 0)?;
+        }
         if file.metadata()?.is_dir() {
             // Opened without O_DIRECTORY but a directory all the same
             // (`open(dir, O_RDONLY)`): a directory descriptor.
             let dir = cap_std::fs::Dir::from_std_file(file.into_std());
-            Desc::Dir(DirDesc { dir, preopen: None, perms })
+            Desc::Dir(DirDesc::new(dir, None, perms, base & parent_inheriting, inheriting))
         } else {
             Desc::File(FileDesc {
                 file,
                 read,
                 write,
-                append: flags & fdflags::APPEND != 0,
+                append,
                 fdflags: flags,
-                rights: base & rights::FILE,
-                inheriting: inheriting & rights::FILE,
+                rights: base & rights::FILE & parent_inheriting,
+                inheriting: inheriting & rights::FILE & parent_inheriting,
             })
         }
     };
@@ -216,7 +239,10 @@ pub(super) fn remove_directory(
     len: i32,
 ) -> WasiResult<()> {
     let d = dir_to_change(c, fd)?;
-    Ok(d.dir.remove_dir(path(m, ptr, len)?)?)
+    // `rmdir("dir/")` removes `dir`, as on Linux.
+    let p = path(m, ptr, len)?;
+    let trimmed = p.trim_end_matches('/');
+    Ok(d.dir.remove_dir(if trimmed.is_empty() { p } else { trimmed })?)
 }
 
 pub(super) fn rename(
