@@ -55,7 +55,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!(
         "writing outside every grant: {}",
-        reports.try_write("/reports/../../escape.txt".into())?.unwrap_or_else(|| "allowed?!".into())
+        reports
+            .try_write("/reports/../../escape.txt".into())?
+            .unwrap_or_else(|| "allowed?!".into())
     );
     drop(reports);
     println!("fuel left: {}", plugin.store().get_fuel()?);

@@ -193,3 +193,62 @@ fn cache_ls_and_clear() {
     assert!(text(&out.stdout).starts_with("removed 1 artifacts"), "{}", text(&out.stdout));
     assert!(text(&scion(&dir, &["cache", "ls"]).stdout).contains("0 artifacts"));
 }
+
+/// A WASI command: prints its arguments' count and the value of `$GREETING`
+/// (via `fd_write`), writes `out.txt` under its first preopen, and exits
+/// with `proc_exit(argc)`.
+const WASI_CMD: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $environ_sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "out.txt")
+  (func $print (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 100) (local.get $ptr))
+    (i32.store (i32.const 104) (local.get $len))
+    (drop (call $fd_write (i32.const 1) (i32.const 100) (i32.const 1) (i32.const 108))))
+  (func (export "_start") (local $argc i32) (local $n i32)
+    (drop (call $args_sizes (i32.const 200) (i32.const 204)))
+    (local.set $argc (i32.load (i32.const 200)))
+    ;; the first environment variable, `NAME=VALUE` without its NUL
+    (drop (call $environ_sizes (i32.const 208) (i32.const 212)))
+    (if (i32.load (i32.const 208)) (then
+      (drop (call $environ_get (i32.const 300) (i32.const 400)))
+      (call $print (i32.const 400) (i32.sub (i32.load (i32.const 212)) (i32.const 1)))))
+    ;; create out.txt in preopen fd 3, with read and write rights
+    (local.set $n (call $path_open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 7)
+      (i32.const 1) (i64.const 0x42) (i64.const 0) (i32.const 0) (i32.const 216)))
+    (if (local.get $n) (then (call $proc_exit (i32.add (i32.const 100) (local.get $n)))))
+    (call $proc_exit (local.get $argc))))"#;
+
+#[test]
+fn run_executes_wasi_commands_with_their_grants() {
+    let dir = scratch("wasi");
+    std::fs::write(dir.join("cmd.wat"), WASI_CMD).unwrap();
+    let grant = dir.join("granted");
+    let _ = std::fs::remove_dir_all(&grant);
+    std::fs::create_dir_all(&grant).unwrap();
+    let out = scion(
+        &dir,
+        &["run", "--env", "GREETING=hi", "--dir", "granted::/data", "cmd.wat", "a", "b"],
+    );
+    assert_eq!(text(&out.stdout), "GREETING=hi");
+    assert_eq!(out.status.code(), Some(3), "argc (cmd.wat a b); stderr: {}", text(&out.stderr));
+    assert!(grant.join("out.txt").exists(), "the program wrote into its preopen");
+
+    // Nothing granted: no environment, and no fd 3 (EBADF = 8).
+    let bare = scion(&dir, &["run", "cmd.wat"]);
+    assert_eq!(text(&bare.stdout), "");
+    assert_eq!(bare.status.code(), Some(108));
+
+    // `--invoke` still calls an export, WASI linked.
+    let inv = scion(&dir, &["run", "cmd.wat", "--invoke", "_start"]);
+    assert_eq!(inv.status.code(), Some(108));
+    let bad = scion(&dir, &["run", "--env", "NOEQUALS", "cmd.wat"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("NAME=VALUE"), "{}", text(&bad.stderr));
+}

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! scion compile IN.wasm|IN.wat -o OUT.so
+//! scion run [--dir HOST[::GUEST]]... [--env NAME=VALUE]... IN.wasm|IN.so [ARGS...]
 //! scion run IN.wasm|IN.so --invoke NAME [ARGS...]
 //! scion wast FILE...
 //! scion inspect PLUGIN.wasm
@@ -20,9 +21,16 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage:
   scion compile IN.wasm|IN.wat -o OUT.so     compile to a shared object
-  scion run IN.wasm|IN.so [OPTIONS] --invoke NAME [ARGS...]
+  scion run [OPTIONS] IN.wasm|IN.so [ARGS...]
+                                             run a WASI command (`_start`) with
+                                             argv IN ARGS..., the terminal's stdio;
+                                             exit with its `proc_exit` code
+  scion run [OPTIONS] IN.wasm|IN.so --invoke NAME [ARGS...]
                                              call an export, print results (IN.so:
                                              an artifact `scion compile` wrote)
+      --dir HOST[::GUEST] grant directory HOST (read-write) as GUEST (default:
+                          the same path)
+      --env NAME=VALUE    set an environment variable for the program
       --fuel N            meter fuel, give the call N
       --print-fuel        print the fuel consumed (to stderr)
       --max-memory SIZE   limit each linear memory (bytes, KiB, MiB, GiB)

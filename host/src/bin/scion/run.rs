@@ -1,6 +1,8 @@
-//! `scion run IN --invoke NAME [ARGS...]`
+//! `scion run [OPTIONS] IN [ARGS...]` runs a WASI command (`_start`);
+//! `scion run [OPTIONS] IN --invoke NAME [ARGS...]` calls an export.
 
-use scion::{Instance, Module, Store, Val, ValType};
+use scion::wasi::{DirPerms, WasiConfig, WasiCtx};
+use scion::{Linker, Module, Store, Val, ValType};
 use std::process::ExitCode;
 
 fn parse_arg(text: &str, ty: ValType) -> Result<Val, String> {
@@ -34,10 +36,27 @@ fn parse_arg(text: &str, ty: ValType) -> Result<Val, String> {
     })
 }
 
+/// What `--dir` and `--env` grant the program.
+#[derive(Default)]
+struct Grants {
+    dirs: Vec<(String, String)>,
+    env: Vec<(String, String)>,
+}
+
+/// `HOST[::GUEST]`.
+fn parse_dir(text: &str) -> (String, String) {
+    match text.split_once("::") {
+        Some((host, guest)) => (host.to_string(), guest.to_string()),
+        None => (text.to_string(), text.to_string()),
+    }
+}
+
 pub fn main(args: &[String]) -> Result<ExitCode, String> {
     let mut input = None;
     let mut invoke = None;
     let mut call_args = Vec::new();
+    let mut program_args = Vec::new();
+    let mut grants = Grants::default();
     let (mut fuel, mut print_fuel, mut max_memory, mut max_stack, mut timeout) =
         (None, false, None, None, None);
     let mut it = args.iter();
@@ -60,7 +79,22 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
             "--max-memory" => max_memory = Some(super::units::parse_size(&value("--max-memory")?)?),
             "--max-stack" => max_stack = Some(super::units::parse_size(&value("--max-stack")?)?),
             "--timeout" => timeout = super::units::parse_timeout(&value("--timeout")?)?,
-            _ if input.is_none() && !a.starts_with("--") => input = Some(a.clone()),
+            "--dir" => grants.dirs.push(parse_dir(&value("--dir")?)),
+            "--env" => {
+                let v = value("--env")?;
+                let (name, val) =
+                    v.split_once('=').ok_or(format!("--env `{v}` is not NAME=VALUE"))?;
+                grants.env.push((name.to_string(), val.to_string()));
+            }
+            _ if input.is_none() && !a.starts_with("--") => {
+                input = Some(a.clone());
+                // Without `--invoke`, everything after the file is the
+                // program's (as `wasmtime run` has it); with it, options
+                // may follow the file as they always could.
+                if !it.as_slice().iter().any(|r| r == "--invoke") {
+                    program_args.extend(it.by_ref().cloned());
+                }
+            }
             _ => return Err(format!("unexpected argument `{a}`")),
         }
     }
@@ -83,7 +117,14 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
         Module::from_file(&engine, &input)
     }
     .map_err(|e| e.to_string())?;
-    let mut store = Store::new(&engine, ());
+    let mut wasi = WasiConfig::new().inherit_stdio().arg(&input).args(program_args);
+    for (name, val) in &grants.env {
+        wasi = wasi.env(name, val);
+    }
+    for (host, guest) in &grants.dirs {
+        wasi = wasi.preopen_dir(host, guest, DirPerms::ReadWrite).map_err(|e| e.to_string())?;
+    }
+    let mut store = Store::new(&engine, wasi.build().map_err(|e| e.to_string())?);
     if let Some(bytes) = max_memory {
         store.set_limits(scion::StoreLimits { max_memory_bytes: bytes, ..store.limits() });
     }
@@ -92,23 +133,34 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
         store.set_fuel(initial_fuel).map_err(|e| e.to_string())?;
     }
     store.set_timeout(timeout).map_err(|e| e.to_string())?;
-    let report_fuel = |store: &Store<()>| {
+    let report_fuel = |store: &Store<WasiCtx>| {
         if print_fuel {
             let left = store.get_fuel().unwrap_or(0);
             eprintln!("fuel consumed: {}", initial_fuel.saturating_sub(left));
         }
     };
-    let instance = match Instance::new(&mut store, &module, &[]) {
+    let mut linker = Linker::new();
+    if scion::wasi::imports_wasi(&module) {
+        scion::wasi::add_to_linker(&mut linker, &mut store, |c| c);
+    }
+    let instance = match linker.instantiate(&mut store, &module) {
         Ok(i) => i,
-        Err(scion::Error::Trap(t)) => {
-            eprintln!("{t}");
-            report_fuel(&store);
-            return Ok(ExitCode::from(1));
-        }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Ok(ended(e, || report_fuel(&store))?),
     };
-    let Some(name) = invoke else {
-        return Ok(ExitCode::SUCCESS);
+    let name = match invoke {
+        Some(name) => name,
+        None if instance.get_func(&store, "_start").is_some() => {
+            let start = instance
+                .get_typed_func::<(), ()>(&store, "_start")
+                .map_err(|e| format!("`_start`: {e}"))?;
+            let outcome = start.call(&mut store, ());
+            report_fuel(&store);
+            return match outcome {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(e) => ended(e, || {}),
+            };
+        }
+        None => return Ok(ExitCode::SUCCESS),
     };
     let func =
         instance.get_func(&store, &name).ok_or_else(|| format!("no exported function `{name}`"))?;
@@ -131,10 +183,26 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(scion::Error::Trap(t)) => {
+        Err(e) => ended(e, || {}),
+    }
+}
+
+/// The exit status for a call or instantiation that ended with `error`:
+/// the program's `proc_exit` code (as the OS keeps it, 8 bits), 1 for a
+/// trap (printed), an error otherwise.
+fn ended(error: scion::Error, report: impl FnOnce()) -> Result<ExitCode, String> {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    if let Some(code) = scion::wasi::exit_code(&error) {
+        report();
+        return Ok(ExitCode::from((code & 0xff) as u8));
+    }
+    match error {
+        scion::Error::Trap(t) => {
             eprintln!("{t}");
+            report();
             Ok(ExitCode::from(1))
         }
-        Err(e) => Err(e.to_string()),
+        e => Err(e.to_string()),
     }
 }

@@ -1,6 +1,6 @@
 //! The official WASI preview-1 test suite (72 command programs in Rust, C
-//! and AssemblyScript), each run through `scion::wasi` in a fresh copy of
-//! its folder, as `doc/specification.md` of the suite describes: its
+//! and AssemblyScript), each run by `scion run` in a fresh copy of its
+//! folder, as `doc/specification.md` of the suite describes: its
 //! arguments, environment and preopened directories from `NAME.json`, its
 //! exit code and output compared with the expected ones.
 //!
@@ -12,11 +12,9 @@
 //! `wasi-expectations.tsv` lists the tests known to fail, with why; the
 //! test fails when any other fails, and when a listed one passes.
 
-use scion::wasi::{DirPerms, Output, OutputBuffer, WasiConfig};
-use scion::{Config, Engine, Linker, Module, Store};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::Command;
 
 /// The suite's three preview-1 folders.
 const FOLDERS: [&str; 3] = [
@@ -28,10 +26,10 @@ const FOLDERS: [&str; 3] = [
 /// How many preview-1 tests the suite holds.
 const TESTS: usize = 72;
 
-/// Longest a test may run.
-const TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest a test may run (`scion run --timeout`).
+const TIMEOUT: &str = "20s";
 
-const EXPECTATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/wasi-expectations.tsv");
+const EXPECTATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wasi-expectations.tsv");
 
 fn suite_dir() -> Option<PathBuf> {
     let dir = match std::env::var_os("SCION_WASI_TESTSUITE") {
@@ -131,54 +129,32 @@ fn remove_cleanups(dir: &Path) {
     }
 }
 
-/// Runs one test in `work` (a copy of its folder); `Err` says how it
-/// failed.
-fn run_test(engine: &Engine, work: &Path, name: &str) -> Result<(), String> {
-    let wasm = work.join(format!("{name}.wasm"));
-    let spec = read_spec(&wasm);
-    let (stdout, stderr) = (OutputBuffer::new(), OutputBuffer::new());
-    let mut config = WasiConfig::new()
-        .arg(format!("{name}.wasm"))
-        .args(spec.args.iter().cloned())
-        .stdout(Output::Capture(stdout.clone()))
-        .stderr(Output::Capture(stderr.clone()));
-    for (k, v) in &spec.env {
-        config = config.env(k, v);
-    }
+/// Runs one test in `work` (a copy of its folder) with `scion run`;
+/// `Err` says how it failed.
+fn run_test(cache: &Path, work: &Path, name: &str) -> Result<(), String> {
+    let wasm = format!("{name}.wasm");
+    let spec = read_spec(&work.join(&wasm));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scion"));
+    cmd.current_dir(work).env("SCION_CACHE_DIR", cache).args(["run", "--timeout", TIMEOUT]);
     for d in &spec.dirs {
-        config = config
-            .preopen_dir(work.join(d), d.clone(), DirPerms::ReadWrite)
-            .map_err(|e| e.to_string())?;
+        cmd.args(["--dir", d]);
     }
-    let module = Module::from_file(engine, &wasm).map_err(|e| format!("load: {e}"))?;
-    let mut store = Store::new(engine, config.build().map_err(|e| e.to_string())?);
-    store.set_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
-    let mut linker = Linker::new();
-    scion::wasi::add_to_linker(&mut linker, &mut store, |c| c);
-    let instance =
-        linker.instantiate(&mut store, &module).map_err(|e| format!("instantiate: {e}"))?;
-    let start = instance
-        .get_typed_func::<(), ()>(&store, "_start")
-        .map_err(|e| format!("no _start: {e}"))?;
-    let code = match start.call(&mut store, ()) {
-        Ok(()) => 0,
-        Err(e) => match scion::wasi::exit_code(&e) {
-            Some(code) => code,
-            None => return Err(format!("trapped: {e}; stderr: {:?}", stderr.text())),
-        },
-    };
-    if code != spec.exit_code {
-        return Err(format!(
-            "exit code {code}, expected {}; stderr: {:?}",
-            spec.exit_code,
-            stderr.text()
-        ));
+    for (k, v) in &spec.env {
+        cmd.args(["--env", &format!("{k}={v}")]);
     }
-    for (what, want, got) in
-        [("stdout", &spec.stdout, stdout.text()), ("stderr", &spec.stderr, stderr.text())]
+    cmd.arg(&wasm).args(&spec.args);
+    let out = cmd.output().map_err(|e| format!("cannot run scion: {e}"))?;
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let code =
+        out.status.code().ok_or_else(|| format!("killed: {}; stderr: {stderr:?}", out.status))?;
+    if code as u32 != spec.exit_code {
+        return Err(format!("exit code {code}, expected {}; stderr: {stderr:?}", spec.exit_code));
+    }
+    for (what, want, got) in [("stdout", &spec.stdout, &stdout), ("stderr", &spec.stderr, &stderr)]
     {
         if let Some(want) = want {
-            if *want != got {
+            if want != got {
                 return Err(format!("{what} {got:?}, expected {want:?}"));
             }
         }
@@ -201,7 +177,7 @@ fn read_expectations() -> BTreeMap<String, String> {
 #[test]
 fn wasi_testsuite() {
     let Some(suite) = suite_dir() else { return };
-    let engine = Engine::new(Config::default()).unwrap();
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scion-wasi-cache");
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scion-wasi-testsuite");
     let _ = std::fs::remove_dir_all(&scratch);
     let expected = read_expectations();
@@ -225,14 +201,7 @@ fn wasi_testsuite() {
             let work = scratch.join(lang).join(&name);
             copy_dir(&dir, &work);
             remove_cleanups(&work);
-            // Deep guest recursion and big frames: a thread with room.
-            let (engine, w, n) = (engine.clone(), work.clone(), name.clone());
-            let outcome = std::thread::Builder::new()
-                .stack_size(64 << 20)
-                .spawn(move || run_test(&engine, &w, &n))
-                .unwrap()
-                .join()
-                .unwrap_or_else(|_| Err("the runner panicked".into()));
+            let outcome = run_test(&cache, &work, &name);
             let _ = std::fs::remove_dir_all(&work);
             match (&outcome, expected.get(&key)) {
                 (Ok(()), None) => {
