@@ -406,11 +406,7 @@ pub(super) fn pwrite(
     let iovs = m.iovecs(iovs as u32, count as u32)?;
     let data = gather(m, &iovs)?;
     let offset = unsigned(offset)?;
-    let f = match c.fds.get(fd_of(fd))? {
-        Desc::File(f) => f,
-        Desc::Dir(_) => return Err(Errno::BADF),
-        Desc::Stream(_) => return Err(Errno::SPIPE),
-    };
+    let f = seekable(c.fds.get(fd_of(fd))?)?;
     f.need(rights::FD_WRITE | rights::FD_SEEK)?;
     if !f.write {
         return Err(Errno::BADF);
@@ -420,6 +416,16 @@ pub(super) fn pwrite(
     // offset does not move.
     f.file.write_all_at(&data, offset)?;
     m.set_u32(out as u32, data.len() as u32)
+}
+
+/// The file behind a call that needs a position (`fd_seek`, `fd_tell`,
+/// `fd_pwrite`): a stream has none (`ESPIPE`), a directory is not one.
+fn seekable(desc: &Desc) -> WasiResult<&crate::wasi::fs::FileDesc> {
+    match desc {
+        Desc::File(f) => Ok(f),
+        Desc::Dir(_) => Err(Errno::BADF),
+        Desc::Stream(_) => Err(Errno::SPIPE),
+    }
 }
 
 pub(super) fn prestat_get(
@@ -467,11 +473,7 @@ pub(super) fn seek(
     whence: i32,
     out: i32,
 ) -> WasiResult<()> {
-    let f = match c.fds.get_mut(fd_of(fd))? {
-        Desc::File(f) => f,
-        Desc::Dir(_) => return Err(Errno::BADF),
-        Desc::Stream(_) => return Err(Errno::SPIPE),
-    };
+    let f = seekable(c.fds.get(fd_of(fd))?)?;
     let pos = match whence {
         0 => SeekFrom::Start(unsigned(offset)?),
         1 => SeekFrom::Current(offset),
@@ -486,11 +488,7 @@ pub(super) fn seek(
 }
 
 pub(super) fn tell(c: &mut WasiCtx, m: &mut GuestMemory<'_>, fd: i32, out: i32) -> WasiResult<()> {
-    let f = match c.fds.get(fd_of(fd))? {
-        Desc::File(f) => f,
-        Desc::Dir(_) => return Err(Errno::BADF),
-        Desc::Stream(_) => return Err(Errno::SPIPE),
-    };
+    let f = seekable(c.fds.get(fd_of(fd))?)?;
     f.need(rights::FD_TELL)?;
     let at = f.file.stream_position()?;
     m.set_u64(out as u32, at)
