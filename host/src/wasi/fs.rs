@@ -266,17 +266,6 @@ impl Stream {
         }
         Ok(())
     }
-
-    /// Whether the stream is the host's own terminal.
-    pub fn is_tty(&self) -> bool {
-        use std::io::IsTerminal;
-        match self {
-            Stream::Stdin { input: Input::Inherit, .. } => std::io::stdin().is_terminal(),
-            Stream::Stdout(Output::Inherit) => std::io::stdout().is_terminal(),
-            Stream::Stderr(Output::Inherit) => std::io::stderr().is_terminal(),
-            _ => false,
-        }
-    }
 }
 
 impl Desc {
@@ -284,11 +273,8 @@ impl Desc {
     pub fn fdstat(&self) -> [u8; 24] {
         let (filetype, flags, base, inheriting) = match self {
             Desc::Stream(s) => {
-                let t = if s.is_tty() {
-                    filetype::CHARACTER_DEVICE
-                } else {
-                    filetype::CHARACTER_DEVICE
-                };
+                // Standard streams are character devices, terminals or not.
+                let t = filetype::CHARACTER_DEVICE;
                 let r = match s {
                     Stream::Stdin { .. } => rights::STREAM & !rights::FD_WRITE,
                     _ => rights::STREAM & !rights::FD_READ,

@@ -2,8 +2,12 @@
 //! one finds the calling instance's memory and the program's
 //! [`WasiCtx`], runs, and returns its errno.
 
+// Each function takes the arguments its WASI signature has.
+#[allow(clippy::too_many_arguments)]
 mod fd;
+#[allow(clippy::too_many_arguments)]
 mod misc;
+#[allow(clippy::too_many_arguments)]
 mod path;
 
 use super::ctx::WasiCtx;
