@@ -9,7 +9,8 @@ fn main() {
     build_guests::build_guests(
         &guest,
         &[
-            "demo-plugin",
+            "analyzer",
+            "analyzer-v2",
             "hostile",
             "kvdb-score",
             "kvdb-filter",

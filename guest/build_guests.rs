@@ -40,6 +40,17 @@ fn ensure_target(target: &str) {
     }
 }
 
+/// Shows a line of progress on the terminal, if there is one, while cargo
+/// runs this build script: cargo keeps a build script's output to itself
+/// until it ends. Cargo's own progress bar shares the line, so it is
+/// cleared first.
+fn progress(line: &str) {
+    use std::io::Write;
+    if let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+        let _ = write!(tty, "\r\x1b[K   Scion: {line}\n");
+    }
+}
+
 /// Builds the guest workspace and returns the directory holding the `.wasm` files.
 pub fn build_guests(guest_dir: &Path, packages: &[&str]) -> PathBuf {
     build_guests_for(guest_dir, packages, TARGET)
@@ -58,6 +69,10 @@ pub fn build_guests_for(guest_dir: &Path, packages: &[&str], target: &str) -> Pa
         println!("cargo:rerun-if-changed={}", guest_dir.join(shared).display());
     }
     let target_dir = guest_dir.join("target");
+    progress(&format!(
+        "building {} plugin(s) in guest/ for {target} (the first build takes about a minute)",
+        packages.len()
+    ));
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(guest_dir)
         .args(["build", "--release", "--target", target, "--target-dir"])

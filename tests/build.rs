@@ -10,6 +10,8 @@ fn main() {
         &guest,
         &[
             "demo-plugin",
+            "analyzer",
+            "analyzer-v2",
             "hostile",
             "huge-memory",
             "kernels",

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 /// Load-time failures ([`Error::Compile`], [`Error::Io`], [`Error::Link`],
 /// [`Error::Limit`]) are distinct from a running plugin's [`Error::Trap`].
 ///
-/// `Debug` prints the same message as `Display` (so that `main` returning
-/// this error shows the message), prefixed with the variant.
+/// `Debug` prints the same message as `Display`, so that `main` returning
+/// this error shows the message once, without a repeated prefix.
 pub enum Error {
     /// The wasm input is malformed, invalid, or uses an unsupported feature.
     Compile {
@@ -120,7 +120,7 @@ impl fmt::Display for Error {
             }
             Error::Poisoned { plugin, cause } => write!(
                 f,
-                "plugin `{plugin}` failed earlier and must be restarted or reloaded ({cause})"
+                "plugin `{plugin}` failed earlier and must be restarted or reloaded: {cause}"
             ),
             Error::Usage(m) => write!(f, "{m}"),
             Error::Unsupported(m) => write!(f, "unsupported: {m}"),
@@ -129,22 +129,10 @@ impl fmt::Display for Error {
 }
 
 impl fmt::Debug for Error {
+    /// The same as `Display`: `main` returning an error prints it with
+    /// `Debug`, and the message already says what kind of error it is.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let variant = match self {
-            Error::Compile { .. } => "Compile",
-            Error::Io { .. } => "Io",
-            Error::Link(_) => "Link",
-            Error::Limit(_) => "Limit",
-            Error::Trap(_) => "Trap",
-            Error::Panic { .. } => "Panic",
-            Error::Schema(_) => "Schema",
-            Error::Wire(_) => "Wire",
-            Error::Init { .. } => "Init",
-            Error::Poisoned { .. } => "Poisoned",
-            Error::Usage(_) => "Usage",
-            Error::Unsupported(_) => "Unsupported",
-        };
-        write!(f, "{variant}: {self}")
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -42,7 +42,9 @@ pub use config::{CompileBudget, Config, FuelCosts};
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use module::Module;
-pub use plugin::{Plugin, PluginBuilder, PluginData, PluginHandle, ReloadEvent, StatePolicy};
+pub use plugin::{
+    Plugin, PluginBuilder, PluginData, PluginHandle, ReloadEvent, RestartPolicy, StatePolicy,
+};
 pub use runtime::externs::{Extern, Global, Memory, Table};
 pub use runtime::func::{Caller, Func, TypedFunc};
 pub use runtime::instance::Instance;

@@ -7,6 +7,7 @@
 use crate::common::Method;
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
+use syn::parse::Parse;
 use syn::{ImplItem, ItemImpl, Path, Type};
 
 /// What `#[plugin(...)]` was given.
@@ -28,10 +29,12 @@ fn parse_args(attr: TokenStream) -> syn::Result<Args> {
         } else if meta.path.is_ident("additional") {
             args.additional = true;
         } else if meta.path.is_ident("uses") {
-            meta.parse_nested_meta(|inner| {
-                args.uses.push(inner.path);
-                Ok(())
-            })?;
+            // Full paths, so that a generic one reaches `marker_path`'s
+            // error instead of a parse error.
+            let content;
+            syn::parenthesized!(content in meta.input);
+            let paths = content.parse_terminated(Path::parse, syn::Token![,])?;
+            args.uses.extend(paths);
         } else {
             return Err(meta.error(
                 "expected `config = Type`, `state`, `uses(Interface, ...)` or `additional`",
@@ -131,8 +134,27 @@ pub fn expand(attr: TokenStream, item: ItemImpl) -> syn::Result<TokenStream> {
         records.push(type_record(self_ty, quote!(State)));
     }
 
+    // The state type's requirements, checked on every target (the glue
+    // that needs them is only compiled for wasm32), so that a native
+    // build or `cargo check` reports them too.
+    let state_check = args.state.then(|| {
+        quote! {
+            const _: fn() = || {
+                fn plugin_state_must_derive_schema_serialize_and_deserialize<
+                    T: ::scion_sdk::Schema
+                        + ::scion_sdk::__private::serde::Serialize
+                        + ::scion_sdk::__private::serde::de::DeserializeOwned,
+                >() {
+                }
+                plugin_state_must_derive_schema_serialize_and_deserialize::<#self_ty>();
+            };
+        }
+    });
+
     Ok(quote! {
         #item
+
+        #state_check
 
         #[cfg(target_arch = "wasm32")]
         const _: () = {

@@ -152,6 +152,31 @@ pub struct InterfaceDesc {
 }
 
 /// Types that can cross the boundary and describe themselves.
+///
+/// Implemented for the primitive types, `String`, `Option`, `Result`,
+/// tuples (up to 6), fixed-size arrays, `Box`, the sequences (`Vec`,
+/// `VecDeque`, `LinkedList`, `BinaryHeap`, boxed slices), the sets
+/// (`BTreeSet`, and `HashSet` with the `std` feature) and the maps
+/// (`BTreeMap`, and `HashMap` with the `std` feature); derive it for your
+/// structs and enums with `#[derive(Schema)]`.
+///
+/// Types with the same schema are interchangeable across the boundary: a
+/// host passing a `HashMap<String, u32>` to a plugin that takes a
+/// `BTreeMap<String, u32>` is fine. Sequences, sets and maps are encoded
+/// as a length followed by their elements (or key-value pairs) in the
+/// container's iteration order: sorted for the `BTree` collections,
+/// front to back for `Vec` and `VecDeque`, and unspecified for the hash
+/// collections, whose encoding of equal contents can differ from one run
+/// (or one map) to the next. Decoding a map or set keeps the last of
+/// duplicate keys.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross the plugin boundary: it does not implement `scion_sdk::Schema`",
+    label = "not a boundary type",
+    note = "derive it with `#[derive(Schema, Serialize, Deserialize)]` for your own structs and enums",
+    note = "supported: integers, floats, bool, char, String, Option, Result, tuples, [T; N], Box, \
+            Vec, VecDeque, LinkedList, BinaryHeap, BTreeSet, BTreeMap, HashSet and HashMap \
+            (the last two with scion-sdk's default `std` feature)"
+)]
 pub trait Schema {
     /// The type's shape.
     const TYPE: TypeDesc;
@@ -184,6 +209,28 @@ impl<T: Schema, E: Schema> Schema for Result<T, E> {
 }
 impl<T: Schema + ?Sized> Schema for Box<T> {
     const TYPE: TypeDesc = T::TYPE;
+}
+impl<T: Schema> Schema for alloc::collections::LinkedList<T> {
+    const TYPE: TypeDesc = TypeDesc::List(&T::TYPE);
+}
+impl<T: Schema> Schema for alloc::collections::BinaryHeap<T> {
+    const TYPE: TypeDesc = TypeDesc::List(&T::TYPE);
+}
+/// For `Box<[T]>`.
+impl<T: Schema> Schema for [T] {
+    const TYPE: TypeDesc = TypeDesc::List(&T::TYPE);
+}
+/// For `Box<str>`.
+impl Schema for str {
+    const TYPE: TypeDesc = TypeDesc::String;
+}
+#[cfg(feature = "std")]
+impl<T: Schema, S> Schema for std::collections::HashSet<T, S> {
+    const TYPE: TypeDesc = TypeDesc::List(&T::TYPE);
+}
+#[cfg(feature = "std")]
+impl<K: Schema, V: Schema, S> Schema for std::collections::HashMap<K, V, S> {
+    const TYPE: TypeDesc = TypeDesc::Map(&K::TYPE, &V::TYPE);
 }
 impl<T: Schema, const N: usize> Schema for [T; N] {
     const TYPE: TypeDesc = TypeDesc::Array(&T::TYPE, N as u32);

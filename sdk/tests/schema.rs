@@ -163,3 +163,31 @@ fn diff_names_the_first_difference() {
     assert!(d.contains("method `nothing`: the calling convention differs"), "{d}");
     assert_eq!(schema::diff(&host, &host), None);
 }
+
+#[test]
+fn std_collections_share_the_schema_of_their_kind_and_interoperate() {
+    use scion_sdk::wire;
+    use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList};
+    fn ty<T: Schema>() -> OwnedType {
+        OwnedType::of(&T::TYPE)
+    }
+    assert_eq!(ty::<HashMap<String, u32>>(), ty::<BTreeMap<String, u32>>());
+    assert_eq!(ty::<HashSet<u8>>(), ty::<Vec<u8>>());
+    assert_eq!(ty::<BTreeSet<u8>>(), ty::<LinkedList<u8>>());
+    assert_eq!(ty::<BinaryHeap<u8>>(), ty::<Vec<u8>>());
+    assert_eq!(ty::<Box<[u8]>>(), ty::<Vec<u8>>());
+    assert_eq!(ty::<Box<str>>(), ty::<String>());
+    assert_ne!(ty::<[u8; 4]>(), ty::<Vec<u8>>(), "arrays keep their length in the schema");
+
+    // A host's HashMap decodes as a plugin's BTreeMap and back, whatever
+    // the hash order was.
+    let map: HashMap<String, u32> = (0..50).map(|i| (format!("k{i}"), i)).collect();
+    let sorted: BTreeMap<String, u32> = wire::decode(&wire::encode(&map).unwrap()).unwrap();
+    assert_eq!(sorted.len(), 50);
+    assert!(sorted.iter().all(|(k, v)| map[k] == *v));
+    let back: HashMap<String, u32> = wire::decode(&wire::encode(&sorted).unwrap()).unwrap();
+    assert_eq!(back, map);
+    let set: HashSet<u16> = (0..300).collect();
+    let list: Vec<u16> = wire::decode(&wire::encode(&set).unwrap()).unwrap();
+    assert_eq!(list.iter().copied().collect::<HashSet<_>>(), set);
+}

@@ -20,8 +20,15 @@ pub struct Rules {
     pub banned: Vec<String>,
 }
 
+/// Implemented by the plugin, called by the host.
 #[interface]
 pub trait Moderator {
     fn review(&mut self, message: Message) -> Verdict;
     fn rejected(&self) -> u32;
+}
+
+/// Implemented by the host, called by the plugin.
+#[interface]
+pub trait Members {
+    fn is_trusted(&mut self, author: String) -> bool;
 }

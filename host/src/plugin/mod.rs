@@ -20,11 +20,13 @@
 
 mod imports;
 mod reload;
+mod restart;
 mod schema_check;
 mod transport;
 mod watch;
 
 pub use reload::{PluginGuard, PluginHandle, ReloadEvent, StatePolicy};
+pub use restart::RestartPolicy;
 pub use watch::Watcher;
 
 pub use schema_check::read_section as read_schema;
@@ -133,6 +135,10 @@ struct Settings {
     state_timeout: Option<Duration>,
     /// What a plugin that imports WASI is granted (nothing, when unset).
     wasi: Option<crate::wasi::WasiConfig>,
+    /// Whether a trap restarts the plugin.
+    restart: RestartPolicy,
+    /// Interfaces checked at load, before the plugin's initialisation runs.
+    expected: Vec<&'static scion_sdk::schema::InterfaceDesc>,
 }
 
 /// Builds a [`Plugin`]: name, configuration, host interfaces, limits.
@@ -232,6 +238,31 @@ impl PluginBuilder {
         self
     }
 
+    /// Checks the plugin against an interface when it loads, before any
+    /// of its code runs: pass `<dyn Trait as scion_sdk::Interface>::DESC`.
+    /// Without this, an interface is checked when its first client is made
+    /// (`TraitClient::new`); either way a mismatch is an [`Error::Schema`]
+    /// naming what differs, and every reload is checked against the same
+    /// interfaces.
+    pub fn expect_interface(
+        mut self,
+        interface: &'static scion_sdk::schema::InterfaceDesc,
+    ) -> Self {
+        if !self.settings.expected.iter().any(|i| std::ptr::eq(*i, interface)) {
+            self.settings.expected.push(interface);
+        }
+        self
+    }
+
+    /// Whether and how often a plugin that trapped is restarted without
+    /// the host asking (default [`RestartPolicy::NEVER`]). A restart gives
+    /// the plugin the builder's initial fuel ([`PluginBuilder::fuel`]) and,
+    /// under [`RestartPolicy::keep_state`], its last checkpoint.
+    pub fn restart_policy(mut self, policy: RestartPolicy) -> Self {
+        self.settings.restart = policy;
+        self
+    }
+
     /// Instantiates and initialises a compiled module.
     pub fn instantiate(self, module: &Module) -> Result<Plugin> {
         Plugin::start(&self.engine, module.clone(), self.settings)
@@ -295,6 +326,8 @@ pub struct Plugin {
     /// Interfaces already checked by `Transport::check`, each with the
     /// index in `exports` of each of its methods (by position).
     checked: Vec<(&'static scion_sdk::schema::InterfaceDesc, Box<[usize]>)>,
+    /// Restarts so far and the state a restart restores.
+    recovery: restart::Recovery,
 }
 
 impl Plugin {
@@ -313,6 +346,8 @@ impl Plugin {
                 state_fuel: DEFAULT_STATE_FUEL,
                 state_timeout: None,
                 wasi: None,
+                restart: RestartPolicy::NEVER,
+                expected: Vec::new(),
             },
             named: false,
         }
@@ -365,7 +400,11 @@ impl Plugin {
             exports: Vec::new(),
             poisoned: None,
             checked: Vec::new(),
+            recovery: restart::Recovery::default(),
         };
+        for interface in plugin.settings.expected.clone() {
+            scion_sdk::host::Transport::check(&mut plugin, interface)?;
+        }
         let config = match &plugin.settings.config {
             Some(Ok((bytes, _))) => bytes.clone(),
             _ => Vec::new(),
@@ -534,7 +573,33 @@ impl Plugin {
                 self.store.data_mut().panic.take().unwrap_or_else(|| "no reason given".into());
             return Err(Error::Init { plugin: self.name().to_string(), message });
         }
+        if self.settings.restart.keeps_state() {
+            self.recovery.checkpoint = Some(state.to_vec());
+        }
         Ok(())
+    }
+
+    /// Saves the plugin's state ([`Plugin::save_state`]) as its
+    /// checkpoint: the state a restart restores under
+    /// [`RestartPolicy::keep_state`], and that a reload carries when the
+    /// serving version trapped. Returns whether the plugin keeps state.
+    pub fn checkpoint(&mut self) -> Result<bool> {
+        let saved = self.save_state()?;
+        let kept = saved.is_some();
+        self.recovery.checkpoint = saved;
+        Ok(kept)
+    }
+
+    /// The state last saved by [`Plugin::checkpoint`] or restored into
+    /// the plugin while its policy keeps state.
+    pub fn last_checkpoint(&self) -> Option<&[u8]> {
+        self.recovery.checkpoint.as_deref()
+    }
+
+    /// How many times the plugin was restarted automatically after a trap
+    /// ([`PluginBuilder::restart_policy`]).
+    pub fn restart_count(&self) -> u64 {
+        self.recovery.count
     }
 
     /// Interfaces a client has checked this plugin against (a reload
@@ -554,10 +619,51 @@ impl Plugin {
     /// configuration, host interfaces, limits and initial fuel (as given
     /// to the builder), e.g. after a trap poisoned it. The plugin's
     /// in-memory state is lost. On failure the old instance stays.
+    ///
+    /// Fuel after a restart is the builder's initial fuel
+    /// ([`PluginBuilder::fuel`]), not what was left; the timeout is the
+    /// latest one set. The checkpoint ([`Plugin::checkpoint`]) and the
+    /// restart count are kept, but this restart does not restore the
+    /// checkpoint: call [`Plugin::restore_state`] with
+    /// [`Plugin::last_checkpoint`] for that.
     pub fn restart(&mut self) -> Result<()> {
         let engine = self.store.engine().clone();
-        *self = Plugin::start(&engine, self.module.clone(), self.settings.clone())?;
+        let fresh = Plugin::start(&engine, self.module.clone(), self.settings.clone())?;
+        let recovery = std::mem::take(&mut self.recovery);
+        *self = fresh;
+        self.recovery = recovery;
         Ok(())
+    }
+
+    /// After a trap poisoned the plugin: restarts it if its policy allows,
+    /// restoring the checkpoint under [`RestartPolicy::keep_state`]. When
+    /// it does not restart, the poisoned cause says why.
+    #[cold]
+    fn restart_after_trap(&mut self) {
+        let policy = self.settings.restart;
+        let cause = self.poisoned.clone().unwrap_or_default();
+        if let Err(why) = self.recovery.admit(&policy, std::time::Instant::now()) {
+            if !why.is_empty() {
+                self.poisoned = Some(format!("{cause}; {why}"));
+            }
+            return;
+        }
+        let checkpoint = if policy.keeps_state() { self.recovery.checkpoint.clone() } else { None };
+        // A trap while restoring must not restart again from inside this
+        // restart: the policy is suspended until the restore is done.
+        let outcome = self.restart().and_then(|()| {
+            self.settings.restart = RestartPolicy::NEVER;
+            let restored = match &checkpoint {
+                Some(state) => self.restore_state(state),
+                None => Ok(()),
+            };
+            self.settings.restart = policy;
+            restored
+        });
+        if let Err(e) = outcome {
+            let first = e.to_string().lines().next().unwrap_or_default().to_string();
+            self.poisoned = Some(format!("{cause}; the automatic restart failed: {first}"));
+        }
     }
 
     /// Runs `f`, turning a trap into a poisoned plugin and a reported
@@ -584,8 +690,10 @@ impl Plugin {
         match e {
             e @ Error::Trap(_) => {
                 let err = self.with_panic_message(e);
-                self.poisoned =
-                    Some(err.to_string().lines().next().unwrap_or_default().to_string());
+                self.poisoned = Some(poison_cause(&err));
+                if self.settings.restart.restarts() {
+                    self.restart_after_trap();
+                }
                 err
             }
             e => e,
@@ -624,6 +732,14 @@ impl Plugin {
             ))
         })?;
         Ok((ptr, len))
+    }
+}
+
+/// Why a plugin is poisoned, in a line that does not repeat its name.
+fn poison_cause(e: &Error) -> String {
+    match e {
+        Error::Panic { message, .. } => format!("it panicked: {message}"),
+        e => e.to_string().lines().next().unwrap_or_default().to_string(),
     }
 }
 

@@ -301,20 +301,26 @@ impl PluginHandle {
                 StatePolicy::StartFresh => Ok(false),
             };
         }
-        if let Some(cause) = old.poisoned() {
-            // The old state may be half-updated: do not carry it.
-            log::warn!(
-                "plugin `{}`: not carrying state from a version that failed ({cause})",
-                self.name()
-            );
-            return Ok(false);
-        }
-        // Saving runs on the state budget, not on what is left of the old
-        // version's fuel or deadline, and a failure does not poison it.
-        let saved = old.save_state().map_err(|e| Error::Init {
-            plugin: self.name().to_string(),
-            message: format!("saving the state of the serving version failed: {e}"),
-        })?;
+        let saved = if let Some(cause) = old.poisoned() {
+            // The old state may be half-updated: carry the checkpoint it
+            // saved while it was healthy, if any, never its memory.
+            let Some(checkpoint) = old.last_checkpoint() else {
+                log::warn!(
+                    "plugin `{}`: not carrying state from a version that failed ({cause})",
+                    self.name()
+                );
+                return Ok(false);
+            };
+            Some(checkpoint.to_vec())
+        } else {
+            // Saving runs on the state budget, not on what is left of the
+            // old version's fuel or deadline, and a failure does not poison
+            // it.
+            old.save_state().map_err(|e| Error::Init {
+                plugin: self.name().to_string(),
+                message: format!("saving the state of the serving version failed: {e}"),
+            })?
+        };
         let Some(state) = saved else {
             return match policy {
                 StatePolicy::KeepOld => refuse(format!(

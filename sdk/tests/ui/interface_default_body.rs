@@ -1,0 +1,10 @@
+use scion_sdk::interface;
+
+#[interface]
+pub trait Greeter {
+    fn greet(&self, name: String) -> String {
+        name
+    }
+}
+
+fn main() {}
