@@ -335,7 +335,9 @@ fn main() {
     );
 
     md.push_str("## Around the compute\n\n| what | scion | wasmtime | scion/wasmtime | yardstick | scion/yardstick |\n|---|---|---|---|---|---|\n");
-    let rows: [(&str, &str, &str, Option<(&str, &str)>); 16] = [
+    // (what, scion bench, wasmtime bench, yardstick (name, bench))
+    type Row<'a> = (&'a str, &'a str, &'a str, Option<(&'a str, &'a str)>);
+    let rows: [Row; 16] = [
         (
             "compile kernels.wasm (158 KB)",
             "compile/scion/kernels",

@@ -59,7 +59,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .try_write("/reports/../../escape.txt".into())?
             .unwrap_or_else(|| "allowed?!".into())
     );
-    drop(reports);
     println!("fuel left: {}", plugin.store().get_fuel()?);
     println!("plugin stdout: {:?}", stdout.text());
     println!("plugin stderr: {:?}", stderr.text());

@@ -80,8 +80,18 @@ pub fn build_guests_for(guest_dir: &Path, packages: &[&str], target: &str) -> Pa
     for p in packages {
         cmd.args(["-p", p]);
     }
-    // The outer build's settings must not leak into the wasm build.
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR"] {
+    // The outer build's settings must not leak into the wasm build, nor
+    // `cargo clippy`'s wrapper (the plugins are built, not linted, and the
+    // same whichever outer command asked for them).
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CLIPPY_ARGS",
+        "CLIPPY_CONF_DIR",
+    ] {
         cmd.env_remove(var);
     }
     let status = cmd.status().expect("running cargo for the guest plugins");

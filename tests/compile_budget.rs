@@ -7,7 +7,7 @@
 //! anything (CI machines vary); the numbers are in the commit that added
 //! them, measured with `/usr/bin/time -v`.
 
-use scion::config::CompileBudget;
+use scion::CompileBudget;
 use scion::{Config, Engine, Error, Instance, Module, Store};
 use std::path::PathBuf;
 
@@ -210,9 +210,9 @@ fn many_values_live_across_many_blocks() {
         assert_eq!(call(&m, 3), sum_of_stack_values(3, 20_000));
     }
     // Smaller versions of both fit the default budget and run right.
-    let m = Module::new(&engine, &locals_across_blocks(2_000, 2_000)).unwrap();
+    let m = Module::new(&engine, locals_across_blocks(2_000, 2_000)).unwrap();
     assert_eq!(call(&m, 1), 2_000 * 2_001 / 2);
-    let m = Module::new(&engine, &stack_values_across_blocks(100, 2_000)).unwrap();
+    let m = Module::new(&engine, stack_values_across_blocks(100, 2_000)).unwrap();
     assert_eq!(call(&m, -7), sum_of_stack_values(-7, 100));
 }
 
@@ -229,7 +229,7 @@ fn megabytes_of_loads_at_distinct_addresses() {
         k += 1;
     }
     c.i32_const(7);
-    let m = Module::new(&engine, &module(&[Func { locals: vec![], code: c.0 }], true)).unwrap();
+    let m = Module::new(&engine, module(&[Func { locals: vec![], code: c.0 }], true)).unwrap();
     assert_eq!(call(&m, 16), 7);
     let mut c = Code(Vec::new());
     let mut k = 0;
@@ -238,7 +238,7 @@ fn megabytes_of_loads_at_distinct_addresses() {
         k += 1;
     }
     c.i32_const(9);
-    let m = Module::new(&engine, &module(&[Func { locals: vec![], code: c.0 }], true)).unwrap();
+    let m = Module::new(&engine, module(&[Func { locals: vec![], code: c.0 }], true)).unwrap();
     assert_eq!(call(&m, 4), 9);
 }
 
@@ -298,7 +298,7 @@ fn a_loop_rotating_thousands_of_locals() {
     for k in 1..=n {
         c.local_get(k).i32_const(k as i32).op(&[0x6c]).op(ADD);
     }
-    let m = Module::new(&engine, &module(&[Func { locals: vec![(n + 1, I32)], code: c.0 }], false))
+    let m = Module::new(&engine, module(&[Func { locals: vec![(n + 1, I32)], code: c.0 }], false))
         .unwrap();
     for turns in [1, 2, 7, n as i32 + 3] {
         // After `turns` iterations local k holds the value first in local

@@ -71,7 +71,8 @@ fn failures_leave_the_old_version_serving() {
     let events = h.events();
     increment(&h);
     increment(&h);
-    let failures: [(&str, Vec<u8>, fn(&Error) -> bool); 4] = [
+    type Failure = (&'static str, Vec<u8>, fn(&Error) -> bool);
+    let failures: [Failure; 4] = [
         ("broken wasm", b"\0asm\x01\0\0\0\x01\x04garbage".to_vec(), |e| {
             matches!(e, Error::Compile { .. })
         }),

@@ -293,7 +293,7 @@ mod other_interface {
 
 fn mismatch(check: impl FnOnce(&mut Plugin) -> Result<(), Error>) -> String {
     let mut plugin = load();
-    let err = check(&mut plugin).err().expect("the mismatch must be refused");
+    let err = check(&mut plugin).expect_err("the mismatch must be refused");
     assert!(matches!(err, Error::Schema(_)), "{err}");
     err.to_string()
 }
@@ -333,8 +333,8 @@ fn with_schema(wasm: &[u8], section: &[u8]) -> Vec<u8> {
     let mut out = wasm[..8].to_vec();
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         let payload = payload.unwrap();
-        if let wasmparser::Payload::CustomSection(c) = &payload {
-            if c.name() == scion_sdk::abi::SCHEMA_SECTION {
+        if let wasmparser::Payload::CustomSection(c) = &payload
+            && c.name() == scion_sdk::abi::SCHEMA_SECTION {
                 let mut body = Vec::new();
                 leb(&mut body, c.name().len() as u64);
                 body.extend_from_slice(c.name().as_bytes());
@@ -344,7 +344,6 @@ fn with_schema(wasm: &[u8], section: &[u8]) -> Vec<u8> {
                 out.extend(body);
                 continue;
             }
-        }
         if let Some((id, range)) = payload.as_section() {
             out.push(id);
             let range = range.start as usize..range.end as usize;
@@ -369,11 +368,10 @@ fn leb(out: &mut Vec<u8>, mut v: u64) {
 
 fn schema_section(wasm: &[u8]) -> Vec<u8> {
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        if let wasmparser::Payload::CustomSection(c) = payload.unwrap() {
-            if c.name() == scion_sdk::abi::SCHEMA_SECTION {
+        if let wasmparser::Payload::CustomSection(c) = payload.unwrap()
+            && c.name() == scion_sdk::abi::SCHEMA_SECTION {
                 return c.data().to_vec();
             }
-        }
     }
     panic!("no schema section")
 }

@@ -433,7 +433,7 @@ fn verification_records_never_outlive_a_change() {
     std::fs::write(&tmp, &forged).unwrap();
     std::fs::rename(&tmp, &entry).unwrap();
     settle();
-    let err = Module::from_artifact(&engine2, &entry).err().expect("the replacement is refused");
+    let err = Module::from_artifact(&engine2, &entry).expect_err("the replacement is refused");
     assert!(err.to_string().contains("does not match"), "{err}");
     reload("replaced, old record kept");
     // 3. A record of another entry, and records that are not this key's.
@@ -455,7 +455,7 @@ fn verification_records_never_outlive_a_change() {
         std::fs::write(&entry, &forged).unwrap();
         std::fs::write(sidecar(&entry), &record).unwrap();
         settle();
-        let err = Module::from_artifact(&engine2, &entry).err().expect(what);
+        let err = Module::from_artifact(&engine2, &entry).expect_err(what);
         assert!(err.to_string().contains("does not match"), "{what}: {err}");
         reload(what);
     }

@@ -48,7 +48,7 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// An engine with this configuration. Fails when the CPU lacks the
     /// baseline features, or the cache directory cannot be created or is
-    /// not private to you (see [`crate::cache::Cache::open`]).
+    /// not private to you (the README's "Layout" section says what is checked).
     pub fn new(config: Config) -> Result<Engine> {
         IsaFlags::check_baseline().map_err(Error::Unsupported)?;
         let dir = config.resolved_cache_dir().map_err(Error::Unsupported)?;

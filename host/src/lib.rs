@@ -22,22 +22,33 @@
 //! contract.
 
 #![warn(missing_docs)]
+// Without `internals`, some of the compiler's vocabulary (encoder forms
+// the golden tests check against iced-x86, contract fields, IR helpers)
+// is used only by the tests that the feature serves.
+#![cfg_attr(not(feature = "internals"), allow(dead_code, unused_imports))]
 
-pub mod artifact;
-pub mod cache;
-pub mod compiler;
-pub mod config;
-pub mod contract;
-pub mod engine;
-pub mod error;
+/// Declares modules that are Scion's internals: private to the crate,
+/// unless the `internals` feature (for Scion's own tests, benchmarks and
+/// tools; not a stable API) makes them public, hidden from the docs.
+macro_rules! internal_modules {
+    ($($name:ident),* $(,)?) => {$(
+        #[cfg(feature = "internals")]
+        #[doc(hidden)]
+        pub mod $name;
+        #[cfg(not(feature = "internals"))]
+        mod $name;
+    )*};
+}
+
+internal_modules!(artifact, cache, compiler, config, contract, engine, error, module, runtime);
+
 pub mod info;
-pub mod module;
 pub mod plugin;
-pub mod runtime;
 pub mod types;
 pub mod wasi;
 pub mod wast;
 
+pub use compiler::CompileError;
 pub use config::{CompileBudget, Config, FuelCosts};
 pub use engine::Engine;
 pub use error::{Error, Result};

@@ -220,7 +220,7 @@ mod tests {
         // SAFETY: read under the list's lock; the entry is ours.
         let first = unsafe {
             let _l = LIST.lock();
-            (*(&raw const __jit_debug_descriptor)).first_entry
+            __jit_debug_descriptor.first_entry
         };
         assert!(!first.is_null());
         drop(r);

@@ -40,7 +40,7 @@ impl Watcher {
         watcher
             .watch(&dir, RecursiveMode::NonRecursive)
             .map_err(|e| Error::Usage(format!("cannot watch {}: {e}", dir.display())))?;
-        let mut last = std::fs::read(&path).ok().map(|b| Sha256::digest(b));
+        let mut last = std::fs::read(&path).ok().map(Sha256::digest);
         let thread = std::thread::Builder::new()
             .name(format!("scion-watch-{}", handle.name()))
             .spawn(move || {

@@ -239,13 +239,12 @@ fn check_ref(element: ValType, val: &Val, store_id: u64) -> Result<()> {
         return Err(Error::Usage(format!("table of {element} cannot hold a {}", val.ty())));
     }
     val.check_store(store_id, "the table element")?;
-    if let Val::FuncRef(Some(f)) = val {
-        if f.wasm_funcref().is_none() {
+    if let Val::FuncRef(Some(f)) = val
+        && f.wasm_funcref().is_none() {
             return Err(Error::Usage(
                 "only functions of instances can be stored in tables (import the host function first)".into(),
             ));
         }
-    }
     Ok(())
 }
 

@@ -213,7 +213,7 @@ impl Func {
     }
 
     pub(crate) fn from_raw_funcref(store_id: u64, raw: u64) -> Option<Func> {
-        (raw != 0).then(|| Func { store_id, kind: FuncKind::Wasm(raw as usize) })
+        (raw != 0).then_some(Func { store_id, kind: FuncKind::Wasm(raw as usize) })
     }
 
     /// The pointer stored in tables and passed as a funcref (0 for host
@@ -336,11 +336,10 @@ fn check_vals(types: &[ValType], vals: &[Val], what: &str, store_id: u64) -> Res
         if v.ty() != *t {
             return Err(Error::Usage(format!("{what} {i} should be {t}, got {}", v.ty())));
         }
-        if let Val::FuncRef(Some(f)) = v {
-            if f.store_id != store_id {
+        if let Val::FuncRef(Some(f)) = v
+            && f.store_id != store_id {
                 return Err(Error::Usage(format!("{what} {i} is a function of another store")));
             }
-        }
     }
     Ok(())
 }

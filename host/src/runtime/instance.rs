@@ -486,7 +486,7 @@ unsafe fn build(
     let unmetered = StartupPlan::default();
     let plan = if s.fuel_enabled { module.inner.startup_plan() } else { &unmetered };
     let costs = s.engine.config().fuel_costs.clone();
-    let mut meter = Meter::start(s, &plan).map_err(Error::Trap)?;
+    let mut meter = Meter::start(s, plan).map_err(Error::Trap)?;
 
     // Defined globals.
     for (d, g) in info.global_defs.iter().enumerate() {

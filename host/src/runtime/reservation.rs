@@ -102,7 +102,7 @@ impl Reservation {
     /// Makes exactly `[0, to)` read/write (`to <= len`, a page multiple).
     /// Shrinking below the image unmaps it first.
     pub fn set_accessible(&mut self, to: usize) -> Result<(), String> {
-        if to > self.len || to % OS_PAGE != 0 {
+        if to > self.len || !to.is_multiple_of(OS_PAGE) {
             return Err(format!("{to} bytes do not fit a reservation of {}", self.len));
         }
         if self.image.is_some_and(|i| i.len > to) {

@@ -174,9 +174,15 @@ pub(crate) struct StoreOpaque {
     pub vm: std::sync::Arc<SharedVm>,
     pub id: u64,
     pub engine: Engine,
+    // Boxed so that each one keeps its address while the vectors grow:
+    // generated code and vmctx fields point at them.
+    #[allow(clippy::vec_box)]
     pub instances: Vec<Box<InstanceData>>,
+    #[allow(clippy::vec_box)]
     pub memories: Vec<Box<LinearMemory>>,
+    #[allow(clippy::vec_box)]
     pub tables: Vec<Box<Table>>,
+    #[allow(clippy::vec_box)]
     pub host_globals: Vec<Box<VMGlobalDefinition>>,
     /// Error of a host function that trapped, until the trap is reported.
     pub pending_error: Option<Box<dyn std::error::Error + Send + Sync>>,
@@ -249,10 +255,13 @@ impl StoreOpaque {
     }
 }
 
+/// What the store calls when the plugin runs out of fuel.
+pub(crate) type FuelHandler<T> = Box<dyn FnMut(&mut T) -> OutOfFuel + Send>;
+
 pub(crate) struct StoreInner<T> {
     pub opaque: StoreOpaque,
     pub host_funcs: Vec<HostFunc<T>>,
-    pub fuel_handler: Option<Box<dyn FnMut(&mut T) -> OutOfFuel + Send>>,
+    pub fuel_handler: Option<FuelHandler<T>>,
     pub data: T,
 }
 

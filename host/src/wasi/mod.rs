@@ -8,7 +8,7 @@
 //! host's own, the host's clocks and random generator or deterministic
 //! ones, and a limit on open files. Sockets calls return `ENOTSUP`.
 //!
-//! Add the functions to a [`Linker`](crate::Linker) with [`add_to_linker`]
+//! Add the functions to a [`Linker`] with [`add_to_linker`]
 //! and keep the [`WasiCtx`] in the store's data. A program's
 //! `proc_exit(code)` ends the call with an error [`exit_code`] reads.
 //!

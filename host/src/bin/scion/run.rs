@@ -145,7 +145,7 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
     }
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(i) => i,
-        Err(e) => return Ok(ended(e, || report_fuel(&store))?),
+        Err(e) => return ended(e, || report_fuel(&store)),
     };
     let name = match invoke {
         Some(name) => name,

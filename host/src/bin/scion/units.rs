@@ -49,6 +49,16 @@ pub fn parse_timeout(text: &str) -> Result<Option<Duration>, String> {
     Ok((t < NO_DEADLINE).then_some(t))
 }
 
+/// A rough age: `42s`, `7m`, `3h`, `12d`.
+pub fn format_age(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 2 * 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,15 +88,5 @@ mod tests {
         assert_eq!(parse_timeout("18446744073709000000s"), Ok(None));
         assert_eq!(parse_timeout("100000000000m"), Ok(None));
         assert!(parse_timeout("1e400s").is_err());
-    }
-}
-
-/// A rough age: `42s`, `7m`, `3h`, `12d`.
-pub fn format_age(secs: u64) -> String {
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 2 * 3600 => format!("{}m", s / 60),
-        s if s < 2 * 86400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86400),
     }
 }

@@ -76,11 +76,10 @@ pub fn check(vcode: &VCode, live: &Liveness, alloc: &Allocation) -> Result<(), S
         // range conflicts if it starts before the end of one not its own.
         let mut top: [(u32, usize); 2] = [(0, usize::MAX); 2];
         for &(a, b, v) in &ranges {
-            if let Some(&(end, o)) = top.iter().find(|&&(_, o)| o != v && o != usize::MAX) {
-                if a < end {
+            if let Some(&(end, o)) = top.iter().find(|&&(_, o)| o != v && o != usize::MAX)
+                && a < end {
                     return Err(format!("r{o} and r{v} both live in {:?} at {a}", Reg(p)));
                 }
-            }
             if top[0].1 == v {
                 top[0].0 = top[0].0.max(b);
             } else if top[1].1 == v {

@@ -266,11 +266,10 @@ impl FuncTranslator<'_> {
                     loops: 0,
                 });
             }
-            Operator::Else => {
-                if !matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) {
+            Operator::Else
+                if !matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) => {
                     self.translate_else();
                 }
-            }
             Operator::End => {
                 if matches!(self.control.last().map(|f| &f.kind), Some(FrameKind::Dead)) {
                     self.control.pop();
