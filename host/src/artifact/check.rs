@@ -11,8 +11,10 @@
 //!
 //! - the ELF header is x86-64, little-endian, `ET_DYN`, with 56-byte
 //!   program headers inside the file;
-//! - every program header is `PT_LOAD`, `PT_DYNAMIC`, `PT_GNU_RELRO` or
-//!   `PT_GNU_STACK` (no `PT_INTERP`, `PT_TLS`, notes or properties);
+//! - every program header is `PT_LOAD`, `PT_DYNAMIC`, `PT_GNU_RELRO`,
+//!   `PT_GNU_STACK` or `PT_GNU_EH_FRAME` (no `PT_INTERP`, `PT_TLS`, notes
+//!   or properties); the unwind table `PT_GNU_EH_FRAME` points at, if any,
+//!   lies at its address inside the read-only segment;
 //! - every `PT_LOAD` is page-aligned with **file offset equal to its
 //!   address** (so the file view and the memory view of every loaded byte
 //!   are the same bytes, which defeats a dynamic section that reads one way
@@ -70,6 +72,8 @@ pub struct Layout {
     pub dynamic: u64,
     /// Address of the descriptor (the value of [`DESCRIPTOR_SYMBOL`]).
     pub descriptor: u64,
+    /// Address and length of `.eh_frame_hdr` (`PT_GNU_EH_FRAME`), if any.
+    pub eh_frame_hdr: Option<(u64, u64)>,
 }
 
 impl Layout {
@@ -110,6 +114,7 @@ fn u64_at(b: &[u8], at: u64) -> Option<u64> {
 
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
+const PT_GNU_EH_FRAME: u32 = 0x6474_e550;
 const PT_GNU_STACK: u32 = 0x6474_e551;
 const PT_GNU_RELRO: u32 = 0x6474_e552;
 
@@ -120,7 +125,6 @@ fn program_header_name(t: u32) -> String {
         5 => "PT_SHLIB".into(),
         6 => "PT_PHDR".into(),
         7 => "PT_TLS (thread-local storage, which the loader initializes)".into(),
-        0x6474_e550 => "PT_GNU_EH_FRAME".into(),
         0x6474_e553 => "PT_GNU_PROPERTY".into(),
         t => format!("{t:#x}"),
     }
@@ -204,6 +208,7 @@ pub fn check(file: &[u8]) -> Result<Layout, String> {
 
     let mut segments: Vec<Segment> = Vec::new();
     let (mut dynamic, mut relro, mut stacks) = (Vec::new(), Vec::new(), 0);
+    let mut eh_frame_hdrs = Vec::new();
     for i in 0..u64::from(phnum) {
         let at = phoff + i * 56;
         let p_type = u32_at(file, at).unwrap();
@@ -248,6 +253,12 @@ pub fn check(file: &[u8]) -> Result<Layout, String> {
             }
             PT_DYNAMIC => dynamic.push((offset, vaddr, filesz, memsz)),
             PT_GNU_RELRO => relro.push((vaddr, memsz)),
+            PT_GNU_EH_FRAME => {
+                if flags != PF_R || offset != vaddr || filesz != memsz || filesz < 12 {
+                    return Err(format!("{name}: an unexpected PT_GNU_EH_FRAME"));
+                }
+                eh_frame_hdrs.push((vaddr, filesz));
+            }
             PT_GNU_STACK => {
                 if flags & PF_X != 0 {
                     return Err("asks for an executable stack (PT_GNU_STACK with PF_X)".into());
@@ -270,6 +281,19 @@ pub fn check(file: &[u8]) -> Result<Layout, String> {
     if segments.iter().filter(|s| s.flags & PF_W != 0).count() > 1 {
         return Err("more than one writable segment".into());
     }
+    let eh_frame_hdr = match eh_frame_hdrs[..] {
+        [] => None,
+        [(vaddr, len)] => {
+            let inside = segments.iter().any(|s| {
+                s.flags == PF_R && vaddr >= s.vaddr && vaddr + len <= s.vaddr + s.filesz
+            });
+            if !inside {
+                return Err("PT_GNU_EH_FRAME outside the read-only segment".into());
+            }
+            Some((vaddr, len))
+        }
+        _ => return Err("more than one PT_GNU_EH_FRAME header".into()),
+    };
     if stacks != 1 {
         return Err(format!("{stacks} PT_GNU_STACK headers (expected exactly one)"));
     }
@@ -302,7 +326,7 @@ pub fn check(file: &[u8]) -> Result<Layout, String> {
                 .into(),
         );
     }
-    let layout = Layout { segments, dynamic: d_vaddr, descriptor: 0 };
+    let layout = Layout { segments, dynamic: d_vaddr, descriptor: 0, eh_frame_hdr };
 
     // The dynamic section, up to DT_NULL (where the loader stops).
     let mut tags: [Option<u64>; 8] = [None; 8];

@@ -64,6 +64,9 @@ use object::Endianness;
 use object::elf;
 use object::write::elf::{FileHeader, ProgramHeader, SectionHeader, Sym, Writer};
 
+use super::eh_frame::{self, UnwindAddrs};
+use crate::compiler::unwind::UnwindRange;
+
 /// Page size used for segment alignment. x86-64 Linux always uses 4 KiB base
 /// pages; glibc rejects a `PT_LOAD` whose `p_align` is not a multiple of it
 /// or whose offset and address disagree modulo it.
@@ -119,6 +122,14 @@ pub struct SharedObjectInput<'a> {
     pub symbols: &'a [TextSymbol<'a>],
     /// `DT_SONAME`, if any. Must not contain NUL.
     pub soname: Option<&'a str>,
+    /// How each range of `.text` changes its frame, for `.eh_frame` and
+    /// `.eh_frame_hdr` (both left out when empty).
+    pub unwind: &'a [UnwindRange],
+    /// Names of sections that are not loaded (DWARF debug information).
+    pub debug_names: &'a [&'a str],
+    /// Builds their contents, in the same order, from the final address
+    /// of `.text`.
+    pub make_debug: &'a dyn Fn(u64) -> Vec<Vec<u8>>,
 }
 
 fn align_up(value: u64, align: u64) -> u64 {
@@ -192,9 +203,26 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
     let descriptor_index = w.reserve_section_index();
     let rodata_name_id = w.add_section_name(b".rodata");
     w.reserve_section_index();
+    let has_unwind = !input.unwind.is_empty();
+    let eh_names = has_unwind.then(|| {
+        let hdr = w.add_section_name(b".eh_frame_hdr");
+        w.reserve_section_index();
+        let frame = w.add_section_name(b".eh_frame");
+        w.reserve_section_index();
+        (hdr, frame)
+    });
     let text_name_id = w.add_section_name(b".text");
     let text_index = w.reserve_section_index();
     w.reserve_dynamic_section_index();
+    let debug_ids: Vec<_> = input
+        .debug_names
+        .iter()
+        .map(|n| {
+            let id = w.add_section_name(n.as_bytes());
+            w.reserve_section_index();
+            id
+        })
+        .collect();
     w.reserve_symtab_section_index();
     w.reserve_strtab_section_index();
     w.reserve_shstrtab_section_index();
@@ -220,7 +248,7 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
     // GNU_STACK. The RX segment is dropped when there is no code, because a
     // zero-length PT_LOAD is pointless (and a zero-length mmap fails).
     let has_text = !input.text.is_empty();
-    let phnum = if has_text { 6 } else { 5 };
+    let phnum = 5 + u32::from(has_text) + u32::from(has_unwind);
 
     w.reserve_file_header();
     w.reserve_program_headers(phnum);
@@ -233,11 +261,29 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
     let dynstr_len = w.dynstr_len() as u64;
     let descriptor_offset = w.reserve(input.descriptor_len, DATA_ALIGN) as u64;
     let rodata_offset = w.reserve(input.rodata.len(), DATA_ALIGN) as u64;
+    let (eh_hdr_len, eh_frame_len) = if has_unwind {
+        (eh_frame::eh_frame_hdr_len(input.unwind), eh_frame::eh_frame_len(input.unwind))
+    } else {
+        (0, 0)
+    };
+    let eh_hdr_offset = w.reserve(eh_hdr_len, 4) as u64;
+    let eh_frame_offset = w.reserve(eh_frame_len, 8) as u64;
     let ro_end = w.reserved_len() as u64;
 
     // .text starts on a fresh page so the executable mapping contains only
     // code (the equivalent of `ld -z separate-code`).
     let text_offset = align_up(ro_end, PAGE);
+    let unwind_addrs =
+        UnwindAddrs { text: text_offset, eh_frame: eh_frame_offset, eh_frame_hdr: eh_hdr_offset };
+    let (eh_hdr, eh_frame) = if has_unwind {
+        let frame = eh_frame::eh_frame(input.unwind, unwind_addrs);
+        (eh_frame::eh_frame_hdr(&frame, unwind_addrs), frame)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    debug_assert_eq!((eh_hdr.len(), eh_frame.len()), (eh_hdr_len, eh_frame_len));
+    let debug = (input.make_debug)(text_offset);
+    assert_eq!(debug.len(), input.debug_names.len(), "one body per debug section name");
     w.reserve_until(text_offset as usize);
     w.reserve(input.text.len(), 1);
     let text_end = w.reserved_len() as u64;
@@ -254,6 +300,7 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
     // to a page) covers the page; the excess is zero-filled "bss".
     let dynamic_memsz = align_up(dynamic_size, PAGE);
 
+    let debug_offsets: Vec<u64> = debug.iter().map(|b| w.reserve(b.len(), 1) as u64).collect();
     w.reserve_symtab();
     w.reserve_strtab();
     w.reserve_shstrtab();
@@ -336,6 +383,19 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
         p_memsz: dynamic_memsz,
         p_align: 1,
     });
+    // Unwinders find the search table of .eh_frame through this.
+    if has_unwind {
+        w.write_program_header(&ProgramHeader {
+            p_type: elf::PT_GNU_EH_FRAME,
+            p_flags: elf::PF_R,
+            p_offset: eh_hdr_offset,
+            p_vaddr: eh_hdr_offset,
+            p_paddr: eh_hdr_offset,
+            p_filesz: eh_hdr_len as u64,
+            p_memsz: eh_hdr_len as u64,
+            p_align: 4,
+        });
+    }
     // Without PT_GNU_STACK glibc assumes the object needs an executable
     // stack: it would mprotect every thread stack RWX (or refuse the dlopen
     // where that is disallowed, as newer glibc versions do).
@@ -374,6 +434,10 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
     w.write(&descriptor);
     w.write_align(DATA_ALIGN);
     w.write(input.rodata);
+    w.write_align(4);
+    w.write(&eh_hdr);
+    w.write_align(8);
+    w.write(&eh_frame);
 
     w.pad_until(text_offset as usize);
     w.write(input.text);
@@ -390,6 +454,11 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
         w.write_dynamic_string(elf::DT_SONAME, id);
     }
     w.write_dynamic(elf::DT_NULL, 0);
+
+    for (bytes, &at) in debug.iter().zip(&debug_offsets) {
+        w.pad_until(at as usize);
+        w.write(bytes);
+    }
 
     w.write_null_symbol();
     for (sym, name) in input.symbols.iter().zip(&symbol_strs) {
@@ -445,6 +514,25 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
         sh_addralign: DATA_ALIGN as u64,
         sh_entsize: 0,
     });
+    if let Some((hdr_name, frame_name)) = eh_names {
+        for (name, offset, size, align) in [
+            (hdr_name, eh_hdr_offset, eh_hdr_len, 4),
+            (frame_name, eh_frame_offset, eh_frame_len, 8),
+        ] {
+            w.write_section_header(&SectionHeader {
+                name: Some(name),
+                sh_type: elf::SHT_PROGBITS,
+                sh_flags: u64::from(elf::SHF_ALLOC),
+                sh_addr: offset,
+                sh_offset: offset,
+                sh_size: size as u64,
+                sh_link: 0,
+                sh_info: 0,
+                sh_addralign: align,
+                sh_entsize: 0,
+            });
+        }
+    }
     w.write_section_header(&SectionHeader {
         name: Some(text_name_id),
         sh_type: elf::SHT_PROGBITS,
@@ -458,6 +546,20 @@ pub fn write_shared_object(input: &SharedObjectInput<'_>) -> Result<Vec<u8>, obj
         sh_entsize: 0,
     });
     w.write_dynamic_section_header(dynamic_offset);
+    for ((name, bytes), &at) in debug_ids.iter().zip(&debug).zip(&debug_offsets) {
+        w.write_section_header(&SectionHeader {
+            name: Some(*name),
+            sh_type: elf::SHT_PROGBITS,
+            sh_flags: 0,
+            sh_addr: 0,
+            sh_offset: at,
+            sh_size: bytes.len() as u64,
+            sh_link: 0,
+            sh_info: 0,
+            sh_addralign: 1,
+            sh_entsize: 0,
+        });
+    }
     w.write_symtab_section_header(num_local_symbols);
     w.write_strtab_section_header();
     w.write_shstrtab_section_header();
@@ -531,6 +633,9 @@ mod tests {
             make_descriptor: &make,
             symbols,
             soname,
+            unwind: &[],
+            debug_names: &[],
+            make_debug: &|_| Vec::new(),
         })
         .expect("write_shared_object")
     }
@@ -882,6 +987,9 @@ mod tests {
             make_descriptor: &make,
             symbols: &[],
             soname: None,
+            unwind: &[],
+            debug_names: &[],
+            make_debug: &|_| Vec::new(),
         });
     }
 

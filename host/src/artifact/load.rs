@@ -142,6 +142,9 @@ pub struct LoadedArtifact {
     images_start: u64,
     /// The code's announcement to debuggers (taken back before the unmap).
     _debugger: Option<Registration>,
+    /// The code's unwind table, registered with the host's unwinder
+    /// (taken back before the unmap).
+    _frames: Option<super::frames::FrameRegistration>,
     // Dropped last: unmaps the code.
     mapping: Mapping,
 }
@@ -276,11 +279,18 @@ impl LoadedArtifact {
         let text = base + verified.text.start;
         let addr_field = verified.metadata.symbol_file_text_addr as usize;
         let debugger = Registration::new(&elf[verified.symbol_file.clone()], addr_field, text);
+        let eh_frame = super::frames::find_eh_frame(elf, &layout);
         mapping.make_executable(&layout).map_err(fail)?;
+        // SAFETY: `find_eh_frame` checked the table's entries up to its
+        // terminator inside the read-only segment, mapped while the
+        // artifact (which drops the registration first) lives.
+        let frames = eh_frame
+            .map(|at| unsafe { super::frames::FrameRegistration::new((base + at) as *const u8) });
         let artifact = LoadedArtifact {
             file,
             images_start,
             _debugger: debugger,
+            _frames: frames,
             metadata: verified.metadata,
             trap_table: (base + verified.trap_table.start) as *const u8,
             trap_table_len: verified.trap_table.len(),

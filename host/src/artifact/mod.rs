@@ -9,6 +9,8 @@
 
 pub mod check;
 pub mod debugger;
+pub mod eh_frame;
+mod frames;
 pub mod elf;
 pub mod images;
 pub mod load;
@@ -91,6 +93,9 @@ pub fn write_artifact(
         make_descriptor: &make_descriptor,
         symbols: &symbols,
         soname: None,
+        unwind: &compiled.unwind,
+        debug_names: &[],
+        make_debug: &|_| Vec::new(),
     };
     let mut file = elf::write_shared_object(&input).expect("in-memory ELF writing cannot fail");
     if !images.is_empty() {

@@ -21,6 +21,7 @@ pub mod lower;
 pub mod opt;
 pub mod regalloc;
 pub mod translate;
+pub mod unwind;
 pub mod vcode;
 pub mod x64;
 
@@ -96,6 +97,9 @@ pub struct CompiledModule {
     pub trap_sites: Vec<TrapSite>,
     /// Named runtime code (trap routine, trampolines): name, offset, length.
     pub runtime_symbols: Vec<(String, u32, u32)>,
+    /// How each function, trampoline and stub changes its frame, sorted
+    /// by offset, for `.eh_frame`.
+    pub unwind: Vec<unwind::UnwindRange>,
     /// Extensions the code uses.
     pub isa: IsaFlags,
 }
@@ -221,6 +225,8 @@ pub fn compile_with_stages(
     trap_sites.sort_by_key(|s| s.code_offset);
     let functions = std::mem::take(&mut text.functions);
     let runtime_symbols = std::mem::take(&mut text.runtime_symbols);
+    let mut unwind = std::mem::take(&mut text.unwind);
+    unwind.sort_by_key(|r| r.start);
     Ok(CompiledModule {
         info,
         text: text.finish(),
@@ -230,6 +236,7 @@ pub fn compile_with_stages(
         host_adapters,
         trap_sites,
         runtime_symbols,
+        unwind,
         isa: config.isa,
     })
 }

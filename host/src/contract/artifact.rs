@@ -19,7 +19,7 @@ pub const MAGIC: [u8; 8] = *b"SCIONMOD";
 
 /// Version of everything in [`super`]: bump on any change of the vmctx
 /// layout, calling convention, trap codes, builtins or metadata encoding.
-pub const FORMAT_VERSION: u32 = 9;
+pub const FORMAT_VERSION: u32 = 10;
 
 /// Version of the compiler: the package version and a hash of the sources
 /// that determine generated code (see `build.rs`); part of every cache key.

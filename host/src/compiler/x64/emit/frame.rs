@@ -69,10 +69,9 @@ impl<'a> FuncEmitter<'a> {
     pub(super) fn prologue(&mut self) {
         let total = self.frame.total;
         let body_offset = self.vcode.body_offset;
+        self.tb.push_frame_pointer();
+        self.tb.push_saved(VMCTX, 0);
         let a = self.asm();
-        a.push(Gpr::RBP);
-        a.mov_rr(Size::S64, Gpr::RBP, Gpr::RSP);
-        a.push(VMCTX);
         // Stack check: trap if the frame would go below the store's limit.
         a.load(LoadKind::U64, TMP, Amode::base_disp(VMCTX, header::STORE as i32));
         a.load(LoadKind::U64, TMP, Amode::base_disp(TMP, store::STACK_LIMIT as i32));
@@ -81,10 +80,10 @@ impl<'a> FuncEmitter<'a> {
         self.trap_if(Cond::B, TrapCode::StackOverflow, body_offset);
         let saved: Vec<Gpr> = self.alloc.callee_saved.clone();
         let rest = total - self.frame.saved_bytes;
-        let a = self.asm();
-        for r in saved {
-            a.push(r);
+        for (i, r) in saved.into_iter().enumerate() {
+            self.tb.push_saved(r, 8 + 8 * i as u32);
         }
+        let a = self.asm();
         if rest > 0 {
             a.alu_ri(AluOp::Sub, Size::S64, Gpr::RSP, rest);
         }
@@ -99,8 +98,7 @@ impl<'a> FuncEmitter<'a> {
             a.pop(r);
         }
         a.pop(VMCTX);
-        a.pop(Gpr::RBP);
-        a.ret();
+        self.tb.pop_frame_pointer_and_return();
     }
 
     pub(super) fn block(&mut self, b: usize, next: Option<usize>, next_next: Option<usize>) {

@@ -24,6 +24,7 @@
 use super::encode::{AluOp, Asm, ExtendKind, Label, LoadKind, ShiftOp, SseOp};
 use super::regs::{Amode, Cond, Gpr, Scale, Size, Xmm};
 use crate::compiler::regalloc::{Allocation, Loc, LocalCopy};
+use crate::compiler::unwind::{UnwindOp, UnwindRange};
 use crate::compiler::vcode::*;
 use crate::contract::abi::{self, ArgLoc, MACHINE, call_layout};
 use crate::contract::builtins::Builtin;
@@ -85,6 +86,8 @@ pub struct TextBuilder {
     pub functions: Vec<FunctionRange>,
     /// Other named code (trap routine, trampolines), for symbol tables.
     pub runtime_symbols: Vec<(String, u32, u32)>,
+    /// The frame changes of every range emitted so far.
+    pub unwind: Vec<UnwindRange>,
 }
 
 impl TextBuilder {
@@ -104,7 +107,51 @@ impl TextBuilder {
             trap_sites: Vec::new(),
             functions: Vec::new(),
             runtime_symbols: Vec::new(),
+            unwind: Vec::new(),
         }
+    }
+
+    /// Starts the unwind range of code emitted from here on.
+    fn begin_unwind(&mut self) {
+        let start = self.asm.offset();
+        self.unwind.push(UnwindRange { start, len: 0, ops: Vec::new() });
+    }
+
+    /// Records a frame change at the current offset.
+    fn unwind(&mut self, op: UnwindOp) {
+        let at = self.asm.offset();
+        let range = self.unwind.last_mut().expect("begin_unwind first");
+        range.ops.push((at - range.start, op));
+    }
+
+    /// Ends the current unwind range here.
+    fn end_unwind(&mut self) {
+        let end = self.asm.offset();
+        let range = self.unwind.last_mut().expect("begin_unwind first");
+        range.len = end - range.start;
+    }
+
+    /// `push rbp; mov rbp, rsp`, recorded.
+    fn push_frame_pointer(&mut self) {
+        self.asm.push(Gpr::RBP);
+        self.unwind(UnwindOp::PushFramePointer);
+        self.asm.mov_rr(Size::S64, Gpr::RBP, Gpr::RSP);
+        self.unwind(UnwindOp::SetFramePointer);
+    }
+
+    /// Pushes `reg` in a frame-pointer frame where `saved` bytes below
+    /// `rbp` are already in use; records where it went.
+    fn push_saved(&mut self, reg: Gpr, saved: u32) {
+        self.asm.push(reg);
+        self.unwind(UnwindOp::SaveRegister { reg: reg.0, offset: 16 + saved + 8 });
+    }
+
+    /// `pop rbp; ret`, recorded.
+    fn pop_frame_pointer_and_return(&mut self) {
+        self.asm.pop(Gpr::RBP);
+        self.unwind(UnwindOp::Leave);
+        self.asm.ret();
+        self.unwind(UnwindOp::Resume);
     }
 
     /// The current offset.
@@ -143,6 +190,7 @@ impl TextBuilder {
     pub fn emit_function(&mut self, vcode: &VCode, alloc: &Allocation) {
         self.align(16);
         let start = self.asm.offset();
+        self.begin_unwind();
         let label = self.func_labels[(vcode.func_index - self.imported_funcs) as usize];
         self.asm.bind(label);
         let mut f = FuncEmitter::new(self, vcode, alloc);
@@ -152,6 +200,7 @@ impl TextBuilder {
             f.block(b.0 as usize, after(1), after(2));
         }
         f.out_of_line();
+        self.end_unwind();
         let len = self.asm.offset() - start;
         self.functions.push(FunctionRange { func_index: vcode.func_index, start, len });
     }

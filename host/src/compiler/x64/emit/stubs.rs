@@ -13,6 +13,11 @@ impl TextBuilder {
         self.align(16);
         let start = self.asm.offset();
         self.asm.bind(self.trap_common);
+        // Called from a trap stub, in the trapping function's frame, whose
+        // rbp it keeps until the end: unwinders see that frame's caller.
+        self.begin_unwind();
+        self.unwind(UnwindOp::PushFramePointer);
+        self.unwind(UnwindOp::SetFramePointer);
         let a = &mut self.asm;
         a.pop(Gpr::RAX);
         a.load(LoadKind::U64, Gpr::RCX, Amode::base_disp(VMCTX, header::STORE as i32));
@@ -52,8 +57,11 @@ impl TextBuilder {
             a.pop(Gpr(r));
         }
         a.pop(Gpr::RBP);
+        self.unwind(UnwindOp::Leave);
+        let a = &mut self.asm;
         a.mov_ri(Size::S32, Gpr::RAX, abi::TRAP_STATUS as u64);
         a.ret();
+        self.end_unwind();
         let len = self.asm.offset() - start;
         self.runtime_symbols.push(("scion_trap".into(), start, len));
     }
@@ -64,12 +72,12 @@ impl TextBuilder {
         self.align(16);
         let start = self.asm.offset();
         let layout = call_layout(&sig.params, &sig.results);
-        let a = &mut self.asm;
-        a.push(Gpr::RBP);
-        a.mov_rr(Size::S64, Gpr::RBP, Gpr::RSP);
-        for &r in &abi::ENTRY_SAVED_GPRS {
-            a.push(Gpr(r));
+        self.begin_unwind();
+        self.push_frame_pointer();
+        for (i, &r) in abi::ENTRY_SAVED_GPRS.iter().enumerate() {
+            self.push_saved(Gpr(r), 8 * i as u32);
         }
+        let a = &mut self.asm;
         a.mov_rr(Size::S64, VMCTX, Gpr::RDI);
         a.load(LoadKind::U64, Gpr::RAX, Amode::base_disp(VMCTX, header::STORE as i32));
         a.push_m(Amode::base_disp(Gpr::RAX, store::ENTRY_SP as i32));
@@ -119,8 +127,11 @@ impl TextBuilder {
             a.pop(Gpr(r));
         }
         a.pop(Gpr::RBP);
+        self.unwind(UnwindOp::Leave);
+        let a = &mut self.asm;
         a.mov_ri(Size::S32, Gpr::RAX, abi::OK_STATUS as u64);
         a.ret();
+        self.end_unwind();
         let len = self.asm.offset() - start;
         self.runtime_symbols.push((format!("scion_entry {sig}"), start, len));
         start
@@ -135,10 +146,10 @@ impl TextBuilder {
         let layout = call_layout(&sig.params, &sig.results);
         let slots = sig.params.len().max(sig.results.len()) as u32;
         let area = (slots * abi::VALUE_SLOT_SIZE).div_ceil(16) * 16;
+        self.begin_unwind();
+        self.push_frame_pointer();
+        self.push_saved(VMCTX, 0);
         let a = &mut self.asm;
-        a.push(Gpr::RBP);
-        a.mov_rr(Size::S64, Gpr::RBP, Gpr::RSP);
-        a.push(VMCTX);
         a.alu_ri(AluOp::Sub, Size::S64, Gpr::RSP, area as i32 + 8);
         let slot = |i: usize| Amode::base_disp(Gpr::RSP, (i as u32 * abi::VALUE_SLOT_SIZE) as i32);
         let stack_param =
@@ -176,8 +187,8 @@ impl TextBuilder {
         }
         a.lea(Size::S64, Gpr::RSP, Amode::base_disp(Gpr::RBP, abi::FRAME_VMCTX_OFFSET));
         a.pop(VMCTX);
-        a.pop(Gpr::RBP);
-        a.ret();
+        self.pop_frame_pointer_and_return();
+        self.end_unwind();
         self.functions.push(FunctionRange {
             func_index: import,
             start,
@@ -259,11 +270,18 @@ impl TextBuilder {
         // the xmm area makes it 16-byte aligned for the call.
         let pushed = 8 * (gprs.len() as i32 + 1);
         let xmm_area = 16 * xmms.len() as i32 + (16 - pushed % 16) % 16;
-        let a = &mut self.asm;
+        // No frame pointer: the CFA is rsp-relative throughout.
+        self.begin_unwind();
+        let mut depth = 8;
         for &g in &gprs {
-            a.push(g);
+            self.asm.push(g);
+            depth += 8;
+            self.unwind(UnwindOp::StackPointerOffset(depth));
+            self.unwind(UnwindOp::SaveRegister { reg: g.0, offset: depth });
         }
-        a.alu_ri(AluOp::Sub, Size::S64, Gpr::RSP, xmm_area);
+        self.asm.alu_ri(AluOp::Sub, Size::S64, Gpr::RSP, xmm_area);
+        self.unwind(UnwindOp::StackPointerOffset(depth + xmm_area as u32));
+        let a = &mut self.asm;
         for (k, &x) in xmms.iter().enumerate() {
             a.store_v128(Amode::base_disp(Gpr::RSP, 16 * k as i32), x);
         }
@@ -275,10 +293,14 @@ impl TextBuilder {
             a.load_v128(x, Amode::base_disp(Gpr::RSP, 16 * k as i32));
         }
         a.alu_ri(AluOp::Add, Size::S64, Gpr::RSP, xmm_area);
+        self.unwind(UnwindOp::StackPointerOffset(depth));
         for &g in gprs.iter().rev() {
-            a.pop(g);
+            self.asm.pop(g);
+            depth -= 8;
+            self.unwind(UnwindOp::StackPointerOffset(depth));
         }
-        a.ret();
+        self.asm.ret();
+        self.end_unwind();
         let len = self.asm.offset() - start;
         self.runtime_symbols.push(("scion_yield".into(), start, len));
     }
