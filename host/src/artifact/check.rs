@@ -284,9 +284,9 @@ pub fn check(file: &[u8]) -> Result<Layout, String> {
     let eh_frame_hdr = match eh_frame_hdrs[..] {
         [] => None,
         [(vaddr, len)] => {
-            let inside = segments.iter().any(|s| {
-                s.flags == PF_R && vaddr >= s.vaddr && vaddr + len <= s.vaddr + s.filesz
-            });
+            let inside = segments
+                .iter()
+                .any(|s| s.flags == PF_R && vaddr >= s.vaddr && vaddr + len <= s.vaddr + s.filesz);
             if !inside {
                 return Err("PT_GNU_EH_FRAME outside the read-only segment".into());
             }

@@ -114,9 +114,8 @@ pub fn eh_frame_hdr(eh_frame: &[u8], addrs: UnwindAddrs) -> Vec<u8> {
     let mut entries = section.entries(&bases);
     while let Some(entry) = entries.next().expect("our own .eh_frame parses") {
         if let CieOrFde::Fde(partial) = entry {
-            let fde = partial
-                .parse(gimli::read::EhFrame::cie_from_offset)
-                .expect("our own FDEs parse");
+            let fde =
+                partial.parse(gimli::read::EhFrame::cie_from_offset).expect("our own FDEs parse");
             table.push((fde.initial_address(), addrs.eh_frame + fde.offset() as u64));
         }
     }
@@ -173,19 +172,38 @@ mod tests {
             (r.cfa().clone(), r.register(X86_64::RBP), r.register(X86_64::RBX))
         };
         let f = 0x3000 + 0x80;
-        assert_eq!(row(f, &mut ctx).0, CfaRule::RegisterAndOffset { register: X86_64::RSP, offset: 8 });
-        assert_eq!(row(f + 1, &mut ctx).0, CfaRule::RegisterAndOffset { register: X86_64::RSP, offset: 16 });
+        assert_eq!(
+            row(f, &mut ctx).0,
+            CfaRule::RegisterAndOffset { register: X86_64::RSP, offset: 8 }
+        );
+        assert_eq!(
+            row(f + 1, &mut ctx).0,
+            CfaRule::RegisterAndOffset { register: X86_64::RSP, offset: 16 }
+        );
         let body = row(f + 10, &mut ctx);
         assert_eq!(body.0, CfaRule::RegisterAndOffset { register: X86_64::RBP, offset: 16 });
-        assert_eq!(body.1, RegisterRule::Offset(-16));
-        assert_eq!(body.2, RegisterRule::Offset(-24));
+        assert_eq!(body.1, Some(RegisterRule::Offset(-16)));
+        assert_eq!(body.2, Some(RegisterRule::Offset(-24)));
         // Between `pop rbp` and `ret`, then back in the frame after it.
-        assert_eq!(row(f + 20, &mut ctx).0, CfaRule::RegisterAndOffset { register: X86_64::RSP, offset: 8 });
-        assert_eq!(row(f + 25, &mut ctx).0, CfaRule::RegisterAndOffset { register: X86_64::RBP, offset: 16 });
+        assert_eq!(
+            row(f + 20, &mut ctx).0,
+            CfaRule::RegisterAndOffset { register: X86_64::RSP, offset: 8 }
+        );
+        assert_eq!(
+            row(f + 25, &mut ctx).0,
+            CfaRule::RegisterAndOffset { register: X86_64::RBP, offset: 16 }
+        );
         // Outside every range there is nothing.
-        assert!(section
-            .unwind_info_for_address(&bases, &mut ctx, 0x3000, gimli::read::EhFrame::cie_from_offset)
-            .is_err());
+        assert!(
+            section
+                .unwind_info_for_address(
+                    &bases,
+                    &mut ctx,
+                    0x3000,
+                    gimli::read::EhFrame::cie_from_offset
+                )
+                .is_err()
+        );
     }
 
     #[test]

@@ -301,9 +301,10 @@ impl PluginBuilder {
 
     fn name_after(&mut self, path: &Path) {
         if !self.named
-            && let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                self.settings.name = stem.into();
-            }
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            self.settings.name = stem.into();
+        }
     }
 }
 
