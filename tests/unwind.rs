@@ -12,7 +12,7 @@ const WAT: &str = r#"(module
     (import "host" "probe" (func $probe))
     (func $inner (export "inner") call $probe)
     (func $middle call $inner)
-    (func (export "outer") call $middle))"#;
+    (func $outer (export "outer") call $middle))"#;
 
 fn engine() -> Engine {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("unwind-cache");
@@ -83,4 +83,49 @@ fn every_function_and_stub_has_a_frame_description() {
     // inner, middle, outer, the host adapter, the entry trampolines, the
     // trap and yield routines.
     assert!(covered >= 7, "{covered} functions");
+}
+
+#[test]
+fn the_line_table_maps_each_function_to_its_wasm_bytes() {
+    let wasm = wat::parse_str(WAT).unwrap();
+    // Body byte ranges of the defined functions, in order (index 1, 2, 3).
+    let mut bodies = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
+        if let wasmparser::Payload::CodeSectionEntry(body) = payload.unwrap() {
+            bodies.push(body.range());
+        }
+    }
+    let engine = engine();
+    let module = Module::new(&engine, &wasm).unwrap();
+    let bytes = std::fs::read(module.artifact_path()).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let load = |id: gimli::SectionId| -> Result<std::borrow::Cow<'_, [u8]>, gimli::Error> {
+        Ok(file.section_by_name(id.name()).and_then(|s| s.data().ok()).unwrap_or(&[]).into())
+    };
+    let sections = gimli::DwarfSections::load(load).unwrap();
+    let dwarf = sections.borrow(|s| gimli::EndianSlice::new(s, LittleEndian));
+    let header = dwarf.units().next().unwrap().expect("one unit");
+    let unit = dwarf.unit(header).unwrap();
+    let mut rows = unit.line_program.clone().expect("a line program").rows();
+    let mut lines = Vec::new();
+    while let Some((_, row)) = rows.next_row().unwrap() {
+        if let Some(line) = row.line().filter(|_| !row.end_sequence()) {
+            lines.push((row.address(), line.get()));
+        }
+    }
+    for (name, body) in ["inner", "middle", "outer"].iter().zip(&bodies) {
+        let sym = file.symbols().find(|s| s.name() == Ok(name)).expect(name);
+        let mine: Vec<u64> = lines
+            .iter()
+            .filter(|(a, _)| (sym.address()..sym.address() + sym.size()).contains(a))
+            .map(|&(_, l)| l)
+            .collect();
+        assert!(!mine.is_empty(), "{name} has no lines");
+        for l in mine {
+            assert!(
+                (body.start as u64..body.end as u64).contains(&l),
+                "{name}: {l:#x} not in {body:?}"
+            );
+        }
+    }
 }

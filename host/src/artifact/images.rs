@@ -102,7 +102,9 @@ pub fn check(
     region_len: u64,
 ) -> Result<(), String> {
     let imported = info.imported_memories as usize;
-    if spans.len() != info.memories.len().saturating_sub(imported) || !region_len.is_multiple_of(PAGE) {
+    if spans.len() != info.memories.len().saturating_sub(imported)
+        || !region_len.is_multiple_of(PAGE)
+    {
         return Err("memory images do not match the module".into());
     }
     for (d, span) in spans.iter().enumerate() {

@@ -8,10 +8,11 @@
 //! ```
 
 pub mod check;
+pub mod debug_info;
 pub mod debugger;
 pub mod eh_frame;
-mod frames;
 pub mod elf;
+mod frames;
 pub mod images;
 pub mod load;
 pub mod metadata;
@@ -85,6 +86,31 @@ pub fn write_artifact(
         .to_bytes()
         .to_vec()
     };
+    // The DWARF unit is named after the module (its name section's name,
+    // else its hash), so tools can tell plugins apart.
+    let module_name = match &compiled.info.name {
+        Some(n) if n.ends_with(".wasm") => n.clone(),
+        Some(n) => format!("{n}.wasm"),
+        None => {
+            let hex: String = wasm_sha256[..8].iter().map(|b| format!("{b:02x}")).collect();
+            format!("module-{hex}.wasm")
+        }
+    };
+    let mut debug_functions: Vec<debug_info::DebugFunction<'_>> = symbols
+        .iter()
+        .filter(|s| s.size > 0)
+        .map(|s| debug_info::DebugFunction { name: s.name, start: s.offset, len: s.size })
+        .collect();
+    debug_functions.sort_by_key(|f| f.start);
+    let make_debug = |text: u64| {
+        debug_info::write(
+            &module_name,
+            text,
+            compiled.text.len() as u32,
+            &debug_functions,
+            &compiled.lines,
+        )
+    };
     let input = SharedObjectInput {
         text: &compiled.text,
         rodata: &rodata,
@@ -94,8 +120,8 @@ pub fn write_artifact(
         symbols: &symbols,
         soname: None,
         unwind: &compiled.unwind,
-        debug_names: &[],
-        make_debug: &|_| Vec::new(),
+        debug_names: &debug_info::SECTIONS,
+        make_debug: &make_debug,
     };
     let mut file = elf::write_shared_object(&input).expect("in-memory ELF writing cannot fail");
     if !images.is_empty() {

@@ -100,6 +100,9 @@ pub struct CompiledModule {
     /// How each function, trampoline and stub changes its frame, sorted
     /// by offset, for `.eh_frame`.
     pub unwind: Vec<unwind::UnwindRange>,
+    /// Where the code of each wasm instruction starts: (text offset, wasm
+    /// byte offset), by text offset, for `.debug_line`.
+    pub lines: Vec<(u32, u32)>,
     /// Extensions the code uses.
     pub isa: IsaFlags,
 }
@@ -227,6 +230,7 @@ pub fn compile_with_stages(
     let runtime_symbols = std::mem::take(&mut text.runtime_symbols);
     let mut unwind = std::mem::take(&mut text.unwind);
     unwind.sort_by_key(|r| r.start);
+    let lines = std::mem::take(&mut text.lines);
     Ok(CompiledModule {
         info,
         text: text.finish(),
@@ -237,6 +241,7 @@ pub fn compile_with_stages(
         trap_sites,
         runtime_symbols,
         unwind,
+        lines,
         isa: config.isa,
     })
 }

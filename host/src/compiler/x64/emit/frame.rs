@@ -116,7 +116,9 @@ impl<'a> FuncEmitter<'a> {
             self.current_inst = i;
             self.start_copies(i);
             let inst = &self.vcode.insts[i as usize];
-            self.inst(inst, self.vcode.srclocs[i as usize]);
+            let srcloc = self.vcode.srclocs[i as usize];
+            self.tb.line(srcloc);
+            self.inst(inst, srcloc);
             self.done();
         }
     }

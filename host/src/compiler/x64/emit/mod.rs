@@ -88,6 +88,9 @@ pub struct TextBuilder {
     pub runtime_symbols: Vec<(String, u32, u32)>,
     /// The frame changes of every range emitted so far.
     pub unwind: Vec<UnwindRange>,
+    /// Where the code of each wasm instruction starts: (text offset, wasm
+    /// byte offset), in text order, one entry per change.
+    pub lines: Vec<(u32, u32)>,
 }
 
 impl TextBuilder {
@@ -108,6 +111,24 @@ impl TextBuilder {
             functions: Vec::new(),
             runtime_symbols: Vec::new(),
             unwind: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+
+    /// Notes that the code emitted from here on is for the wasm
+    /// instruction at byte offset `wasm`.
+    fn line(&mut self, wasm: u32) {
+        // Code the compiler made up (moves, checks) has no offset of its
+        // own: it stays with the instruction before.
+        if wasm == 0 {
+            return;
+        }
+        let at = self.asm.offset();
+        match self.lines.last_mut() {
+            Some(last) if last.1 == wasm => {}
+            // Nothing was emitted for the previous instruction.
+            Some(last) if last.0 == at => last.1 = wasm,
+            _ => self.lines.push((at, wasm)),
         }
     }
 
@@ -193,6 +214,7 @@ impl TextBuilder {
         self.begin_unwind();
         let label = self.func_labels[(vcode.func_index - self.imported_funcs) as usize];
         self.asm.bind(label);
+        self.line(vcode.body_offset);
         let mut f = FuncEmitter::new(self, vcode, alloc);
         f.prologue();
         for (pos, b) in vcode.order.iter().enumerate() {
