@@ -58,6 +58,19 @@ pub fn build_guests(guest_dir: &Path, packages: &[&str]) -> PathBuf {
 
 /// [`build_guests`] for another wasm target (e.g. [`WASI_TARGET`]).
 pub fn build_guests_for(guest_dir: &Path, packages: &[&str], target: &str) -> PathBuf {
+    build_guests_with(guest_dir, packages, target, "release")
+}
+
+/// [`build_guests_for`] with a cargo profile of the guest workspace other
+/// than `release` (e.g. `debuginfo`, which keeps line tables); the
+/// variables are then `SCION_GUEST_<NAME>_<PROFILE>`.
+#[allow(dead_code)] // not every including crate builds with another profile
+pub fn build_guests_with(
+    guest_dir: &Path,
+    packages: &[&str],
+    target: &str,
+    profile: &str,
+) -> PathBuf {
     ensure_target(target);
     println!("cargo:rerun-if-changed={}", guest_dir.join("Cargo.toml").display());
     println!("cargo:rerun-if-changed={}", guest_dir.join("Cargo.lock").display());
@@ -75,7 +88,7 @@ pub fn build_guests_for(guest_dir: &Path, packages: &[&str], target: &str) -> Pa
     ));
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(guest_dir)
-        .args(["build", "--release", "--target", target, "--target-dir"])
+        .args(["build", "--profile", profile, "--target", target, "--target-dir"])
         .arg(&target_dir);
     for p in packages {
         cmd.args(["-p", p]);
@@ -96,11 +109,14 @@ pub fn build_guests_for(guest_dir: &Path, packages: &[&str], target: &str) -> Pa
     }
     let status = cmd.status().expect("running cargo for the guest plugins");
     assert!(status.success(), "building the guest plugins failed");
-    let out = target_dir.join(target).join("release");
+    let out = target_dir.join(target).join(profile);
     for p in packages {
         let file = out.join(format!("{}.wasm", p.replace('-', "_")));
         assert!(file.exists(), "{} was not produced", file.display());
-        let var = format!("SCION_GUEST_{}", p.to_uppercase().replace('-', "_"));
+        let mut var = format!("SCION_GUEST_{}", p.to_uppercase().replace('-', "_"));
+        if profile != "release" {
+            var = format!("{var}_{}", profile.to_uppercase().replace('-', "_"));
+        }
         println!("cargo:rustc-env={var}={}", file.display());
     }
     out

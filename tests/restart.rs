@@ -164,3 +164,26 @@ fn an_expected_interface_is_checked_at_load() {
     assert!(matches!(e, Error::Schema(_)), "{e}");
     assert!(e.to_string().contains("Counter"), "{e}");
 }
+
+#[test]
+fn a_trap_in_a_plugin_built_with_debug_info_names_its_source_lines() {
+    let debug_build = std::fs::read(env!("SCION_GUEST_ANALYZER_DEBUGINFO")).unwrap();
+    let mut plugin = builder().load(&debug_build).unwrap();
+    let e = AnalyzerClient::new(&mut plugin).unwrap().fib(60).unwrap_err();
+    let trap = e.as_trap().unwrap();
+    let source = trap.source.as_ref().unwrap_or_else(|| panic!("no source line: {e}"));
+    assert!(source.file.ends_with("body.rs"), "{source}");
+    // Every frame of the recursion is in the plugin's `fib`, in body.rs.
+    assert!(trap.backtrace.len() > 3, "{e}");
+    for frame in &trap.backtrace[..3] {
+        let at = frame.source.as_ref().unwrap_or_else(|| panic!("{e}"));
+        assert!(at.file.ends_with("analyzer/src/body.rs") && at.line > 1, "{e}");
+    }
+    assert!(e.to_string().contains("body.rs:"), "{e}");
+    // A plugin without debug information has wasm offsets but no lines.
+    let mut plain = builder().load(wasm(false)).unwrap();
+    let e = AnalyzerClient::new(&mut plain).unwrap().fib(60).unwrap_err();
+    let trap = e.as_trap().unwrap();
+    assert!(trap.source.is_none() && trap.wasm_offset.is_some(), "{e}");
+    assert!(trap.backtrace.iter().all(|f| f.wasm_offset.is_some()), "{e}");
+}

@@ -451,3 +451,41 @@ pub(crate) mod byte_buf {
         }
     }
 }
+
+/// Where a module's code is in its source, from the DWARF line tables a
+/// plugin built with debug information carries
+/// ([`crate::Module::describe_source_file`]).
+#[derive(Clone, Debug, Default)]
+pub struct SourceMap {
+    table: crate::compiler::dwarf::SourceTable,
+    /// (function index, module offset of its body), for defined functions.
+    bodies: Vec<(u32, u32)>,
+}
+
+impl SourceMap {
+    pub(crate) fn new(table: crate::compiler::dwarf::SourceTable, bodies: Vec<(u32, u32)>) -> Self {
+        SourceMap { table, bodies }
+    }
+
+    /// The source location of the code at wasm module offset `offset`.
+    pub fn at(&self, offset: u32) -> Option<crate::SourceLocation> {
+        let i = self.table.rows.partition_point(|r| r.0 <= offset).checked_sub(1)?;
+        let (_, file, line) = self.table.rows[i];
+        let file = self.table.files.get(file as usize)?.clone();
+        Some(crate::SourceLocation { file, line })
+    }
+
+    /// Where defined function `func_index` starts in the source: the
+    /// location of the first code of its body.
+    pub fn function(&self, func_index: u32) -> Option<crate::SourceLocation> {
+        let &(_, body) = self.bodies.iter().find(|(f, _)| *f == func_index)?;
+        let first = self.table.rows.partition_point(|r| r.0 < body);
+        let &(offset, ..) = self.table.rows.get(first)?;
+        self.at(offset)
+    }
+
+    /// The source files the line tables name.
+    pub fn files(&self) -> &[String] {
+        &self.table.files
+    }
+}

@@ -62,7 +62,7 @@ pub use runtime::instance::Instance;
 pub use runtime::linker::Linker;
 pub use runtime::stack::with_native_stack;
 pub use runtime::store::{AsStore, InterruptHandle, OutOfFuel, Store, StoreLimits};
-pub use runtime::trap::{FrameInfo, Trap, TrapCode};
+pub use runtime::trap::{FrameInfo, SourceLocation, Trap, TrapCode};
 pub use runtime::values::{ExternRef, Val, ValRaw, WasmList, WasmParams, WasmResults, WasmTy};
 pub use types::{FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 

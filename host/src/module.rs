@@ -111,6 +111,26 @@ impl Module {
             .map_err(|error| Error::Compile { path: Some(path.to_path_buf()), error })
     }
 
+    /// The source map of the `.wasm` (or `.wat`) file at `path`: where its
+    /// code is in the plugin's source, when it was built with debug
+    /// information (`None` when it has no line tables).
+    pub fn describe_source_file(path: impl AsRef<Path>) -> Result<Option<crate::info::SourceMap>> {
+        let path = path.as_ref();
+        let bytes =
+            std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let wasm = to_binary(&bytes, Some(path))?;
+        let decoded = compiler::decode::decode(&wasm)
+            .map_err(|error| Error::Compile { path: Some(path.to_path_buf()), error })?;
+        let table =
+            compiler::dwarf::source_table(&decoded.debug_sections, decoded.code_section_start);
+        let bodies = decoded
+            .bodies
+            .iter()
+            .map(|b| (b.func_index, b.body.range().start as u32))
+            .collect();
+        Ok(table.map(|t| crate::info::SourceMap::new(t, bodies)))
+    }
+
     /// Compiles wasm binary or text that came from `path` (named in errors).
     pub(crate) fn from_bytes_at(
         engine: &Engine,

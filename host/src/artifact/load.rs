@@ -121,6 +121,33 @@ pub struct LoadOutcome {
     pub record: Option<Record>,
 }
 
+/// The byte ranges of the source-line sections in the mapped file (empty
+/// when absent).
+#[derive(Default)]
+struct SourceTables {
+    lines: std::ops::Range<usize>,
+    source: std::ops::Range<usize>,
+}
+
+impl SourceTables {
+    fn find(file: &[u8]) -> SourceTables {
+        use object::{Object as _, ObjectSection as _};
+        let Ok(elf) = object::read::elf::ElfFile64::<object::LittleEndian>::parse(file) else {
+            return SourceTables::default();
+        };
+        let range = |name: &str| {
+            elf.section_by_name(name)
+                .and_then(|s| s.file_range())
+                .and_then(|(at, len)| Some(usize::try_from(at).ok()?..usize::try_from(at + len).ok()?))
+                .unwrap_or(0..0)
+        };
+        SourceTables {
+            lines: range(super::source_lines::LINES_SECTION),
+            source: range(super::source_lines::SOURCE_SECTION),
+        }
+    }
+}
+
 /// Largest artifact file accepted.
 const MAX_FILE: u64 = 1 << 32;
 
@@ -145,6 +172,9 @@ pub struct LoadedArtifact {
     /// The code's unwind table, registered with the host's unwinder
     /// (taken back before the unmap).
     _frames: Option<super::frames::FrameRegistration>,
+    /// Where the source-line tables are in the mapping, found on the
+    /// first trap that asks.
+    source_tables: std::sync::OnceLock<SourceTables>,
     // Dropped last: unmaps the code.
     mapping: Mapping,
 }
@@ -291,6 +321,7 @@ impl LoadedArtifact {
             images_start,
             _debugger: debugger,
             _frames: frames,
+            source_tables: std::sync::OnceLock::new(),
             metadata: verified.metadata,
             trap_table: (base + verified.trap_table.start) as *const u8,
             trap_table_len: verified.trap_table.len(),
@@ -300,6 +331,24 @@ impl LoadedArtifact {
             mapping,
         };
         Ok(LoadOutcome { artifact, record })
+    }
+
+    /// The wasm byte offset of the instruction whose code holds text
+    /// offset `offset`.
+    pub fn wasm_offset(&self, offset: u32) -> Option<u32> {
+        let lines = self.source_tables().lines.clone();
+        super::source_lines::wasm_offset(self.mapping.bytes().get(lines)?, offset)
+    }
+
+    /// The plugin's source file and line for wasm offset `wasm`, when it
+    /// was built with debug information.
+    pub fn source_line(&self, wasm: u32) -> Option<(String, u32)> {
+        let source = self.source_tables().source.clone();
+        super::source_lines::source_line(self.mapping.bytes().get(source)?, wasm)
+    }
+
+    fn source_tables(&self) -> &SourceTables {
+        self.source_tables.get_or_init(|| SourceTables::find(self.mapping.bytes()))
     }
 
     /// The trap site whose stub call returns to text offset `offset`.

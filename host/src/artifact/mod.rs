@@ -18,6 +18,7 @@ pub mod load;
 pub mod metadata;
 pub mod record;
 pub mod sign;
+pub mod source_lines;
 
 use crate::compiler::CompiledModule;
 use crate::contract::artifact::{DESCRIPTOR_SYMBOL, Descriptor, FORMAT_VERSION, MAGIC};
@@ -102,14 +103,22 @@ pub fn write_artifact(
         .map(|s| debug_info::DebugFunction { name: s.name, start: s.offset, len: s.size })
         .collect();
     debug_functions.sort_by_key(|f| f.start);
+    let debug_names: Vec<&str> = debug_info::SECTIONS
+        .iter()
+        .copied()
+        .chain([source_lines::LINES_SECTION, source_lines::SOURCE_SECTION])
+        .collect();
     let make_debug = |text: u64| {
-        debug_info::write(
+        let mut sections = debug_info::write(
             &module_name,
             text,
             compiled.text.len() as u32,
             &debug_functions,
             &compiled.lines,
-        )
+        );
+        sections.push(source_lines::encode_lines(&compiled.lines));
+        sections.push(source_lines::encode_source(compiled.source.as_ref()));
+        sections
     };
     let input = SharedObjectInput {
         text: &compiled.text,
@@ -120,7 +129,7 @@ pub fn write_artifact(
         symbols: &symbols,
         soname: None,
         unwind: &compiled.unwind,
-        debug_names: &debug_info::SECTIONS,
+        debug_names: &debug_names,
         make_debug: &make_debug,
     };
     let mut file = elf::write_shared_object(&input).expect("in-memory ELF writing cannot fail");

@@ -30,6 +30,11 @@ pub struct DecodedModule<'a> {
     pub info: ModuleInfo,
     /// Function bodies in order.
     pub bodies: Vec<PendingBody<'a>>,
+    /// The module's DWARF sections (`.debug_*` custom sections), by name.
+    pub debug_sections: Vec<(&'a str, &'a [u8])>,
+    /// Module offset of the code section's contents, which DWARF
+    /// addresses in wasm are relative to.
+    pub code_section_start: u32,
 }
 
 /// The WebAssembly features the compiler implements: 2.0 without SIMD,
@@ -135,9 +140,20 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedModule<'_>, CompileError> {
     let mut validator = Validator::new_with_features(features());
     let mut info = ModuleInfo::default();
     let mut bodies = Vec::new();
+    let mut debug_sections = Vec::new();
+    let mut code_section_start = 0;
     let mut ended = false;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload.map_err(err)?;
+        match &payload {
+            Payload::CodeSectionStart { unchecked_range, .. } => {
+                code_section_start = u32::try_from(unchecked_range.start).unwrap_or(u32::MAX);
+            }
+            Payload::CustomSection(c) if c.name().starts_with(".debug_") => {
+                debug_sections.push((c.name(), c.data()));
+            }
+            _ => {}
+        }
         match validator.payload(&payload).map_err(err)? {
             ValidPayload::Func(validator, body) => {
                 let func_index = info.imported_funcs + bodies.len() as u32;
@@ -156,7 +172,7 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedModule<'_>, CompileError> {
         return Err(CompileError::new(Some(bytes.len()), "unexpected end of module".into()));
     }
     debug_assert_eq!(info.funcs.len(), info.imported_funcs as usize + bodies.len());
-    Ok(DecodedModule { info, bodies })
+    Ok(DecodedModule { info, bodies, debug_sections, code_section_start })
 }
 
 fn read_section(info: &mut ModuleInfo, payload: Payload<'_>) -> Result<(), CompileError> {

@@ -16,6 +16,7 @@
 
 pub mod budget;
 pub mod decode;
+pub mod dwarf;
 pub mod ir;
 pub mod lower;
 pub mod opt;
@@ -103,6 +104,8 @@ pub struct CompiledModule {
     /// Where the code of each wasm instruction starts: (text offset, wasm
     /// byte offset), by text offset, for `.debug_line`.
     pub lines: Vec<(u32, u32)>,
+    /// The plugin's source lines, when it carries DWARF line tables.
+    pub source: Option<dwarf::SourceTable>,
     /// Extensions the code uses.
     pub isa: IsaFlags,
 }
@@ -174,6 +177,7 @@ pub fn compile_with_stages(
 ) -> Result<CompiledModule, CompileError> {
     budget.check_module(wasm.len())?;
     let decoded = decode::decode(wasm)?;
+    let source = dwarf::source_table(&decoded.debug_sections, decoded.code_section_start);
     let info = decoded.info;
     budget.check_functions(info.funcs.len())?;
     let offsets = VMOffsets::new(info.vm_counts());
@@ -242,6 +246,7 @@ pub fn compile_with_stages(
         runtime_symbols,
         unwind,
         lines,
+        source,
         isa: config.isa,
     })
 }

@@ -200,7 +200,9 @@ fn build_trap(store: &mut StoreOpaque) -> Trap {
             trap.func_name = meta.module.func_name(site.func_index).map(demangle);
             if site.func_index >= meta.module.imported_funcs {
                 trap.wasm_offset = Some(site.wasm_offset);
-                trap.backtrace.push(frame(&module, site.func_index));
+                let top = frame(&module, site.func_index, Some(site.wasm_offset));
+                trap.source = top.source.clone();
+                trap.backtrace.push(top);
             }
         }
     }
@@ -214,7 +216,9 @@ fn build_trap(store: &mut StoreOpaque) -> Trap {
         let Some((module, off)) = find_code(store, ret) else { break };
         match module.inner.artifact.metadata.function_at(off) {
             Some(r) if r.func_index >= module.info().imported_funcs => {
-                trap.backtrace.push(frame(&module, r.func_index))
+                // The call is the instruction just before the return address.
+                let wasm = module.inner.artifact.wasm_offset(off.saturating_sub(1));
+                trap.backtrace.push(frame(&module, r.func_index, wasm))
             }
             Some(_) => {}
             None => break,
@@ -229,11 +233,16 @@ fn demangle(name: &str) -> String {
     format!("{:#}", rustc_demangle::demangle(name))
 }
 
-fn frame(module: &Module, func_index: u32) -> FrameInfo {
+fn frame(module: &Module, func_index: u32, wasm_offset: Option<u32>) -> FrameInfo {
     let info = module.info();
+    let source = wasm_offset
+        .and_then(|w| module.inner.artifact.source_line(w))
+        .map(|(file, line)| crate::runtime::trap::SourceLocation { file, line });
     FrameInfo {
         func_index,
         func_name: info.func_name(func_index).map(demangle),
         module_name: info.name.clone(),
+        wasm_offset,
+        source,
     }
 }

@@ -3,6 +3,22 @@
 pub use crate::contract::trap::TrapCode;
 use std::fmt;
 
+/// A place in the plugin's source code, from the DWARF line tables of a
+/// plugin built with debug information.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceLocation {
+    /// The source file, as the plugin's compiler named it (`src/lib.rs`).
+    pub file: String,
+    /// The line, counting from 1.
+    pub line: u32,
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
 /// One wasm frame of a trap backtrace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
@@ -12,6 +28,12 @@ pub struct FrameInfo {
     pub func_name: Option<String>,
     /// Name of the module, if it has one.
     pub module_name: Option<String>,
+    /// Byte offset in the module of the instruction the frame is at: the
+    /// trapping one for the innermost frame, the call for the others.
+    pub wasm_offset: Option<u32>,
+    /// Where that is in the plugin's source, when it carries debug
+    /// information.
+    pub source: Option<SourceLocation>,
 }
 
 /// A wasm execution stopped abnormally.
@@ -25,6 +47,9 @@ pub struct Trap {
     pub func_name: Option<String>,
     /// Byte offset of the trapping instruction in the wasm module.
     pub wasm_offset: Option<u32>,
+    /// Where the trapping instruction is in the plugin's source, when it
+    /// carries debug information.
+    pub source: Option<SourceLocation>,
     /// Wasm frames, innermost first.
     pub backtrace: Vec<FrameInfo>,
     /// For [`TrapCode::HostError`]: the host function's error or panic message.
@@ -44,6 +69,7 @@ impl Trap {
             func_index: None,
             func_name: None,
             wasm_offset: None,
+            source: None,
             backtrace: vec![],
             host_error: None,
             refused_grow: None,
@@ -66,6 +92,9 @@ impl fmt::Display for Trap {
         if let Some(o) = self.wasm_offset {
             write!(f, " at wasm offset {o:#x}")?;
         }
+        if let Some(s) = &self.source {
+            write!(f, " ({s})")?;
+        }
         if let Some(note) = &self.refused_grow {
             write!(f, "\nafter a refused grow: {note}")?;
         }
@@ -78,6 +107,9 @@ impl fmt::Display for Trap {
                 write!(f, "\n  {i}: function {}", fr.func_index)?;
                 if let Some(n) = &fr.func_name {
                     write!(f, " ({n})")?;
+                }
+                if let Some(s) = &fr.source {
+                    write!(f, " at {s}")?;
                 }
                 if run > 1 {
                     write!(f, ", {} more times", run - 1)?;

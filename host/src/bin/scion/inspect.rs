@@ -2,7 +2,7 @@
 //! section), imports, exports, memories and tables, without compiling it.
 
 use scion::Module;
-use scion::info::{ExternKind, ImportType, ModuleInfo};
+use scion::info::{ExternKind, ImportType, ModuleInfo, SourceMap};
 use scion::types::{Limits, WASM_PAGE_SIZE};
 use scion_sdk::schema::{Abi, Direction, OwnedInterface, OwnedType, SchemaSection};
 use std::collections::HashSet;
@@ -15,12 +15,13 @@ pub fn main(args: &[String]) -> Result<ExitCode, String> {
     let info = Module::describe_file(path).map_err(|e| e.to_string())?;
     let name = Path::new(path).file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
     let schema = scion::plugin::read_schema(name, &info).map_err(|e| e.to_string())?;
-    print!("{}", report(&info, &schema));
+    let source = Module::describe_source_file(path).map_err(|e| e.to_string())?;
+    print!("{}", report(&info, &schema, source.as_ref()));
     Ok(ExitCode::SUCCESS)
 }
 
 /// The whole report.
-fn report(info: &ModuleInfo, schema: &SchemaSection) -> String {
+fn report(info: &ModuleInfo, schema: &SchemaSection, source: Option<&SourceMap>) -> String {
     let mut out = String::new();
     let mut named = Named::default();
     for (title, direction) in
@@ -76,11 +77,28 @@ fn report(info: &ModuleInfo, schema: &SchemaSection) -> String {
     }
     out.push_str("exports:\n");
     for e in &info.exports {
-        let what = match e.kind {
+        let mut what = match e.kind {
             ExternKind::Func => format!("function {}", info.func_type(e.index)),
             kind => kind.to_string(),
         };
+        if let Some(at) =
+            source.filter(|_| e.kind == ExternKind::Func).and_then(|s| s.function(e.index))
+        {
+            let _ = write!(what, "  at {at}");
+        }
         let _ = writeln!(out, "  {}  {what}", e.name);
+    }
+    match source {
+        Some(s) => {
+            let _ = writeln!(
+                out,
+                "debug information: line tables for {} source files",
+                s.files().len()
+            );
+        }
+        None => {
+            out.push_str("debug information: none (traps name wasm offsets, not source lines)\n")
+        }
     }
     out.push_str("memories:\n");
     if info.memories.is_empty() {
