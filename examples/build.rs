@@ -9,8 +9,6 @@ fn main() {
     build_guests::build_guests(
         &guest,
         &[
-            "analyzer",
-            "analyzer-v2",
             "hostile",
             "kvdb-score",
             "kvdb-filter",

@@ -4,7 +4,7 @@
 //! plugin running out of each and panicking, and hot-reloads it to a second
 //! version when its file changes, keeping its state.
 //!
-//! Run: `cargo run --release -p scion-examples --example demo`
+//! Run: `cargo run --release -p scion-demo`
 
 use analyzer_api::{AnalyzerClient, Document};
 use scion::plugin::{PluginGuard, PluginHandle, ReloadEvent, RestartPolicy};
