@@ -46,6 +46,7 @@ pub mod info;
 pub mod plugin;
 pub mod types;
 pub mod wasi;
+#[cfg(feature = "wast")]
 pub mod wast;
 
 pub use compiler::CompileError;

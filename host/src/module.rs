@@ -76,10 +76,18 @@ fn to_binary(bytes: &[u8], path: Option<&Path>) -> Result<Vec<u8>> {
     if bytes.starts_with(b"\0asm") || !(text_ext || looks_like_text(bytes)) {
         return Ok(bytes.to_vec());
     }
-    wat::parse_bytes(bytes).map(|b| b.into_owned()).map_err(|e| Error::Compile {
+    let text_error = |message: String| Error::Compile {
         path: path.map(Path::to_path_buf),
-        error: compiler::CompileError::new(None, format!("invalid wasm text: {e}")),
-    })
+        error: compiler::CompileError::new(None, message),
+    };
+    #[cfg(feature = "wat")]
+    return wat::parse_bytes(bytes)
+        .map(|b| b.into_owned())
+        .map_err(|e| text_error(format!("invalid wasm text: {e}")));
+    #[cfg(not(feature = "wat"))]
+    Err(text_error(
+        "this looks like wasm text, which needs scion's `wat` feature (on by default)".into(),
+    ))
 }
 
 impl Module {
