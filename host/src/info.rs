@@ -489,3 +489,7 @@ impl SourceMap {
         &self.table.files
     }
 }
+
+/// The module WASI preview 1 imports come from (`wasi_snapshot_preview1`),
+/// named here so that it is known also when Scion is built without WASI.
+pub const WASI_MODULE: &str = "wasi_snapshot_preview1";

@@ -45,6 +45,7 @@ internal_modules!(artifact, cache, compiler, config, contract, engine, error, mo
 pub mod info;
 pub mod plugin;
 pub mod types;
+#[cfg(feature = "wasi")]
 pub mod wasi;
 #[cfg(feature = "wast")]
 pub mod wast;

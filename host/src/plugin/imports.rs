@@ -32,6 +32,7 @@ pub(crate) fn link(
     // A module may import one name many times (up to the validator's
     // limit on imports): each name is checked and served once.
     let mut made: HashMap<(&str, &str), Func> = HashMap::new();
+    #[cfg(feature = "wasi")]
     let mut wasi: Option<crate::Linker<PluginData>> = None;
     for import in module.imports() {
         let (m, n) = (import.module.as_str(), import.name.as_str());
@@ -41,7 +42,7 @@ pub(crate) fn link(
                  (plugins import only from `{}`, `{}` and `{}`)",
                 abi::RUNTIME_MODULE,
                 abi::HOST_MODULE,
-                crate::wasi::MODULE
+                crate::info::WASI_MODULE
             ))
         };
         let ImportType::Func(type_index) = import.ty else { return Err(unknown()) };
@@ -69,7 +70,8 @@ pub(crate) fn link(
                 )
             }
             (abi::HOST_MODULE, _) => host_method(store, schema, n, ty)?,
-            (crate::wasi::MODULE, _) => {
+            #[cfg(feature = "wasi")]
+            (crate::info::WASI_MODULE, _) => {
                 let linker = wasi.get_or_insert_with(|| {
                     let mut l = crate::Linker::new();
                     crate::wasi::add_to_linker(&mut l, store, plugin_wasi);
@@ -78,6 +80,13 @@ pub(crate) fn link(
                 let Some(Extern::Func(func)) = linker.get(m, n) else { return Err(unknown()) };
                 expect_type(&plugin, m, n, ty, &func.ty(store))?;
                 func
+            }
+            #[cfg(not(feature = "wasi"))]
+            (crate::info::WASI_MODULE, _) => {
+                return Err(Error::Link(format!(
+                    "plugin `{plugin}` imports `{m}::{n}` (WASI), and this Scion was built \
+                     without its `wasi` feature"
+                )));
             }
             _ => return Err(unknown()),
         };
@@ -88,6 +97,7 @@ pub(crate) fn link(
 }
 
 /// The plugin's WASI state (made before its imports are linked).
+#[cfg(feature = "wasi")]
 fn plugin_wasi(data: &mut PluginData) -> &mut crate::wasi::WasiCtx {
     data.wasi.get_or_insert_with(crate::wasi::WasiCtx::empty)
 }

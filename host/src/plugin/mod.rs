@@ -59,6 +59,7 @@ pub struct PluginData {
     /// Limits on what the plugin passes to host interfaces.
     wire: WireLimits,
     /// The plugin's WASI state, for a plugin built for `wasm32-wasip1`.
+    #[cfg(feature = "wasi")]
     wasi: Option<crate::wasi::WasiCtx>,
 }
 
@@ -134,6 +135,7 @@ struct Settings {
     state_fuel: u64,
     state_timeout: Option<Duration>,
     /// What a plugin that imports WASI is granted (nothing, when unset).
+    #[cfg(feature = "wasi")]
     wasi: Option<crate::wasi::WasiConfig>,
     /// Whether a trap restarts the plugin.
     restart: RestartPolicy,
@@ -175,6 +177,7 @@ impl PluginBuilder {
     /// descriptors.
     ///
     /// [`WasiConfig::new()`]: crate::wasi::WasiConfig::new
+    #[cfg(feature = "wasi")]
     pub fn wasi(mut self, config: crate::wasi::WasiConfig) -> Self {
         self.settings.wasi = Some(config);
         self
@@ -345,6 +348,7 @@ impl Plugin {
                 wire: WireLimits::default(),
                 state_fuel: DEFAULT_STATE_FUEL,
                 state_timeout: None,
+                #[cfg(feature = "wasi")]
                 wasi: None,
                 restart: RestartPolicy::NEVER,
                 expected: Vec::new(),
@@ -368,6 +372,7 @@ impl Plugin {
             servers: settings.servers.clone(),
             guest: None,
             wire: settings.wire,
+            #[cfg(feature = "wasi")]
             wasi: None,
         };
         let mut store = Store::new(engine, data);
@@ -376,6 +381,7 @@ impl Plugin {
             store.set_fuel(fuel)?;
         }
         store.set_timeout(settings.timeout)?;
+        #[cfg(feature = "wasi")]
         if crate::wasi::imports_wasi(&module) {
             let config = settings.wasi.clone().unwrap_or_default();
             store.data_mut().wasi = Some(config.build()?);

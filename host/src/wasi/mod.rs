@@ -32,7 +32,7 @@ pub use ctx::WasiCtx;
 use crate::{Error, Linker, Store};
 
 /// The import module name of WASI preview 1.
-pub const MODULE: &str = "wasi_snapshot_preview1";
+pub const MODULE: &str = crate::info::WASI_MODULE;
 
 /// The error a program's `proc_exit` ends its call with (inside the
 /// trap's `host_error`); [`exit_code`] finds it.
