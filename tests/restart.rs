@@ -171,7 +171,7 @@ fn a_trap_in_a_plugin_built_with_debug_info_names_its_source_lines() {
     let mut plugin = builder().load(&debug_build).unwrap();
     let e = AnalyzerClient::new(&mut plugin).unwrap().fib(60).unwrap_err();
     let trap = e.as_trap().unwrap();
-    let source = trap.source.as_ref().unwrap_or_else(|| panic!("no source line: {e}"));
+    let source = trap.source().unwrap_or_else(|| panic!("no source line: {e}"));
     assert!(source.file.ends_with("body.rs"), "{source}");
     // Every frame of the recursion is in the plugin's `fib`, in body.rs.
     assert!(trap.backtrace.len() > 3, "{e}");
@@ -184,6 +184,6 @@ fn a_trap_in_a_plugin_built_with_debug_info_names_its_source_lines() {
     let mut plain = builder().load(wasm(false)).unwrap();
     let e = AnalyzerClient::new(&mut plain).unwrap().fib(60).unwrap_err();
     let trap = e.as_trap().unwrap();
-    assert!(trap.source.is_none() && trap.wasm_offset.is_some(), "{e}");
+    assert!(trap.source().is_none() && trap.wasm_offset.is_some(), "{e}");
     assert!(trap.backtrace.iter().all(|f| f.wasm_offset.is_some()), "{e}");
 }

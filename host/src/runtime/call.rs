@@ -200,9 +200,7 @@ fn build_trap(store: &mut StoreOpaque) -> Trap {
             trap.func_name = meta.module.func_name(site.func_index).map(demangle);
             if site.func_index >= meta.module.imported_funcs {
                 trap.wasm_offset = Some(site.wasm_offset);
-                let top = frame(&module, site.func_index, Some(site.wasm_offset));
-                trap.source = top.source.clone();
-                trap.backtrace.push(top);
+                trap.backtrace.push(frame(&module, site.func_index, Some(site.wasm_offset)));
             }
         }
     }

@@ -47,9 +47,6 @@ pub struct Trap {
     pub func_name: Option<String>,
     /// Byte offset of the trapping instruction in the wasm module.
     pub wasm_offset: Option<u32>,
-    /// Where the trapping instruction is in the plugin's source, when it
-    /// carries debug information.
-    pub source: Option<SourceLocation>,
     /// Wasm frames, innermost first.
     pub backtrace: Vec<FrameInfo>,
     /// For [`TrapCode::HostError`]: the host function's error or panic message.
@@ -62,6 +59,13 @@ pub struct Trap {
 }
 
 impl Trap {
+    /// Where the trapping instruction is in the plugin's source, when the
+    /// plugin carries debug information (the innermost frame's).
+    pub fn source(&self) -> Option<&SourceLocation> {
+        self.wasm_offset?;
+        self.backtrace.first()?.source.as_ref()
+    }
+
     /// A trap without location (e.g. raised during instantiation).
     pub fn new(code: TrapCode) -> Trap {
         Trap {
@@ -69,7 +73,6 @@ impl Trap {
             func_index: None,
             func_name: None,
             wasm_offset: None,
-            source: None,
             backtrace: vec![],
             host_error: None,
             refused_grow: None,
@@ -92,7 +95,7 @@ impl fmt::Display for Trap {
         if let Some(o) = self.wasm_offset {
             write!(f, " at wasm offset {o:#x}")?;
         }
-        if let Some(s) = &self.source {
+        if let Some(s) = self.source() {
             write!(f, " ({s})")?;
         }
         if let Some(note) = &self.refused_grow {
