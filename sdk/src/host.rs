@@ -122,55 +122,70 @@ pub fn method_name(interface: &InterfaceDesc, method: usize) -> Result<&'static 
     }
 }
 
-impl<T: Transport + ?Sized> Transport for &mut T {
-    type Error = T::Error;
-    fn check(&mut self, interface: &'static InterfaceDesc) -> Result<(), Self::Error> {
-        (**self).check(interface)
-    }
-    fn call(
-        &mut self,
-        interface: &str,
-        method: &str,
-        input: &[u8],
-    ) -> Result<Vec<u8>, Self::Error> {
-        (**self).call(interface, method, input)
-    }
-    fn call_scalar(
-        &mut self,
-        interface: &str,
-        method: &str,
-        args: &[Scalar],
-        returns: bool,
-    ) -> Result<Option<Scalar>, Self::Error> {
-        (**self).call_scalar(interface, method, args, returns)
-    }
-    fn call_method(
-        &mut self,
-        interface: &'static InterfaceDesc,
-        method: usize,
-        input: &[u8],
-    ) -> Result<Vec<u8>, Self::Error> {
-        (**self).call_method(interface, method, input)
-    }
-    fn call_scalar_method(
-        &mut self,
-        interface: &'static InterfaceDesc,
-        method: usize,
-        args: &[Scalar],
-        returns: bool,
-    ) -> Result<Option<Scalar>, Self::Error> {
-        (**self).call_scalar_method(interface, method, args, returns)
-    }
-    fn call_scalar_bits(
-        &mut self,
-        interface: &'static InterfaceDesc,
-        method: usize,
-        args: &[u64],
-        returns: bool,
-    ) -> Result<Option<u64>, Self::Error> {
-        (**self).call_scalar_bits(interface, method, args, returns)
-    }
+/// Implements [`Transport`] for a type that dereferences to one, by
+/// forwarding every method (used for `&mut T` here, and by hosts for
+/// their lock guards).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __forward_transport {
+    (impl [$($generics:tt)*] for $ty:ty, error = $error:ty) => {
+        impl<$($generics)*> $crate::host::Transport for $ty {
+            type Error = $error;
+            fn check(
+                &mut self,
+                interface: &'static $crate::schema::InterfaceDesc,
+            ) -> ::core::result::Result<(), Self::Error> {
+                (**self).check(interface)
+            }
+            fn call(
+                &mut self,
+                interface: &str,
+                method: &str,
+                input: &[u8],
+            ) -> ::core::result::Result<$crate::__private::Vec<u8>, Self::Error> {
+                (**self).call(interface, method, input)
+            }
+            fn call_scalar(
+                &mut self,
+                interface: &str,
+                method: &str,
+                args: &[$crate::wire::Scalar],
+                returns: bool,
+            ) -> ::core::result::Result<Option<$crate::wire::Scalar>, Self::Error> {
+                (**self).call_scalar(interface, method, args, returns)
+            }
+            fn call_method(
+                &mut self,
+                interface: &'static $crate::schema::InterfaceDesc,
+                method: usize,
+                input: &[u8],
+            ) -> ::core::result::Result<$crate::__private::Vec<u8>, Self::Error> {
+                (**self).call_method(interface, method, input)
+            }
+            fn call_scalar_method(
+                &mut self,
+                interface: &'static $crate::schema::InterfaceDesc,
+                method: usize,
+                args: &[$crate::wire::Scalar],
+                returns: bool,
+            ) -> ::core::result::Result<Option<$crate::wire::Scalar>, Self::Error> {
+                (**self).call_scalar_method(interface, method, args, returns)
+            }
+            #[inline(always)]
+            fn call_scalar_bits(
+                &mut self,
+                interface: &'static $crate::schema::InterfaceDesc,
+                method: usize,
+                args: &[u64],
+                returns: bool,
+            ) -> ::core::result::Result<Option<u64>, Self::Error> {
+                (**self).call_scalar_bits(interface, method, args, returns)
+            }
+        }
+    };
 }
+
+__forward_transport!(impl [T: Transport + ?Sized] for &mut T, error = T::Error);
 
 /// A host's implementation of an interface that plugins call, wrapped by
 /// the `<Interface>Server` type that `#[interface]` generates.

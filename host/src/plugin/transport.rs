@@ -244,53 +244,9 @@ impl Transport for Plugin {
     }
 }
 
-/// A locked version of a reloadable plugin is called like the plugin
-/// itself: `FilterClient::new(&mut guard)`.
-impl Transport for super::PluginGuard {
-    type Error = Error;
-    fn check(&mut self, interface: &'static InterfaceDesc) -> Result<()> {
-        (**self).check(interface)
-    }
-    fn call(&mut self, interface: &str, method: &str, input: &[u8]) -> Result<Vec<u8>> {
-        (**self).call(interface, method, input)
-    }
-    fn call_scalar(
-        &mut self,
-        interface: &str,
-        method: &str,
-        args: &[Scalar],
-        returns: bool,
-    ) -> Result<Option<Scalar>> {
-        (**self).call_scalar(interface, method, args, returns)
-    }
-    fn call_method(
-        &mut self,
-        interface: &'static InterfaceDesc,
-        method: usize,
-        input: &[u8],
-    ) -> Result<Vec<u8>> {
-        (**self).call_method(interface, method, input)
-    }
-    fn call_scalar_method(
-        &mut self,
-        interface: &'static InterfaceDesc,
-        method: usize,
-        args: &[Scalar],
-        returns: bool,
-    ) -> Result<Option<Scalar>> {
-        (**self).call_scalar_method(interface, method, args, returns)
-    }
-    #[inline(always)]
-    fn call_scalar_bits(
-        &mut self,
-        interface: &'static InterfaceDesc,
-        method: usize,
-        args: &[u64],
-        returns: bool,
-    ) -> Result<Option<u64>> {
-        (**self).call_scalar_bits(interface, method, args, returns)
-    }
-}
+// A locked version of a reloadable plugin is called like the plugin
+// itself: `FilterClient::new(&mut guard)`.
+scion_sdk::__forward_transport!(impl [] for super::PluginGuard, error = Error);
 
 /// What a scalar call with `args` needs of an export, for errors.
 fn scalar_wanted(args: &[Scalar], returns: bool) -> String {
