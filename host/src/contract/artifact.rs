@@ -48,7 +48,7 @@ pub struct Descriptor {
 
 impl Descriptor {
     /// The descriptor's bytes as stored in the artifact (little-endian).
-    pub fn to_bytes(&self) -> [u8; std::mem::size_of::<Descriptor>()] {
+    pub fn to_bytes(self) -> [u8; std::mem::size_of::<Descriptor>()] {
         let mut out = [0u8; std::mem::size_of::<Descriptor>()];
         out[0..8].copy_from_slice(&self.magic);
         out[8..12].copy_from_slice(&self.format_version.to_le_bytes());
