@@ -567,3 +567,49 @@ fn recursion_on_a_coroutine_stack_traps_before_leaving_it() {
         result[2]
     );
 }
+
+/// A plugin's DWARF is the plugin's too: a garbled line table (huge file
+/// indices, broken opcodes) must neither stop the module from compiling
+/// nor make the compiler allocate what it says.
+#[test]
+fn garbled_dwarf_line_tables_are_ignored_or_bounded() {
+    let _g = serial();
+    let wasm = std::fs::read(env!("SCION_GUEST_ANALYZER_DEBUGINFO")).unwrap();
+    let mut line = None;
+    for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
+        if let wasmparser::Payload::CustomSection(c) = payload.unwrap() {
+            if c.name() == ".debug_line" {
+                let at = c.data_offset() as usize;
+                line = Some(at..at + c.data().len());
+            }
+        }
+    }
+    let line = line.expect("the debug build has a .debug_line section");
+    let engine = engine(Config::new());
+    // DW_LNS_set_file (4) operands turned into a file index of 2^35 - 1,
+    // then flips spread over the section.
+    let set_file: Vec<usize> =
+        (line.start..line.end - 6).filter(|&i| wasm[i] == 4).take(12).collect();
+    let mut cases: Vec<Vec<u8>> = set_file
+        .iter()
+        .map(|&i| {
+            let mut w = wasm.clone();
+            w[i + 1..i + 6].copy_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x7f]);
+            w
+        })
+        .collect();
+    for k in 1..=12usize {
+        let mut w = wasm.clone();
+        let at = line.start + (line.len() * k / 13);
+        w[at] ^= 0xff;
+        w[at + 1] = 0xff;
+        cases.push(w);
+    }
+    for w in &cases {
+        let module = Module::new(&engine, w).expect("garbled DWARF does not make a module invalid");
+        let mut store = Store::new(&engine, ());
+        // The plugin still runs (its SDK glue needs imports; instantiating
+        // is enough to show the artifact loads).
+        let _ = Instance::new(&mut store, &module, &[]);
+    }
+}

@@ -63,7 +63,13 @@ fn read(sections: &[(&str, &[u8])], code_start: u32) -> Option<SourceTable> {
                 continue;
             };
             let Ok(offset) = u32::try_from(offset) else { continue };
-            let index = row.file_index() as usize;
+            // The index comes from the plugin: only files the header
+            // declares (1-based before DWARF 5) get a slot.
+            let declared = header.file_names().len() + 1;
+            let Ok(index) = usize::try_from(row.file_index()) else { continue };
+            if index >= declared {
+                continue;
+            }
             if local.len() <= index {
                 local.resize(index + 1, None);
             }
