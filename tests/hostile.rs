@@ -577,11 +577,11 @@ fn garbled_dwarf_line_tables_are_ignored_or_bounded() {
     let wasm = std::fs::read(env!("SCION_GUEST_ANALYZER_DEBUGINFO")).unwrap();
     let mut line = None;
     for payload in wasmparser::Parser::new(0).parse_all(&wasm) {
-        if let wasmparser::Payload::CustomSection(c) = payload.unwrap() {
-            if c.name() == ".debug_line" {
-                let at = c.data_offset() as usize;
-                line = Some(at..at + c.data().len());
-            }
+        if let wasmparser::Payload::CustomSection(c) = payload.unwrap()
+            && c.name() == ".debug_line"
+        {
+            let at = c.data_offset() as usize;
+            line = Some(at..at + c.data().len());
         }
     }
     let line = line.expect("the debug build has a .debug_line section");
