@@ -49,7 +49,8 @@ fn scion_agrees_with_wasmtime() {
     let mut divergences = Vec::new();
     let rss_mb = || {
         let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-        (statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).unwrap_or(0) * 4096) >> 20
+        (statm.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()).unwrap_or(0) * 4096)
+            >> 20
     };
     for (i, seed) in seeds().into_iter().enumerate() {
         if std::env::var_os("SCION_DIFF_TRACE").is_some() {

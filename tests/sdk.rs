@@ -334,16 +334,17 @@ fn with_schema(wasm: &[u8], section: &[u8]) -> Vec<u8> {
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         let payload = payload.unwrap();
         if let wasmparser::Payload::CustomSection(c) = &payload
-            && c.name() == scion_sdk::abi::SCHEMA_SECTION {
-                let mut body = Vec::new();
-                leb(&mut body, c.name().len() as u64);
-                body.extend_from_slice(c.name().as_bytes());
-                body.extend_from_slice(section);
-                out.push(0);
-                leb(&mut out, body.len() as u64);
-                out.extend(body);
-                continue;
-            }
+            && c.name() == scion_sdk::abi::SCHEMA_SECTION
+        {
+            let mut body = Vec::new();
+            leb(&mut body, c.name().len() as u64);
+            body.extend_from_slice(c.name().as_bytes());
+            body.extend_from_slice(section);
+            out.push(0);
+            leb(&mut out, body.len() as u64);
+            out.extend(body);
+            continue;
+        }
         if let Some((id, range)) = payload.as_section() {
             out.push(id);
             let range = range.start as usize..range.end as usize;
@@ -369,9 +370,10 @@ fn leb(out: &mut Vec<u8>, mut v: u64) {
 fn schema_section(wasm: &[u8]) -> Vec<u8> {
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         if let wasmparser::Payload::CustomSection(c) = payload.unwrap()
-            && c.name() == scion_sdk::abi::SCHEMA_SECTION {
-                return c.data().to_vec();
-            }
+            && c.name() == scion_sdk::abi::SCHEMA_SECTION
+        {
+            return c.data().to_vec();
+        }
     }
     panic!("no schema section")
 }

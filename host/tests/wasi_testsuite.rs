@@ -154,9 +154,10 @@ fn run_test(cache: &Path, work: &Path, name: &str) -> Result<(), String> {
     for (what, want, got) in [("stdout", &spec.stdout, &stdout), ("stderr", &spec.stderr, &stderr)]
     {
         if let Some(want) = want
-            && want != got {
-                return Err(format!("{what} {got:?}, expected {want:?}"));
-            }
+            && want != got
+        {
+            return Err(format!("{what} {got:?}, expected {want:?}"));
+        }
     }
     Ok(())
 }

@@ -31,11 +31,12 @@ fn check_serde_attrs(attrs: &[syn::Attribute]) -> syn::Result<()> {
     for a in attrs.iter().filter(|a| a.path().is_ident("serde")) {
         a.parse_nested_meta(|meta| {
             if let Some(id) = meta.path.get_ident()
-                && WIRE_CHANGING.contains(&id.to_string().as_str()) {
-                    return Err(meta.error(format!(
-                        "#[serde({id})] changes how the value is encoded, so Schema cannot describe it"
-                    )));
-                }
+                && WIRE_CHANGING.contains(&id.to_string().as_str())
+            {
+                return Err(meta.error(format!(
+                    "#[serde({id})] changes how the value is encoded, so Schema cannot describe it"
+                )));
+            }
             // Skip any value (`rename = "x"`) or nested list.
             if meta.input.peek(syn::Token![=]) {
                 let _: syn::Expr = meta.value()?.parse()?;
@@ -76,13 +77,15 @@ struct SelfRef<'a>(&'a Ident);
 impl VisitMut for SelfRef<'_> {
     fn visit_type_mut(&mut self, ty: &mut Type) {
         if let Type::Path(p) = ty
-            && p.qself.is_none() && p.path.segments.len() == 1 {
-                let id = &p.path.segments[0].ident;
-                if id == self.0 || id == "Self" {
-                    *ty = syn::parse_str(SELF_REF).expect("an identifier");
-                    return;
-                }
+            && p.qself.is_none()
+            && p.path.segments.len() == 1
+        {
+            let id = &p.path.segments[0].ident;
+            if id == self.0 || id == "Self" {
+                *ty = syn::parse_str(SELF_REF).expect("an identifier");
+                return;
             }
+        }
         visit_mut::visit_type_mut(self, ty);
     }
 }
