@@ -16,6 +16,13 @@ use gimli::write::{
 };
 use gimli::{Encoding, Format, LittleEndian, Register, X86_64};
 
+/// How every pointer to code, and `.eh_frame_hdr`'s pointer to
+/// `.eh_frame`, is encoded: relative to its own field, 4 bytes.
+pub const PCREL_SDATA4: gimli::DwEhPe = gimli::DwEhPe(0x10 | 0x0b);
+
+/// `.eh_frame_hdr`'s format version.
+pub const HDR_VERSION: u8 = 1;
+
 /// Where the writer placed the sections (addresses relative to the load
 /// base, which equal file offsets).
 #[derive(Clone, Copy, Debug)]
@@ -66,7 +73,7 @@ fn instructions(op: UnwindOp) -> Vec<CallFrameInstruction> {
 pub fn eh_frame(ranges: &[UnwindRange], addrs: UnwindAddrs) -> Vec<u8> {
     let encoding = Encoding { format: Format::Dwarf32, version: 1, address_size: 8 };
     let mut cie = CommonInformationEntry::new(encoding, 1, -8, X86_64::RA);
-    cie.fde_address_encoding = gimli::DW_EH_PE_pcrel | gimli::DW_EH_PE_sdata4;
+    cie.fde_address_encoding = PCREL_SDATA4;
     // What a call leaves: the return address at the top of the stack.
     cie.add_instruction(CallFrameInstruction::Cfa(X86_64::RSP, 8));
     cie.add_instruction(CallFrameInstruction::Offset(X86_64::RA, -8));
@@ -122,8 +129,8 @@ pub fn eh_frame_hdr(eh_frame: &[u8], addrs: UnwindAddrs) -> Vec<u8> {
     table.sort_unstable();
     let rel = |addr: u64| (addr.wrapping_sub(addrs.eh_frame_hdr) as i64 as i32).to_le_bytes();
     let mut hdr = vec![
-        1, // version
-        (gimli::DW_EH_PE_pcrel | gimli::DW_EH_PE_sdata4).0,
+        HDR_VERSION,
+        PCREL_SDATA4.0,
         gimli::DW_EH_PE_udata4.0,
         (gimli::DW_EH_PE_datarel | gimli::DW_EH_PE_sdata4).0,
     ];
@@ -154,6 +161,11 @@ mod tests {
                 (21, UnwindOp::Resume),
             ],
         }
+    }
+
+    #[test]
+    fn the_encoding_is_pc_relative_sdata4() {
+        assert_eq!(PCREL_SDATA4, gimli::DW_EH_PE_pcrel | gimli::DW_EH_PE_sdata4);
     }
 
     #[test]

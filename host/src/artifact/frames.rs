@@ -21,8 +21,8 @@ pub(crate) fn find_eh_frame(bytes: &[u8], layout: &Layout) -> Option<usize> {
     let (hdr, _) = layout.eh_frame_hdr?;
     let hdr = usize::try_from(hdr).ok()?;
     let head = bytes.get(hdr..hdr.checked_add(8)?)?;
-    // Version 1, the pointer to .eh_frame pc-relative 4 bytes.
-    if head[0] != 1 || head[1] != 0x1b {
+    // The version and pointer encoding `eh_frame.rs` writes.
+    if head[0] != super::eh_frame::HDR_VERSION || head[1] != super::eh_frame::PCREL_SDATA4.0 {
         return None;
     }
     let rel = i32::from_le_bytes(head[4..8].try_into().ok()?);
