@@ -89,6 +89,8 @@ pub enum ConstOp {
     F32Const(u32),
     /// Push an f64 (bits).
     F64Const(u64),
+    /// Push a v128.
+    V128Const(u128),
     /// Push a null reference of this type.
     RefNull(ValType),
     /// Push a reference to a function.
@@ -117,21 +119,23 @@ pub enum ConstOp {
 pub struct ConstExpr(pub smallvec::SmallVec<[ConstOp; 1]>);
 
 impl ConstExpr {
-    /// Evaluates the expression to its raw 64-bit value, reading globals
-    /// and function references through `global` and `func`; `None` when
-    /// either of them answers `None` (or the expression is malformed).
+    /// Evaluates the expression to its raw value (zero-extended to 128
+    /// bits), reading globals and function references through `global`
+    /// and `func`; `None` when either of them answers `None` (or the
+    /// expression is malformed).
     pub fn evaluate(
         &self,
-        mut global: impl FnMut(u32) -> Option<u64>,
+        mut global: impl FnMut(u32) -> Option<u128>,
         mut func: impl FnMut(u32) -> Option<u64>,
-    ) -> Option<u64> {
+    ) -> Option<u128> {
         let mut leaf = |op: ConstOp| match op {
-            ConstOp::I32Const(v) => Some(v as u32 as u64),
-            ConstOp::I64Const(v) => Some(v as u64),
-            ConstOp::F32Const(b) => Some(b as u64),
-            ConstOp::F64Const(b) => Some(b),
+            ConstOp::I32Const(v) => Some(v as u32 as u128),
+            ConstOp::I64Const(v) => Some(v as u64 as u128),
+            ConstOp::F32Const(b) => Some(b as u128),
+            ConstOp::F64Const(b) => Some(b as u128),
+            ConstOp::V128Const(b) => Some(b),
             ConstOp::RefNull(_) => Some(0),
-            ConstOp::RefFunc(f) => func(f),
+            ConstOp::RefFunc(f) => func(f).map(u128::from),
             ConstOp::GlobalGet(g) => global(g),
             _ => None,
         };
@@ -140,7 +144,7 @@ impl ConstExpr {
         if let [op] = self.0[..] {
             return leaf(op);
         }
-        let mut stack: Vec<u64> = Vec::with_capacity(2);
+        let mut stack: Vec<u128> = Vec::with_capacity(2);
         for op in &self.0 {
             let v = match *op {
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
@@ -149,15 +153,15 @@ impl ConstExpr {
                         ConstOp::I32Add => a.wrapping_add(b),
                         ConstOp::I32Sub => a.wrapping_sub(b),
                         _ => a.wrapping_mul(b),
-                    }) as u64
+                    }) as u128
                 }
                 ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                    let (b, a) = (stack.pop()?, stack.pop()?);
-                    match op {
+                    let (b, a) = (stack.pop()? as u64, stack.pop()? as u64);
+                    (match op {
                         ConstOp::I64Add => a.wrapping_add(b),
                         ConstOp::I64Sub => a.wrapping_sub(b),
                         _ => a.wrapping_mul(b),
-                    }
+                    }) as u128
                 }
                 leaf_op => leaf(leaf_op)?,
             };

@@ -486,6 +486,7 @@ fn arg_val(a: &WastArg<'_>) -> Result<Val, Failure> {
         WastArgCore::I64(v) => Val::I64(*v),
         WastArgCore::F32(f) => Val::F32(f.bits),
         WastArgCore::F64(f) => Val::F64(f.bits),
+        WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         WastArgCore::RefNull(wast::core::HeapType::Abstract {
             ty: wast::core::AbstractHeapType::Func,
             ..
@@ -498,20 +499,44 @@ fn arg_val(a: &WastArg<'_>) -> Result<Val, Failure> {
     })
 }
 
+fn f32_matches(g: u32, p: &NanPattern<wast::token::F32>) -> bool {
+    match p {
+        NanPattern::CanonicalNan => g & 0x7fff_ffff == 0x7fc0_0000,
+        NanPattern::ArithmeticNan => g & 0x7fc0_0000 == 0x7fc0_0000,
+        NanPattern::Value(v) => g == v.bits,
+    }
+}
+
+fn f64_matches(g: u64, p: &NanPattern<wast::token::F64>) -> bool {
+    match p {
+        NanPattern::CanonicalNan => g & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+        NanPattern::ArithmeticNan => g & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+        NanPattern::Value(v) => g == v.bits,
+    }
+}
+
+/// Whether v128 `g` matches a lane pattern (exact integer lanes; float
+/// lanes by value or NaN class).
+fn v128_matches(g: u128, p: &wast::core::V128Pattern) -> bool {
+    use wast::core::V128Pattern as V;
+    let lane = |i: usize, bits: u32| (g >> (i as u32 * bits)) & ((1u128 << bits) - 1);
+    match p {
+        V::I8x16(l) => l.iter().enumerate().all(|(i, &v)| lane(i, 8) == v as u8 as u128),
+        V::I16x8(l) => l.iter().enumerate().all(|(i, &v)| lane(i, 16) == v as u16 as u128),
+        V::I32x4(l) => l.iter().enumerate().all(|(i, &v)| lane(i, 32) == v as u32 as u128),
+        V::I64x2(l) => l.iter().enumerate().all(|(i, &v)| lane(i, 64) == v as u64 as u128),
+        V::F32x4(l) => l.iter().enumerate().all(|(i, p)| f32_matches(lane(i, 32) as u32, p)),
+        V::F64x2(l) => l.iter().enumerate().all(|(i, p)| f64_matches(lane(i, 64) as u64, p)),
+    }
+}
+
 fn ret_matches(got: &Val, expected: &WastRetCore<'_>) -> bool {
     match (got, expected) {
         (Val::I32(g), WastRetCore::I32(e)) => g == e,
         (Val::I64(g), WastRetCore::I64(e)) => g == e,
-        (Val::F32(g), WastRetCore::F32(p)) => match p {
-            NanPattern::CanonicalNan => g & 0x7fff_ffff == 0x7fc0_0000,
-            NanPattern::ArithmeticNan => g & 0x7fc0_0000 == 0x7fc0_0000,
-            NanPattern::Value(v) => *g == v.bits,
-        },
-        (Val::F64(g), WastRetCore::F64(p)) => match p {
-            NanPattern::CanonicalNan => g & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
-            NanPattern::ArithmeticNan => g & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
-            NanPattern::Value(v) => *g == v.bits,
-        },
+        (Val::F32(g), WastRetCore::F32(p)) => f32_matches(*g, p),
+        (Val::F64(g), WastRetCore::F64(p)) => f64_matches(*g, p),
+        (Val::V128(g), WastRetCore::V128(p)) => v128_matches(*g, p),
         (Val::FuncRef(g), WastRetCore::RefNull(_)) => g.is_none(),
         (Val::ExternRef(g), WastRetCore::RefNull(_)) => g.is_none(),
         (Val::FuncRef(g), WastRetCore::RefFunc(_)) => g.is_some(),

@@ -37,10 +37,11 @@ pub struct DecodedModule<'a> {
     pub code_section_start: u32,
 }
 
-/// The WebAssembly features the compiler implements: 2.0 without SIMD,
-/// plus multi-memory and extended constant expressions.
+/// The WebAssembly features the compiler implements: 2.0 (with SIMD),
+/// plus relaxed SIMD, multi-memory and extended constant expressions.
 pub fn features() -> WasmFeatures {
-    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+    WasmFeatures::WASM2
+        | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::BULK_MEMORY_OPT
         | WasmFeatures::CALL_INDIRECT_OVERLONG
         | WasmFeatures::MULTI_MEMORY
@@ -109,6 +110,7 @@ pub fn const_expr(e: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileErr
             O::I64Const { value } => ConstOp::I64Const(value),
             O::F32Const { value } => ConstOp::F32Const(value.bits()),
             O::F64Const { value } => ConstOp::F64Const(value.bits()),
+            O::V128Const { value } => ConstOp::V128Const(u128::from_le_bytes(*value.bytes())),
             O::RefNull { hty } => ConstOp::RefNull(match hty {
                 wasmparser::HeapType::Abstract {
                     ty: wasmparser::AbstractHeapType::Func, ..

@@ -11,6 +11,7 @@
 //! position, except `EarlyDef` operands, which are written before the uses
 //! are read (temporaries of multi-instruction sequences).
 
+use super::ir::SimdOp;
 use super::x64::encode::{AluOp, BitCountOp, ExtendKind, LoadKind, ShiftOp, SseOp};
 use super::x64::regs::{Cond, Gpr, Scale, Size, Xmm};
 use crate::contract::abi::MACHINE;
@@ -145,6 +146,30 @@ pub enum TruncKind {
     SatUnsigned,
 }
 
+/// What a stack slot of the calling convention holds, which sets how
+/// many bytes move.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotKind {
+    /// An integer or reference: 8 bytes from a GPR.
+    Int,
+    /// A scalar float: 8 bytes from an xmm register.
+    Float,
+    /// A v128: 16 bytes from an xmm register.
+    Vector,
+}
+
+impl SlotKind {
+    /// The kind of slot a value of IR type `ty` takes.
+    pub fn of(ty: super::ir::Type) -> SlotKind {
+        use super::ir::Type;
+        match ty {
+            Type::I32 | Type::I64 => SlotKind::Int,
+            Type::F32 | Type::F64 => SlotKind::Float,
+            Type::V128 => SlotKind::Vector,
+        }
+    }
+}
+
 /// How a call finds its callee.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CallTarget {
@@ -233,6 +258,19 @@ pub enum MInst {
     FLoad { double: bool, dst: Reg, addr: MemAddr },
     /// Float store.
     FStore { double: bool, addr: MemAddr, src: Reg },
+    /// Vector load of `bytes` (16; or 4 or 8 into lane 0, zeroing the rest).
+    VLoad { bytes: u8, dst: Reg, addr: MemAddr },
+    /// Vector store of 16 bytes.
+    VStore { addr: MemAddr, src: Reg },
+    /// A v128 constant from the pool (zero is materialised with `pxor`).
+    VConst { dst: Reg, constant: ConstId, zero: bool },
+    /// A wasm vector operator, expanded by `x64/emit/simd.rs`. With
+    /// `in_place`, `dst` already holds the first operand (lowering copied
+    /// it) and is read and written, and `args` are the other operands;
+    /// otherwise `dst` is written before `args` are read. `imm` is a
+    /// constant shift count replacing the last operand. `tmps` are the
+    /// temporaries the expansion asks for (`x64::emit::simd::temps`).
+    Simd { op: SimdOp, in_place: bool, dst: Reg, args: Vec<Reg>, tmps: Vec<Reg>, imm: Option<u8> },
     /// `dst = dst op src` for SSE arithmetic, or `dst = op(src)` for the
     /// unary forms (sqrt, cvtss2sd, cvtsd2ss).
     Sse { op: SseOp, dst: Reg, src: Reg },
@@ -278,13 +316,13 @@ pub enum MInst {
     /// into the frame; emits nothing).
     OutgoingArgs { bytes: u32 },
     /// Store to an outgoing stack argument slot `[rsp + offset]`.
-    StoreArg { offset: u32, src: Reg, float: bool },
+    StoreArg { offset: u32, src: Reg, kind: SlotKind },
     /// Load a stack-returned result from `[rsp + offset]`.
-    LoadRet { offset: u32, dst: Reg, float: bool },
+    LoadRet { offset: u32, dst: Reg, kind: SlotKind },
     /// Load an incoming stack parameter from `[rbp + 16 + offset]`.
-    LoadParam { offset: u32, dst: Reg, float: bool },
+    LoadParam { offset: u32, dst: Reg, kind: SlotKind },
     /// Store a stack-returned result to `[rbp + 16 + offset]`.
-    StoreRet { offset: u32, src: Reg, float: bool },
+    StoreRet { offset: u32, src: Reg, kind: SlotKind },
     /// Materialise the vmctx (r14) into `dst`.
     GetVmctx { dst: Reg },
     /// Defines the registers of incoming parameters at function entry.
@@ -430,6 +468,24 @@ impl MInst {
                 v.operand(*src, Use);
             }
             MInst::StoreImm { addr, .. } => visit_addr(v, addr),
+            MInst::VLoad { dst, addr, .. } => {
+                visit_addr(v, addr);
+                v.operand(*dst, Def);
+            }
+            MInst::VStore { addr, src } => {
+                visit_addr(v, addr);
+                v.operand(*src, Use);
+            }
+            MInst::VConst { dst, .. } => v.operand(*dst, Def),
+            MInst::Simd { in_place, dst, args, tmps, .. } => {
+                for &a in args {
+                    v.operand(a, Use);
+                }
+                for &t in tmps {
+                    v.operand(t, EarlyDef);
+                }
+                v.operand(*dst, if *in_place { Mod } else { EarlyDef });
+            }
             MInst::Ucomis { a, b, .. } => {
                 v.operand(*a, Use);
                 v.operand(*b, Use);
@@ -552,6 +608,7 @@ impl MInst {
             MInst::Params { defs } => defs.len(),
             MInst::Ret { uses } => uses.len(),
             MInst::JmpTable { targets, .. } => targets.len(),
+            MInst::Simd { args, tmps, .. } => args.len() + tmps.len(),
             _ => 0,
         }
     }

@@ -27,11 +27,12 @@
 //! Every wasm function, defined or imported, is entered with r14 = the
 //! callee's vmctx and r15 = its memory-0 base, and preserves rbx, rbp,
 //! r12–r15. Integer and reference parameters go in rdi, rsi, rdx, rcx, r8,
-//! r9, float parameters in xmm0–xmm7, in order; the rest in 8-byte stack
-//! slots above the return address, in order. The first two integer results
-//! return in rax, rdx, the first two float results in xmm0, xmm1; further
-//! results are written by the callee into 8-byte slots that the caller
-//! reserved right above its stack parameters. All other registers are
+//! r9, float and v128 parameters in xmm0–xmm7, in order; the rest in
+//! stack slots above the return address, in order (8 bytes each, 16 for
+//! a v128, which is 16-byte aligned). The first two integer results
+//! return in rax, rdx, the first two float or v128 results in xmm0, xmm1;
+//! further results are written by the callee into slots of the same sizes
+//! that the caller reserved right above its stack parameters. All other registers are
 //! clobbered. Builtins follow the System V C ABI, which agrees on every
 //! point used here.
 //!
@@ -166,6 +167,10 @@ pub const FLOAT_RESULT_REGS: [u8; 2] = [0, 1];
 /// General-purpose registers a callee must preserve.
 pub const CALLEE_SAVED_GPRS: [u8; 6] = [3, 5, 12, 13, 14, 15];
 
+/// Bytes of one spill slot of a wasm frame: room for a v128, so that any
+/// virtual register fits any slot.
+pub const SPILL_SLOT_SIZE: i32 = 16;
+
 /// Offset from rbp of the vmctx saved by every wasm prologue.
 pub const FRAME_VMCTX_OFFSET: i32 = -8;
 /// Bytes between rbp and the first stack parameter (saved rbp + return address).
@@ -221,8 +226,9 @@ pub struct CallLayout {
     pub stack_bytes: u32,
 }
 
+/// Whether values of type `t` travel in xmm registers.
 fn is_float(t: ValType) -> bool {
-    matches!(t, ValType::F32 | ValType::F64)
+    matches!(t, ValType::F32 | ValType::F64 | ValType::V128)
 }
 
 /// Computes where parameters and results go for a wasm signature.
@@ -238,6 +244,9 @@ pub fn call_layout(params: &[ValType], results: &[ValType]) -> CallLayout {
                 } else if !is_float(t) && i < ints.len() {
                     i += 1;
                     ArgLoc::Gpr(ints[i - 1])
+                } else if t == ValType::V128 {
+                    stack = stack.div_ceil(16) * 16 + 16;
+                    ArgLoc::Stack(stack - 16)
                 } else {
                     stack += 8;
                     ArgLoc::Stack(stack - 8)

@@ -135,11 +135,11 @@ impl InstanceData {
                 // SAFETY: global storage lives in this or an exporting
                 // instance of the same store.
                 let bytes = unsafe { (*self.globals[g as usize]).bytes };
-                Some(u64::from_le_bytes(bytes[..8].try_into().unwrap()))
+                Some(u128::from_le_bytes(bytes[..16].try_into().unwrap()))
             },
             |f| Some(self.funcref(f) as u64),
         );
-        ValRaw::from_u64(value.expect("validated constant expression"))
+        ValRaw::from_u128(value.expect("validated constant expression"))
     }
 }
 

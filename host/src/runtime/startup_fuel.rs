@@ -71,6 +71,9 @@ pub(crate) fn expr_cost(costs: &FuelCosts, expr: &ConstExpr) -> i64 {
                 ConstOp::F64Const(bits) => {
                     Operator::F64Const { value: wasmparser::Ieee64::from(f64::from_bits(bits)) }
                 }
+                ConstOp::V128Const(bits) => {
+                    Operator::V128Const { value: wasmparser::V128::from(bits as i128) }
+                }
                 ConstOp::RefNull(_) => Operator::RefNull { hty: wasmparser::HeapType::FUNC },
                 ConstOp::RefFunc(function_index) => Operator::RefFunc { function_index },
                 ConstOp::GlobalGet(global_index) => Operator::GlobalGet { global_index },
@@ -97,7 +100,11 @@ fn constant_offset(expr: &ConstExpr) -> Option<u64> {
 pub(crate) fn is_numeric_constant(expr: &ConstExpr) -> bool {
     matches!(
         expr.0[..],
-        [ConstOp::I32Const(_) | ConstOp::I64Const(_) | ConstOp::F32Const(_) | ConstOp::F64Const(_)]
+        [ConstOp::I32Const(_)
+            | ConstOp::I64Const(_)
+            | ConstOp::F32Const(_)
+            | ConstOp::F64Const(_)
+            | ConstOp::V128Const(_)]
     )
 }
 

@@ -16,6 +16,14 @@ impl ValRaw {
     pub fn from_u64(v: u64) -> ValRaw {
         ValRaw([v, 0])
     }
+    /// A slot holding a 128-bit pattern.
+    pub fn from_u128(v: u128) -> ValRaw {
+        ValRaw([v as u64, (v >> 64) as u64])
+    }
+    /// All 128 bits.
+    pub fn u128(self) -> u128 {
+        self.0[0] as u128 | (self.0[1] as u128) << 64
+    }
     /// The low 64 bits.
     pub fn u64(self) -> u64 {
         self.0[0]
@@ -56,6 +64,8 @@ pub enum Val {
     F32(u32),
     /// f64, as its bit pattern
     F64(u64),
+    /// v128, lane 0 in the low bits
+    V128(u128),
     /// funcref (`None` is null)
     FuncRef(Option<Func>),
     /// externref (`None` is null)
@@ -70,6 +80,7 @@ impl Val {
             Val::I64(_) => ValType::I64,
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
         }
@@ -92,8 +103,9 @@ impl Val {
             ValType::I64 => Val::I64(0),
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef | ValType::V128 => Val::ExternRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
         }
     }
 
@@ -117,6 +129,7 @@ impl Val {
             Val::I64(v) => ValRaw::from_u64(v as u64),
             Val::F32(b) => ValRaw::from_u64(b as u64),
             Val::F64(b) => ValRaw::from_u64(b),
+            Val::V128(b) => ValRaw::from_u128(b),
             Val::FuncRef(f) => ValRaw::from_u64(f.map_or(0, |f| f.raw_funcref() as u64)),
             Val::ExternRef(r) => ValRaw::from_u64(ExternRef::to_raw(r)),
         }
@@ -129,8 +142,9 @@ impl Val {
             ValType::I64 => Val::I64(raw.u64() as i64),
             ValType::F32 => Val::F32(raw.u32()),
             ValType::F64 => Val::F64(raw.u64()),
+            ValType::V128 => Val::V128(raw.u128()),
             ValType::FuncRef => Val::FuncRef(Func::from_raw_funcref(store_id, raw.u64())),
-            ValType::ExternRef | ValType::V128 => Val::ExternRef(ExternRef::from_raw(raw.u64())),
+            ValType::ExternRef => Val::ExternRef(ExternRef::from_raw(raw.u64())),
         }
     }
 }
@@ -142,6 +156,7 @@ impl std::fmt::Display for Val {
             Val::I64(v) => write!(f, "{v}"),
             Val::F32(b) => write!(f, "{}", f32::from_bits(b)),
             Val::F64(b) => write!(f, "{}", f64::from_bits(b)),
+            Val::V128(b) => write!(f, "{b:#034x}"),
             Val::FuncRef(None) | Val::ExternRef(None) => f.write_str("null"),
             Val::FuncRef(Some(_)) => f.write_str("funcref"),
             Val::ExternRef(Some(r)) => write!(f, "externref({})", r.0),

@@ -10,6 +10,7 @@ impl fmt::Display for Type {
             Type::I64 => "i64",
             Type::F32 => "f32",
             Type::F64 => "f64",
+            Type::V128 => "v128",
         })
     }
 }
@@ -30,6 +31,10 @@ pub fn inst_text(func: &Function, inst: Inst) -> String {
     match &d.kind {
         InstKind::Iconst { imm } => format!("iconst{ty} {:#x}", imm),
         InstKind::Fconst { bits } => format!("fconst{ty} {:#x}", bits),
+        InstKind::Vconst { bits } => format!("vconst {:#034x}", bits),
+        InstKind::Simd { op, args } => {
+            format!("{op:?} {}", list(&args[..op.num_args()])).to_lowercase()
+        }
         InstKind::Unary { op, arg } => {
             format!("{op:?}{ty}.{} {arg}", func.value_type(*arg)).to_lowercase()
         }

@@ -3,7 +3,7 @@
 //! Operators are grouped by family (integer, float, conversion, memory,
 //! call, table, control) like the translator and the lowering.
 
-use super::{Block, Type, Value};
+use super::{Block, SimdOp, Type, Value};
 use crate::contract::builtins::Builtin;
 use crate::contract::trap::TrapCode;
 
@@ -211,6 +211,7 @@ macro_rules! walk_args {
         match $kind {
             InstKind::Iconst { .. }
             | InstKind::Fconst { .. }
+            | InstKind::Vconst { .. }
             | InstKind::GlobalGet { .. }
             | InstKind::MemorySize { .. }
             | InstKind::TableSize { .. }
@@ -218,6 +219,10 @@ macro_rules! walk_args {
             | InstKind::FuelLoad
             | InstKind::Trap { .. } => {}
             InstKind::Unary { arg, .. } => $f(arg),
+            InstKind::Simd { op, args } => {
+                let n = op.num_args();
+                args[..n].$iter().for_each(&mut $f)
+            }
             InstKind::FuelStore { value } => $f(value),
             InstKind::CheckPoint { fuel } => {
                 if let Some(v) = fuel {
@@ -279,6 +284,19 @@ pub enum InstKind {
     Fconst {
         /// The bits.
         bits: u64,
+    },
+    /// A v128 constant.
+    Vconst {
+        /// The bits, lane 0 in the low bytes.
+        bits: u128,
+    },
+    /// A vector operator (or a scalar result of one: lanes, masks); its
+    /// first `op.num_args()` operands are used, the rest are unused slots.
+    Simd {
+        /// Operator with its immediates.
+        op: SimdOp,
+        /// Operands in wasm order.
+        args: [Value; 3],
     },
     /// One-operand operator.
     Unary {

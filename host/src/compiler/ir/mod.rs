@@ -17,10 +17,12 @@ pub mod display;
 pub mod dominators;
 mod function;
 mod inst;
+pub mod simd;
 pub mod verify;
 
 pub use function::*;
 pub use inst::*;
+pub use simd::SimdOp;
 
 /// The type of an SSA value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,18 +35,25 @@ pub enum Type {
     F32,
     /// 64-bit float.
     F64,
+    /// 128-bit vector (in an xmm register).
+    V128,
 }
 
 impl Type {
-    /// Whether the type lives in float registers.
+    /// Whether the type is a scalar float.
     pub fn is_float(self) -> bool {
         matches!(self, Type::F32 | Type::F64)
+    }
+    /// Whether values of the type live in xmm registers (floats and vectors).
+    pub fn in_xmm(self) -> bool {
+        matches!(self, Type::F32 | Type::F64 | Type::V128)
     }
     /// Width in bits.
     pub fn bits(self) -> u32 {
         match self {
             Type::I32 | Type::F32 => 32,
             Type::I64 | Type::F64 => 64,
+            Type::V128 => 128,
         }
     }
     /// The IR type of a wasm value type.
@@ -55,7 +64,7 @@ impl Type {
             ValType::I64 | ValType::FuncRef | ValType::ExternRef => Type::I64,
             ValType::F32 => Type::F32,
             ValType::F64 => Type::F64,
-            ValType::V128 => unimplemented!("v128 is rejected by validation"),
+            ValType::V128 => Type::V128,
         }
     }
 }

@@ -100,11 +100,11 @@ impl Lowerer<'_> {
         let mut uses = Vec::new();
         for (&a, loc) in args.iter().zip(&layout.params) {
             let r = self.get(a);
-            let float = self.ty(a).is_float();
+            let kind = SlotKind::of(self.ty(a));
             match *loc {
                 ArgLoc::Gpr(g) => moves.push((Reg::gpr(Gpr(g)), r, RegClass::Int)),
                 ArgLoc::Xmm(x) => moves.push((Reg::xmm(Xmm(x)), r, RegClass::Float)),
-                ArgLoc::Stack(offset) => self.emit(MInst::StoreArg { offset, src: r, float }),
+                ArgLoc::Stack(offset) => self.emit(MInst::StoreArg { offset, src: r, kind }),
             }
         }
         for (dst, src, class) in moves {
@@ -123,11 +123,11 @@ impl Lowerer<'_> {
         self.emit(MInst::Call { target, uses, defs, srcloc });
         for (&v, loc) in results.iter().zip(&layout.results) {
             let dst = self.def(v);
-            let float = self.ty(v).is_float();
+            let kind = SlotKind::of(self.ty(v));
             match *loc {
                 ArgLoc::Gpr(g) => self.emit_move(dst, Reg::gpr(Gpr(g)), RegClass::Int),
                 ArgLoc::Xmm(x) => self.emit_move(dst, Reg::xmm(Xmm(x)), RegClass::Float),
-                ArgLoc::Stack(offset) => self.emit(MInst::LoadRet { offset, dst, float }),
+                ArgLoc::Stack(offset) => self.emit(MInst::LoadRet { offset, dst, kind }),
             }
         }
     }

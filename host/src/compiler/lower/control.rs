@@ -183,8 +183,8 @@ impl Lowerer<'_> {
                 ArgLoc::Gpr(g) => moves.push((Reg::gpr(Gpr(g)), r, RegClass::Int)),
                 ArgLoc::Xmm(x) => moves.push((Reg::xmm(Xmm(x)), r, RegClass::Float)),
                 ArgLoc::Stack(offset) => {
-                    let float = self.ty(v).is_float();
-                    self.emit(MInst::StoreRet { offset, src: r, float });
+                    let kind = SlotKind::of(self.ty(v));
+                    self.emit(MInst::StoreRet { offset, src: r, kind });
                 }
             }
         }

@@ -157,7 +157,9 @@ impl Lowerer<'_> {
             InstKind::Load { op, mem, addr, offset } => {
                 let amode = self.checked_address(mem, addr, offset, op.bytes);
                 let dst = self.def(self.func.first_result(inst));
-                if op.ty.is_float() {
+                if op.ty == Type::V128 {
+                    self.emit(MInst::VLoad { bytes: op.bytes, dst, addr: amode });
+                } else if op.ty.is_float() {
                     self.emit(MInst::FLoad { double: op.ty == Type::F64, dst, addr: amode });
                 } else {
                     self.emit(MInst::Load { kind: load_kind(op), dst, addr: amode });
@@ -179,7 +181,9 @@ impl Lowerer<'_> {
                 }
                 let src = self.get(value);
                 let amode = self.checked_address(mem, addr, offset, op.bytes);
-                if op.ty.is_float() {
+                if op.ty == Type::V128 {
+                    self.emit(MInst::VStore { addr: amode, src });
+                } else if op.ty.is_float() {
                     self.emit(MInst::FStore { double: op.ty == Type::F64, addr: amode, src });
                 } else {
                     self.emit(MInst::Store { size: size_of_bytes(op.bytes), addr: amode, src });

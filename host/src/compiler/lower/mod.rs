@@ -11,7 +11,7 @@
 //!
 //! Operators are lowered by family, one file each, mirroring `translate/`:
 //! [`control`], [`variable`], [`int`], [`float`], [`memory`], [`call`],
-//! [`table`].
+//! [`table`], [`simd`].
 //!
 //! Requires: IR that passed `ir::verify`, no aliases. Produces: VCode whose
 //! block 0 is the entry, with `Params` as its first instruction.
@@ -23,6 +23,7 @@ mod float;
 mod fuel;
 mod int;
 mod memory;
+mod simd;
 mod table;
 mod variable;
 
@@ -139,14 +140,15 @@ fn use_counts(func: &Function) -> Vec<u32> {
 
 /// The register class of an IR type.
 pub fn class_of(ty: Type) -> RegClass {
-    if ty.is_float() { RegClass::Float } else { RegClass::Int }
+    if ty.in_xmm() { RegClass::Float } else { RegClass::Int }
 }
 
 /// The operand size of an integer IR type.
 pub fn size_of(ty: Type) -> Size {
     match ty {
         Type::I32 | Type::F32 => Size::S32,
-        Type::I64 | Type::F64 => Size::S64,
+        // Vectors are never integer operands; selects still ask.
+        Type::I64 | Type::F64 | Type::V128 => Size::S64,
     }
 }
 
@@ -221,6 +223,12 @@ impl<'a> Lowerer<'a> {
             InstKind::Fconst { bits } => {
                 let dst = self.vreg(RegClass::Float);
                 self.emit(MInst::FConst { double: ty == Type::F64, dst, bits });
+                dst
+            }
+            InstKind::Vconst { bits } => {
+                let dst = self.vreg(RegClass::Float);
+                let constant = self.constant(bits.to_le_bytes());
+                self.emit(MInst::VConst { dst, constant, zero: bits == 0 });
                 dst
             }
             _ => panic!("{v} used before its definition was lowered"),
@@ -304,7 +312,7 @@ impl<'a> Lowerer<'a> {
         self.emit(MInst::Params { defs });
         for (&p, loc) in params.iter().zip(&layout.params) {
             let dst = self.def(p);
-            let float = self.ty(p).is_float();
+            let kind = SlotKind::of(self.ty(p));
             match *loc {
                 crate::contract::abi::ArgLoc::Gpr(g) => {
                     self.emit_move(dst, Reg::gpr(Gpr(g)), RegClass::Int)
@@ -313,7 +321,7 @@ impl<'a> Lowerer<'a> {
                     self.emit_move(dst, Reg::xmm(Xmm(x)), RegClass::Float)
                 }
                 crate::contract::abi::ArgLoc::Stack(offset) => {
-                    self.emit(MInst::LoadParam { offset, dst, float })
+                    self.emit(MInst::LoadParam { offset, dst, kind })
                 }
             }
         }
@@ -339,11 +347,12 @@ impl<'a> Lowerer<'a> {
     fn lower_inst(&mut self, block: Block, pos: usize, inst: Inst) {
         let kind = &self.func.insts[inst.index()].kind;
         match kind {
-            InstKind::Iconst { .. } | InstKind::Fconst { .. } => {}
+            InstKind::Iconst { .. } | InstKind::Fconst { .. } | InstKind::Vconst { .. } => {}
             _ if self.folded[inst.index()] => {}
             InstKind::Compare { .. } if self.is_fusable_compare(block, pos, inst) => {
                 self.deferred_compare = Some(inst);
             }
+            InstKind::Simd { .. } => self.lower_simd(inst),
             InstKind::Unary { .. } => self.lower_unary(inst),
             InstKind::Binary { .. } => self.lower_binary(inst),
             InstKind::Compare { .. } => self.lower_compare(inst),

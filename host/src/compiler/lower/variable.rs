@@ -31,6 +31,7 @@ impl Lowerer<'_> {
                     Type::I32 => MInst::Load { kind: LoadKind::U32, dst, addr },
                     Type::I64 => MInst::Load { kind: LoadKind::U64, dst, addr },
                     Type::F32 | Type::F64 => MInst::FLoad { double: ty == Type::F64, dst, addr },
+                    Type::V128 => MInst::VLoad { bytes: 16, dst, addr },
                 });
             }
             InstKind::GlobalSet { index, value } => {
@@ -41,6 +42,7 @@ impl Lowerer<'_> {
                     Type::I32 => MInst::Store { size: Size::S32, addr, src },
                     Type::I64 => MInst::Store { size: Size::S64, addr, src },
                     Type::F32 | Type::F64 => MInst::FStore { double: ty == Type::F64, addr, src },
+                    Type::V128 => MInst::VStore { addr, src },
                 });
             }
             _ => unreachable!(),

@@ -9,7 +9,7 @@
 //! the earlier value.
 //!
 //! Candidates are the pure operators: constants, unary and binary
-//! operators, comparisons and selects. Integer operands of commutative
+//! operators, comparisons, selects and vector operators. Integer operands of commutative
 //! operators are put in a fixed order first; float ones are not, because
 //! x86 picks the NaN payload of `a + b` by operand order, and an
 //! optimized function must give the bits an unoptimized one gives.
@@ -31,7 +31,9 @@
 use std::collections::HashMap;
 
 use crate::compiler::ir::dominators::DominatorTree;
-use crate::compiler::ir::{BinaryOp, CmpOp, Function, Inst, InstKind, Type, UnaryOp, Value};
+use crate::compiler::ir::{
+    BinaryOp, CmpOp, Function, Inst, InstKind, SimdOp, Type, UnaryOp, Value,
+};
 
 /// What an instruction computes, up to the identity of its result.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -44,6 +46,9 @@ enum Key {
     Binary(BinaryOp, Value, Value),
     Compare(CmpOp, Value, Value),
     Select(Value, Value, Value),
+    Vconst(u128),
+    /// Unused operand slots hold `Value(u32::MAX)`, so they agree.
+    Simd(SimdOp, [Value; 3]),
 }
 
 /// The key of `inst`, if it is a candidate.
@@ -68,6 +73,15 @@ fn key(func: &Function, inst: Inst) -> Option<Key> {
         InstKind::Compare { op, args: [a, b] } => Key::Compare(op, r(a), r(b)),
         InstKind::Select { cond, if_true, if_false } => {
             Key::Select(r(cond), r(if_true), r(if_false))
+        }
+        InstKind::Vconst { bits } => Key::Vconst(bits),
+        InstKind::Simd { op, args } => {
+            let n = op.num_args();
+            let mut a = [Value(u32::MAX); 3];
+            for (k, slot) in a.iter_mut().enumerate().take(n) {
+                *slot = r(args[k]);
+            }
+            Key::Simd(op, a)
         }
         _ => return None,
     })

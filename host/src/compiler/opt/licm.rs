@@ -58,7 +58,7 @@ fn hoistable(kind: &InstKind) -> bool {
                 | UnaryOp::Reinterpret
         ),
         InstKind::Binary { op, .. } => !op.can_trap(),
-        InstKind::Select { .. } => true,
+        InstKind::Select { .. } | InstKind::Simd { .. } => true,
         _ => false,
     }
 }

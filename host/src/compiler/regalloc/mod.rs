@@ -34,7 +34,7 @@ pub use liveness::{Interval, Liveness, TooMuchWork};
 pub enum Loc {
     /// A physical register.
     Reg(Reg),
-    /// Stack slot number `n` (8 bytes each).
+    /// Stack slot number `n` (`contract::abi::SPILL_SLOT_SIZE` bytes each).
     Stack(u32),
     /// Never live (defined but unused, or never defined).
     None,

@@ -6,7 +6,7 @@ use crate::contract::builtins::Builtin;
 use crate::contract::fuel::FuelCosts;
 use wasmparser::{MemArg, MemArgTarget, Operator};
 
-fn memory_index(m: &MemArg) -> u32 {
+pub(super) fn memory_index(m: &MemArg) -> u32 {
     match m.target {
         MemArgTarget::Memory(i) => i,
         MemArgTarget::Array(_) => unreachable!("GC arrays are rejected by validation"),
@@ -14,14 +14,14 @@ fn memory_index(m: &MemArg) -> u32 {
 }
 
 impl FuncTranslator<'_> {
-    fn load(&mut self, m: &MemArg, bytes: u8, signed: bool, ty: Type) {
+    pub(super) fn load(&mut self, m: &MemArg, bytes: u8, signed: bool, ty: Type) {
         let mem = memory_index(m);
         let addr = self.pop();
         let op = MemOp { bytes, signed, ty };
         self.push1(InstKind::Load { op, mem, addr, offset: m.offset }, ty);
     }
 
-    fn store(&mut self, m: &MemArg, bytes: u8, ty: Type) {
+    pub(super) fn store(&mut self, m: &MemArg, bytes: u8, ty: Type) {
         let mem = memory_index(m);
         let (addr, value) = self.pop2();
         let op = MemOp { bytes, signed: false, ty };

@@ -4,7 +4,8 @@
 //! and keeps an abstract value stack of SSA values. Locals become SSA
 //! variables ([`ssa`]). Operators are translated by family, one file each
 //! (the same split as `lower/` and `tests/disas/`): [`control`],
-//! [`variable`], [`int`], [`float`], [`memory`], [`call`], [`table`].
+//! [`variable`], [`int`], [`float`], [`memory`], [`call`], [`table`],
+//! [`simd`].
 //!
 //! Requires: a `ModuleInfo` from `decode`. Produces: IR that satisfies
 //! `ir::verify`, with possibly redundant block parameters.
@@ -15,6 +16,7 @@ mod float;
 mod fuel;
 mod int;
 mod memory;
+mod simd;
 mod ssa;
 mod table;
 mod variable;
@@ -188,7 +190,8 @@ impl<'m> FuncTranslator<'m> {
             || self.translate_float(op)
             || self.translate_memory(op)
             || self.translate_call(op)
-            || self.translate_table(op);
+            || self.translate_table(op)
+            || self.translate_simd(op);
         if handled {
             Ok(())
         } else {
@@ -258,7 +261,11 @@ impl<'m> FuncTranslator<'m> {
     }
 
     fn zero(&mut self, ty: Type) -> Value {
-        if ty.is_float() { self.ins1(InstKind::Fconst { bits: 0 }, ty) } else { self.iconst(ty, 0) }
+        match ty {
+            Type::V128 => self.ins1(InstKind::Vconst { bits: 0 }, ty),
+            t if t.is_float() => self.ins1(InstKind::Fconst { bits: 0 }, ty),
+            _ => self.iconst(ty, 0),
+        }
     }
 
     /// Ends the current block with a terminator and records its edges.

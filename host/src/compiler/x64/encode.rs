@@ -218,7 +218,7 @@ impl SseOp {
 
 /// The r/m operand of a ModRM instruction: a register number or memory.
 #[derive(Clone, Copy)]
-enum Rm {
+pub(super) enum Rm {
     Reg(u8),
     Mem(Amode),
     /// `[rip + label]`: constants placed in the code buffer.
@@ -352,7 +352,7 @@ impl Asm {
         self.code.extend_from_slice(bytes);
     }
 
-    fn byte(&mut self, b: u8) {
+    pub(super) fn byte(&mut self, b: u8) {
         self.code.push(b);
     }
 
@@ -395,7 +395,7 @@ impl Asm {
 
     /// Emits `pfx [REX] opc ModRM [SIB] [disp]`. `reg` is a register number or
     /// an opcode extension; `force_rex` emits an empty REX (byte registers).
-    fn op(&mut self, pfx: &[u8], w: bool, force_rex: bool, opc: &[u8], reg: u8, rm: Rm) {
+    pub(super) fn op(&mut self, pfx: &[u8], w: bool, force_rex: bool, opc: &[u8], reg: u8, rm: Rm) {
         self.put(pfx);
         let (index, base) = match rm {
             Rm::Reg(r) => (0, r),

@@ -2,6 +2,7 @@
 
 pub mod emit;
 pub mod encode;
+pub mod packed;
 pub mod regs;
 
 use serde::{Deserialize, Serialize};

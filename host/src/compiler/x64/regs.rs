@@ -131,6 +131,10 @@ pub struct Amode {
 }
 
 impl Amode {
+    /// The same address `bytes` further on.
+    pub fn offset_by(self, bytes: i32) -> Amode {
+        Amode { disp: self.disp + bytes, ..self }
+    }
     /// `[base + disp]`.
     pub fn base_disp(base: Gpr, disp: i32) -> Amode {
         Amode { base, index: None, disp }

@@ -6,7 +6,8 @@ use super::*;
 impl<'a> FuncEmitter<'a> {
     pub(super) fn new(tb: &'a mut TextBuilder, vcode: &'a VCode, alloc: &'a Allocation) -> Self {
         let saved_bytes = 8 + 8 * alloc.callee_saved.len() as i32;
-        let raw = saved_bytes + 8 * alloc.num_slots as i32 + vcode.outgoing_bytes as i32;
+        let raw = saved_bytes + abi::SPILL_SLOT_SIZE * alloc.num_slots as i32
+            + vcode.outgoing_bytes as i32;
         let total = (raw + 15) / 16 * 16;
         let block_labels = (0..vcode.blocks.len()).map(|_| tb.asm.new_label()).collect();
         let mut layout_pos = vec![u32::MAX; vcode.blocks.len()];
@@ -63,7 +64,7 @@ impl<'a> FuncEmitter<'a> {
     }
 
     pub(super) fn slot(&self, n: u32) -> Amode {
-        Amode::base_disp(Gpr::RBP, -(self.frame.saved_bytes + 8 * (n as i32 + 1)))
+        Amode::base_disp(Gpr::RBP, -(self.frame.saved_bytes + abi::SPILL_SLOT_SIZE * (n as i32 + 1)))
     }
 
     pub(super) fn prologue(&mut self) {

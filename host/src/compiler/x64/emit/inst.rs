@@ -37,11 +37,11 @@ impl FuncEmitter<'_> {
                 match (self.alloc.loc(dst), self.alloc.loc(src), self.local_copy(src)) {
                     (Loc::Reg(d), Loc::Stack(n), None) => {
                         let m = self.slot(n);
-                        self.asm().load_f(true, d.as_xmm().expect("XMM operand"), m);
+                        self.asm().load_v128(d.as_xmm().expect("XMM operand"), m);
                     }
                     (Loc::Stack(n), Loc::Reg(s), _) if self.local_copy(dst).is_none() => {
                         let m = self.slot(n);
-                        self.asm().store_f(true, m, s.as_xmm().expect("XMM operand"));
+                        self.asm().store_v128(m, s.as_xmm().expect("XMM operand"));
                     }
                     _ => {
                         let s = self.use_xmm(src);
@@ -207,6 +207,32 @@ impl FuncEmitter<'_> {
                 let s = self.use_xmm(src);
                 self.asm().store_f(double, m, s);
             }
+            MInst::VLoad { bytes, dst, ref addr } => {
+                let m = self.amode(addr);
+                let d = self.def_xmm(dst);
+                match bytes {
+                    4 => self.asm().movd_load(d, m),
+                    8 => self.asm().movq_load(d, m),
+                    _ => self.asm().load_v128(d, m),
+                }
+            }
+            MInst::VStore { ref addr, src } => {
+                let m = self.amode(addr);
+                let s = self.use_xmm(src);
+                self.asm().store_v128(m, s);
+            }
+            MInst::VConst { dst, constant, zero } => {
+                let d = self.def_xmm(dst);
+                if zero {
+                    self.asm().packed(PackedOp::Pxor, d, d);
+                } else {
+                    let l = self.consts[constant.0 as usize].0;
+                    self.asm().movdqa_rip(d, l);
+                }
+            }
+            MInst::Simd { op, in_place, dst, ref args, ref tmps, imm } => {
+                self.simd(op, in_place, dst, args, tmps, imm)
+            }
             MInst::Sse { op, dst, src } => {
                 let s = self.use_xmm(src);
                 let unary =
@@ -291,21 +317,21 @@ impl FuncEmitter<'_> {
             }
             MInst::Call { ref target, .. } => self.call(target),
             MInst::OutgoingArgs { .. } | MInst::Params { .. } => {}
-            MInst::StoreArg { offset, src, float } => {
+            MInst::StoreArg { offset, src, kind } => {
                 let m = Amode::base_disp(Gpr::RSP, offset as i32);
-                self.store_value(m, src, float);
+                self.store_value(m, src, kind);
             }
-            MInst::LoadRet { offset, dst, float } => {
+            MInst::LoadRet { offset, dst, kind } => {
                 let m = Amode::base_disp(Gpr::RSP, offset as i32);
-                self.load_value(m, dst, float);
+                self.load_value(m, dst, kind);
             }
-            MInst::LoadParam { offset, dst, float } => {
+            MInst::LoadParam { offset, dst, kind } => {
                 let m = Amode::base_disp(Gpr::RBP, abi::FRAME_PARAMS_OFFSET + offset as i32);
-                self.load_value(m, dst, float);
+                self.load_value(m, dst, kind);
             }
-            MInst::StoreRet { offset, src, float } => {
+            MInst::StoreRet { offset, src, kind } => {
                 let m = Amode::base_disp(Gpr::RBP, abi::FRAME_PARAMS_OFFSET + offset as i32);
-                self.store_value(m, src, float);
+                self.store_value(m, src, kind);
             }
             MInst::GetVmctx { dst } => {
                 let d = self.def_gpr(dst);

@@ -22,6 +22,7 @@
 //! Requires: an allocation accepted by `regalloc::checker`.
 
 use super::encode::{AluOp, Asm, ExtendKind, Label, LoadKind, ShiftOp, SseOp};
+use super::packed::PackedOp;
 use super::regs::{Amode, Cond, Gpr, Scale, Size, Xmm};
 use crate::compiler::regalloc::{Allocation, Loc, LocalCopy};
 use crate::compiler::unwind::{UnwindOp, UnwindRange};
@@ -55,6 +56,7 @@ mod frame;
 mod inst;
 mod operands;
 mod sequences;
+pub mod simd;
 mod stubs;
 
 use stubs::YieldStub;

@@ -38,7 +38,7 @@ impl FuncEmitter<'_> {
     pub(super) fn reload_xmm(&mut self, n: u32) -> Xmm {
         let s = self.scratch_xmm(false);
         let m = self.slot(n);
-        self.asm().load_f(true, s, m);
+        self.asm().load_v128(s, m);
         s
     }
 
@@ -80,7 +80,7 @@ impl FuncEmitter<'_> {
                 let m = self.slot(n);
                 match (c.reg.as_gpr(), c.reg.as_xmm()) {
                     (Some(g), _) => self.asm().load(LoadKind::U64, g, m),
-                    (_, Some(x)) => self.asm().load_f(true, x, m),
+                    (_, Some(x)) => self.asm().load_v128(x, m),
                     _ => unreachable!("a copy is in a physical register"),
                 }
             }
@@ -224,7 +224,7 @@ impl FuncEmitter<'_> {
         for (loc, x) in std::mem::take(&mut self.pending_fstores) {
             if let Loc::Stack(n) = loc {
                 let m = self.slot(n);
-                self.asm().store_f(true, m, x);
+                self.asm().store_v128(m, x);
             }
         }
         self.gpr_scratch_used = 0;
@@ -275,25 +275,40 @@ impl FuncEmitter<'_> {
         self.constant(bytes)
     }
 
-    pub(super) fn store_value(&mut self, m: Amode, src: Reg, float: bool) {
-        if float {
-            let s = self.use_xmm(src);
-            self.asm().store_f(true, m, s);
-        } else {
-            let s = self.use_gpr(src);
-            self.asm().store(Size::S64, m, s);
+    pub(super) fn store_value(&mut self, m: Amode, src: Reg, kind: SlotKind) {
+        match kind {
+            SlotKind::Int => {
+                let s = self.use_gpr(src);
+                self.asm().store(Size::S64, m, s);
+            }
+            SlotKind::Float => {
+                let s = self.use_xmm(src);
+                self.asm().store_f(true, m, s);
+            }
+            SlotKind::Vector => {
+                let s = self.use_xmm(src);
+                self.asm().store_v128(m, s);
+            }
         }
     }
 
-    pub(super) fn load_value(&mut self, m: Amode, dst: Reg, float: bool) {
-        if float {
-            let d = self.def_xmm(dst);
-            self.asm().load_f(true, d, m);
-        } else {
-            let d = self.def_gpr(dst);
-            self.asm().load(LoadKind::U64, d, m);
+    pub(super) fn load_value(&mut self, m: Amode, dst: Reg, kind: SlotKind) {
+        match kind {
+            SlotKind::Int => {
+                let d = self.def_gpr(dst);
+                self.asm().load(LoadKind::U64, d, m);
+            }
+            SlotKind::Float => {
+                let d = self.def_xmm(dst);
+                self.asm().load_f(true, d, m);
+            }
+            SlotKind::Vector => {
+                let d = self.def_xmm(dst);
+                self.asm().load_v128(d, m);
+            }
         }
     }
+
     /// Performs the copies `dst <- src` as if simultaneously.
     ///
     /// Destinations are distinct. Repeatedly emits the first move (in the
@@ -394,17 +409,17 @@ impl FuncEmitter<'_> {
             }
             (RegClass::Float, Loc::Reg(d), Loc::Stack(n)) => {
                 let m = slot(n, self);
-                self.asm().load_f(true, d.as_xmm().unwrap(), m)
+                self.asm().load_v128(d.as_xmm().unwrap(), m)
             }
             (RegClass::Float, Loc::Stack(n), Loc::Reg(s)) => {
                 let m = slot(n, self);
-                self.asm().store_f(true, m, s.as_xmm().unwrap())
+                self.asm().store_v128(m, s.as_xmm().unwrap())
             }
             (RegClass::Float, Loc::Stack(dn), Loc::Stack(sn)) => {
                 let (dm, sm) = (slot(dn, self), slot(sn, self));
                 let a = self.asm();
-                a.load_f(true, FTMP, sm);
-                a.store_f(true, dm, FTMP);
+                a.load_v128(FTMP, sm);
+                a.store_v128(dm, FTMP);
             }
             (_, _, Loc::None) | (_, Loc::None, _) => {}
         }

@@ -94,10 +94,9 @@ impl TextBuilder {
         for (i, (&ty, loc)) in sig.params.iter().zip(&layout.params).enumerate() {
             match *loc {
                 ArgLoc::Gpr(g) => a.load(int_load(ty), Gpr(g), slot(i)),
-                ArgLoc::Xmm(x) => a.load_f(ty == ValType::F64, Xmm(x), slot(i)),
+                ArgLoc::Xmm(x) => load_xmm(a, ty, Xmm(x), slot(i)),
                 ArgLoc::Stack(off) => {
-                    a.load(LoadKind::U64, Gpr::RAX, slot(i));
-                    a.store(Size::S64, Amode::base_disp(Gpr::RSP, off as i32), Gpr::RAX);
+                    copy_value(a, ty, Gpr::RAX, Amode::base_disp(Gpr::RSP, off as i32), slot(i))
                 }
             }
         }
@@ -106,12 +105,10 @@ impl TextBuilder {
         for (i, (&ty, loc)) in sig.results.iter().zip(&layout.results).enumerate() {
             match *loc {
                 ArgLoc::Gpr(g) => a.store(Size::S64, slot(i), Gpr(g)),
-                ArgLoc::Xmm(x) => a.store_f(ty == ValType::F64, slot(i), Xmm(x)),
+                ArgLoc::Xmm(x) => store_xmm(a, ty, slot(i), Xmm(x)),
                 ArgLoc::Stack(off) => {
                     // r11, not rax: rax may hold a register result.
-                    let at = Amode::base_disp(Gpr::RSP, off as i32);
-                    a.load(LoadKind::U64, TMP, at);
-                    a.store(Size::S64, slot(i), TMP);
+                    copy_value(a, ty, TMP, slot(i), Amode::base_disp(Gpr::RSP, off as i32))
                 }
             }
         }
@@ -157,11 +154,8 @@ impl TextBuilder {
         for (i, (&ty, loc)) in sig.params.iter().zip(&layout.params).enumerate() {
             match *loc {
                 ArgLoc::Gpr(g) => a.store(Size::S64, slot(i), Gpr(g)),
-                ArgLoc::Xmm(x) => a.store_f(ty == ValType::F64, slot(i), Xmm(x)),
-                ArgLoc::Stack(off) => {
-                    a.load(LoadKind::U64, Gpr::RAX, stack_param(off));
-                    a.store(Size::S64, slot(i), Gpr::RAX);
-                }
+                ArgLoc::Xmm(x) => store_xmm(a, ty, slot(i), Xmm(x)),
+                ArgLoc::Stack(off) => copy_value(a, ty, Gpr::RAX, slot(i), stack_param(off)),
             }
         }
         a.mov_rr(Size::S64, Gpr::RDI, VMCTX);
@@ -178,11 +172,8 @@ impl TextBuilder {
         for (i, (&ty, loc)) in sig.results.iter().zip(&layout.results).enumerate() {
             match *loc {
                 ArgLoc::Gpr(g) => a.load(int_load(ty), Gpr(g), slot(i)),
-                ArgLoc::Xmm(x) => a.load_f(ty == ValType::F64, Xmm(x), slot(i)),
-                ArgLoc::Stack(off) => {
-                    a.load(LoadKind::U64, TMP, slot(i));
-                    a.store(Size::S64, stack_param(off), TMP);
-                }
+                ArgLoc::Xmm(x) => load_xmm(a, ty, Xmm(x), slot(i)),
+                ArgLoc::Stack(off) => copy_value(a, ty, TMP, stack_param(off), slot(i)),
             }
         }
         a.lea(Size::S64, Gpr::RSP, Amode::base_disp(Gpr::RBP, abi::FRAME_VMCTX_OFFSET));
@@ -332,5 +323,31 @@ impl FuncEmitter<'_> {
         a.jmp(s.resume);
         a.bind(stop);
         self.trap_now(None, s.srcloc);
+    }
+}
+
+/// Loads a value of xmm type `ty` (f32, f64 or v128) from `m`.
+fn load_xmm(a: &mut Asm, ty: ValType, x: Xmm, m: Amode) {
+    match ty {
+        ValType::V128 => a.load_v128(x, m),
+        _ => a.load_f(ty == ValType::F64, x, m),
+    }
+}
+
+/// Stores a value of xmm type `ty` (f32, f64 or v128) to `m`.
+fn store_xmm(a: &mut Asm, ty: ValType, m: Amode, x: Xmm) {
+    match ty {
+        ValType::V128 => a.store_v128(m, x),
+        _ => a.store_f(ty == ValType::F64, m, x),
+    }
+}
+
+/// Copies a value of type `ty` between memory slots through GPR `via`
+/// (a v128 in two halves).
+fn copy_value(a: &mut Asm, ty: ValType, via: Gpr, dst: Amode, src: Amode) {
+    let halves = if ty == ValType::V128 { 2 } else { 1 };
+    for k in 0..halves {
+        a.load(LoadKind::U64, via, src.offset_by(8 * k));
+        a.store(Size::S64, dst.offset_by(8 * k), via);
     }
 }
