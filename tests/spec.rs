@@ -9,7 +9,7 @@
 //! assertions pass and how many fail because they need features Scion does
 //! not implement yet. The test fails when a file passes fewer assertions
 //! than listed, or has a failure not explained by a missing feature beyond
-//! what is listed. Every `core2` file must pass in full.
+//! what is listed. Every `core2` and `simd` file must pass in full.
 //! `SCION_BLESS=1` rewrites the list from the current results.
 
 use scion::wast::{WastReport, read_groups, run_file};
@@ -38,6 +38,10 @@ fn suite_dir() -> Option<PathBuf> {
 
 /// Expected (passed, failed, of which unsupported) per file.
 type Expectations = BTreeMap<String, (usize, usize, usize)>;
+
+/// Groups in which every assertion must pass: WebAssembly 2.0 and its
+/// fixed-width SIMD.
+const STRICT_GROUPS: [&str; 2] = ["core2", "simd"];
 
 const EXPECTATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/spec-expectations.tsv");
 
@@ -83,8 +87,8 @@ fn spec_suite() {
         ));
         let (exp_pass, exp_fail, exp_unsup) = expectations.get(&rel).copied().unwrap_or((0, 0, 0));
         let genuine = report.genuine_failures();
-        if group == "core2" && report.failed > 0 {
-            problems.push(format!("{rel} (core2, {listed} assertions): {} failed", report.failed));
+        if STRICT_GROUPS.contains(&group.as_str()) && report.failed > 0 {
+            problems.push(format!("{rel} ({group}, {listed} assertions): {} failed", report.failed));
         } else if report.passed < exp_pass || genuine > exp_fail - exp_unsup {
             problems.push(format!(
                 "{rel}: {} passed (expected {exp_pass}), {genuine} failures not explained by missing features (expected {})",
@@ -92,7 +96,7 @@ fn spec_suite() {
                 exp_fail - exp_unsup
             ));
         }
-        if !report.failures.is_empty() && (group == "core2" || genuine > exp_fail - exp_unsup) {
+        if !report.failures.is_empty() && (STRICT_GROUPS.contains(&group.as_str()) || genuine > exp_fail - exp_unsup) {
             for f in report.failures.iter().take(10) {
                 eprintln!("  {f}");
             }

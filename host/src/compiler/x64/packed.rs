@@ -368,7 +368,7 @@ mod tests {
 
     use super::*;
     use crate::compiler::x64::regs::Scale;
-    use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter};
+    use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, MemorySizeOptions};
 
     fn decode(bytes: &[u8]) -> String {
         let mut d = Decoder::with_ip(64, bytes, 0, DecoderOptions::NONE);
@@ -376,10 +376,9 @@ mod tests {
         d.decode_out(&mut inst);
         assert_eq!(inst.len(), bytes.len(), "decoder length for {bytes:02x?}");
         let mut f = IntelFormatter::new();
-        f.options_mut().set_space_after_operand_separator(true);
-        f.options_mut().set_hex_prefix(false);
-        f.options_mut().set_hex_suffix("h");
-        f.options_mut().set_uppercase_hex(true);
+        f.options_mut().set_memory_size_options(MemorySizeOptions::Always);
+        f.options_mut().set_show_useless_prefixes(true);
+        f.options_mut().set_use_pseudo_ops(false);
         let mut out = String::new();
         f.format(&inst, &mut out);
         out
@@ -395,8 +394,13 @@ mod tests {
         format!("{op:?}").to_lowercase()
     }
 
+    /// iced's default number style: 0–9 in decimal, else `0ABCh`.
     fn imm(v: u8) -> String {
-        if v <= 9 { v.to_string() } else { format!("{v:X}h") }
+        if v <= 9 {
+            return v.to_string();
+        }
+        let s = format!("{v:X}h");
+        if s.as_bytes()[0].is_ascii_alphabetic() { format!("0{s}") } else { s }
     }
 
     /// Operand size iced prints for a memory operand of `op`.
@@ -416,19 +420,19 @@ mod tests {
                 // Register-only forms (their memory forms are movhps/movlps).
                 for (d, s) in [(0u8, 1u8), (9, 15), (14, 3)] {
                     let got = one(|a| a.packed(op, Xmm(d), Xmm(s)));
-                    assert_eq!(got, format!("{} xmm{d}, xmm{s}", name(op)));
+                    assert_eq!(got, format!("{} xmm{d},xmm{s}", name(op)));
                 }
                 continue;
             }
             for d in 0..16 {
                 for s in 0..16 {
                     let got = one(|a| a.packed(op, Xmm(d), Xmm(s)));
-                    assert_eq!(got, format!("{} xmm{d}, xmm{s}", name(op)), "{op:?}");
+                    assert_eq!(got, format!("{} xmm{d},xmm{s}", name(op)), "{op:?}");
                 }
             }
             let m = Amode::indexed(Gpr(13), Gpr(9), Scale::Eight, 0x40);
             let got = one(|a| a.packed_m(op, Xmm(12), m));
-            assert_eq!(got, format!("{} xmm12, {} ptr [r13+r9*8+40h]", name(op), mem_size(op)));
+            assert_eq!(got, format!("{} xmm12,{} ptr [r13+r9*8+40h]", name(op), mem_size(op)));
         }
     }
 
@@ -438,14 +442,14 @@ mod tests {
             for (d, s) in [(0u8, 0u8), (1, 9), (15, 2), (8, 8)] {
                 for v in [0u8, 3, 0x1B, 0xFF] {
                     let got = one(|a| a.packed_imm(op, Xmm(d), Xmm(s), v));
-                    assert_eq!(got, format!("{} xmm{d}, xmm{s}, {}", name(op), imm(v)), "{op:?}");
+                    assert_eq!(got, format!("{} xmm{d},xmm{s},{}", name(op), imm(v)), "{op:?}");
                 }
             }
         }
         for &op in ShiftImmOp::ALL {
             for d in 0..16 {
                 let got = one(|a| a.shift_imm(op, Xmm(d), 7));
-                assert_eq!(got, format!("{} xmm{d}, 7", name(op)));
+                assert_eq!(got, format!("{} xmm{d},7", name(op)));
             }
         }
     }
@@ -470,18 +474,18 @@ mod tests {
                 ] {
                     let r = regs[g as usize];
                     let got = one(|a| a.pinsr(w, Xmm(x), Gpr(g), 1));
-                    assert_eq!(got, format!("pinsr{n} xmm{x}, {r}, 1"));
+                    assert_eq!(got, format!("pinsr{n} xmm{x},{r},1"));
                     let got = one(|a| a.pextr(w, Gpr(g), Xmm(x), 1));
-                    assert_eq!(got, format!("pextr{n} {r}, xmm{x}, 1"));
+                    assert_eq!(got, format!("pextr{n} {r},xmm{x},1"));
                 }
                 for op in [MaskOp::Pmovmskb, MaskOp::Movmskps, MaskOp::Movmskpd] {
                     let got = one(|a| a.movmsk(op, Gpr(g), Xmm(x)));
-                    assert_eq!(got, format!("{} {}, xmm{x}", name(op), R32[g as usize]));
+                    assert_eq!(got, format!("{} {},xmm{x}", name(op), R32[g as usize]));
                 }
             }
         }
         let m = Amode::base_disp(Gpr(12), -8);
-        assert_eq!(one(|a| a.movd_load(Xmm(9), m)), "movd xmm9, dword ptr [r12-8]");
-        assert_eq!(one(|a| a.movq_load(Xmm(2), m)), "movq xmm2, qword ptr [r12-8]");
+        assert_eq!(one(|a| a.movd_load(Xmm(9), m)), "movd xmm9,dword ptr [r12-8]");
+        assert_eq!(one(|a| a.movq_load(Xmm(2), m)), "movq xmm2,qword ptr [r12-8]");
     }
 }

@@ -110,12 +110,6 @@ impl FuncEmitter<'_> {
         self.asm().packed_rip(op, d, l);
     }
 
-    /// `dst = constant`.
-    fn load_const(&mut self, d: Xmm, bytes: [u8; 16]) {
-        let l = self.constant(bytes);
-        self.asm().movdqa_rip(d, l);
-    }
-
     /// Emits vector operator `op` (see the module comment for the shapes).
     pub(super) fn simd(
         &mut self,
