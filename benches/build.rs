@@ -9,6 +9,7 @@ fn main() {
         &guest,
         &["kernels", "call-plugin", "counter", "counter-v2", "counter-big"],
     );
+    build_guests::build_guests_simd128(&guest, &["kernels"]);
     if std::env::var_os("CARGO_FEATURE_EXTISM").is_some() {
         build_guests::build_guests(&guest, &["extism-calls"]);
     }

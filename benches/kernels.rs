@@ -11,6 +11,12 @@
 //! | `wasmtime` | the default configuration (not interruptible) |
 //! | `scion-fuel` | Scion's default plus `consume_fuel(true)` |
 //! | `wasmtime-fuel` | Wasmtime's default plus `consume_fuel(true)` |
+//! | `scion-simd` | Scion's default on the kernels built with `-C target-feature=+simd128` |
+//! | `wasmtime-simd` | Wasmtime's default on the same `simd128` build |
+//!
+//! The `simd128` build is the same Rust code: LLVM vectorizes its loops
+//! (and `sha2`, `serde_json` and the sort get whatever it finds), so the
+//! pair against `scion`/`wasmtime` is the speedup SIMD gives each engine.
 //!
 //! Every configuration's checksum is checked against the native one before
 //! anything is measured. Ids are `kernel/NAME/ID`.
@@ -31,9 +37,12 @@ pub const KERNELS: &[(&str, u32, extern "C" fn(u32) -> u64)] = &[
     ("postcard", 2_000, kernels::postcard_roundtrip),
     ("sort", 200_000, kernels::sort),
     ("bulk", 256, kernels::bulk),
+    ("pixels", 512, kernels::pixels),
+    ("dot", 20_000, kernels::dot),
 ];
 
 const WASM: &str = env!("SCION_GUEST_KERNELS");
+const WASM_SIMD: &str = env!("SCION_GUEST_KERNELS_SIMD128");
 
 /// Enough fuel that no kernel run (nor all of Criterion's runs) exhausts it.
 const FUEL: u64 = u64::MAX / 2;
@@ -61,9 +70,13 @@ impl Runner for Scion {
 }
 
 fn scion(config: scion::Config) -> Scion {
+    scion_of(config, WASM)
+}
+
+fn scion_of(config: scion::Config, wasm: &str) -> Scion {
     let fuel = config.consume_fuel;
     let engine = scion::Engine::new(config).unwrap();
-    let module = scion::Module::from_file(&engine, WASM).unwrap();
+    let module = scion::Module::from_file(&engine, wasm).unwrap();
     let mut store = scion::Store::new(&engine, ());
     if fuel {
         store.set_fuel(FUEL).unwrap();
@@ -89,10 +102,14 @@ impl Runner for Wasmtime {
 
 /// Wasmtime with fuel metering and/or epoch interruption.
 fn wasmtime(fuel: bool, epoch: bool) -> Wasmtime {
+    wasmtime_of(fuel, epoch, WASM)
+}
+
+fn wasmtime_of(fuel: bool, epoch: bool, wasm: &str) -> Wasmtime {
     let mut config = wasmtime::Config::new();
     config.consume_fuel(fuel).epoch_interruption(epoch);
     let engine = wasmtime::Engine::new(&config).unwrap();
-    let module = wasmtime::Module::from_file(&engine, WASM).unwrap();
+    let module = wasmtime::Module::from_file(&engine, wasm).unwrap();
     let mut store = wasmtime::Store::new(&engine, ());
     if fuel {
         store.set_fuel(FUEL).unwrap();
@@ -120,6 +137,8 @@ fn kernels(c: &mut Criterion) {
         ("wasmtime", Box::new(wasmtime(false, false))),
         ("scion-fuel", Box::new(scion(default().consume_fuel(true)))),
         ("wasmtime-fuel", Box::new(wasmtime(true, false))),
+        ("scion-simd", Box::new(scion_of(default(), WASM_SIMD))),
+        ("wasmtime-simd", Box::new(wasmtime_of(false, false, WASM_SIMD))),
     ];
     for (i, &(name, arg, native)) in KERNELS.iter().enumerate() {
         let expected = native(arg);

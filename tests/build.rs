@@ -26,4 +26,5 @@ fn main() {
     );
     build_guests::build_guests_for(&guest, &["wasi-plugin"], build_guests::WASI_TARGET);
     build_guests::build_guests_with(&guest, &["analyzer"], "wasm32-unknown-unknown", "debuginfo");
+    build_guests::build_guests_simd128(&guest, &["kernels"]);
 }

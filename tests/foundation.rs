@@ -1,6 +1,6 @@
 //! End-to-end tests of the foundation: WAT -> .so on disk -> load -> run.
 
-use scion::{Config, Engine, Error, Instance, Module, Store, TrapCode};
+use scion::{Config, Engine, Error, Global, GlobalType, Instance, Module, Store, TrapCode, Val, ValType};
 
 fn engine() -> Engine {
     let dir = std::env::temp_dir().join(format!("scion-test-cache-{}", std::process::id()));
@@ -328,4 +328,37 @@ fn many_results_mixing_registers_and_stack() {
     assert_eq!(h.call(&mut store, ()).unwrap(), (1, 2, 3, 4, 5));
     let sum = inst.get_typed_func::<(), f64>(&store, "sum").unwrap();
     assert_eq!(sum.call(&mut store, ()).unwrap(), 36.0);
+}
+
+/// v128 globals keep all 16 bytes: from a constant initializer, from
+/// `global.get` of an imported global, through the host API and through
+/// wasm reads and writes (instantiation once wrote only the low 8).
+#[test]
+fn v128_globals_keep_all_sixteen_bytes() {
+    let wat = r#"(module
+        (import "host" "g" (global $g v128))
+        (global $a (export "a") v128 (v128.const i64x2 0x1111222233334444 0x5555666677778888))
+        (global $b (export "b") (mut v128) (global.get $g))
+        (func (export "flip")
+            (global.set $b (v128.not (global.get $b))))
+        (func (export "high") (result i64)
+            (i64x2.extract_lane 1 (global.get $b))))"#;
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat::parse_str(wat).unwrap()).unwrap();
+    let mut store = Store::new(&engine, ());
+    let both = 0x5555_6666_7777_8888_1111_2222_3333_4444u128;
+    let ty = GlobalType { content: ValType::V128, mutable: false };
+    let host = Global::new(&mut store, ty, Val::V128(!both)).unwrap();
+    assert_eq!(host.get(&store), Val::V128(!both));
+    let inst = Instance::new(&mut store, &module, &[host.into()]).unwrap();
+    let a = inst.get_global(&store, "a").unwrap();
+    let b = inst.get_global(&store, "b").unwrap();
+    assert_eq!(a.get(&store), Val::V128(both));
+    assert_eq!(b.get(&store), Val::V128(!both));
+    let high = inst.get_typed_func::<(), i64>(&store, "high").unwrap();
+    assert_eq!(high.call(&mut store, ()).unwrap(), !0x5555_6666_7777_8888u64 as i64);
+    inst.get_typed_func::<(), ()>(&store, "flip").unwrap().call(&mut store, ()).unwrap();
+    assert_eq!(b.get(&store), Val::V128(both));
+    b.set(&mut store, Val::V128(7 << 100)).unwrap();
+    assert_eq!(high.call(&mut store, ()).unwrap(), 7 << 36);
 }

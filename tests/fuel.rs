@@ -1,6 +1,7 @@
 //! Fuel: Scion's consumption equals Wasmtime's (same default cost table)
-//! for every call that completes, on generated modules and on a real Rust
-//! plugin, and is identical across runs and optimization levels.
+//! for every call that completes, on generated modules (two in three with
+//! SIMD) and on a real Rust plugin, and is identical across runs and
+//! optimization levels.
 
 mod common;
 
@@ -111,11 +112,17 @@ fn loop_with_parameters_under_fuel() {
 }
 
 /// The benchmark kernels (a real Rust plugin using serde, sha2, sorting,
-/// bulk memory) consume the same fuel in both engines.
+/// bulk memory), built with and without `simd128`, consume the same fuel
+/// in both engines.
 #[test]
 fn fuel_agrees_on_the_benchmark_kernels() {
-    let wasm = std::fs::read(env!("SCION_GUEST_KERNELS")).unwrap();
-    let (mut store, inst, mut wstore, winst) = metered_in_both(&wasm);
+    for path in [env!("SCION_GUEST_KERNELS"), env!("SCION_GUEST_KERNELS_SIMD128")] {
+        kernels_fuel_agrees(&std::fs::read(path).unwrap());
+    }
+}
+
+fn kernels_fuel_agrees(wasm: &[u8]) {
+    let (mut store, inst, mut wstore, winst) = metered_in_both(wasm);
     for (name, arg) in [
         ("fib", 18u32),
         ("sieve", 50_000),
@@ -125,6 +132,8 @@ fn fuel_agrees_on_the_benchmark_kernels() {
         ("postcard_roundtrip", 100),
         ("sort", 5_000),
         ("bulk", 16),
+        ("pixels", 24),
+        ("dot", 200),
     ] {
         let f = inst.get_typed_func::<u32, u64>(&store, name).unwrap();
         let before = store.get_fuel().unwrap();

@@ -32,6 +32,7 @@ pub enum DVal {
     I64(i64),
     F32(u32),
     F64(u64),
+    V128(u128),
     /// A reference: only null-ness is comparable across engines.
     Ref(bool),
 }
@@ -73,17 +74,20 @@ pub struct Shape {
     /// Stores the module runs in side by side in Scion (each must behave
     /// as the single Wasmtime store does).
     pub stores: usize,
+    /// Fixed-width SIMD operators are generated.
+    pub simd: bool,
 }
 
 impl Shape {
     /// The shape of `seed`: one in four may have several memories, one in
-    /// eight is big, one in eight runs in two stores.
+    /// eight is big, one in eight runs in two stores, two in three use SIMD.
     pub fn of(seed: u64) -> Shape {
         Shape {
             avoid_traps: seed % 2 == 1,
             multi_memory: seed % 8 >= 6,
             big: seed % 8 == 3 || seed % 16 == 4,
             stores: if seed % 8 == 5 || seed % 16 == 4 { 2 } else { 1 },
+            simd: seed % 3 != 0,
         }
     }
 
@@ -145,16 +149,17 @@ pub struct Run {
 /// Fuel given to metered runs: enough never to run out.
 pub const FUEL: u64 = 1 << 40;
 
-/// The wasm-smith configuration: WebAssembly 2.0 without SIMD, bounded so
+/// The wasm-smith configuration: WebAssembly 2.0 (with SIMD when the shape
+/// says; relaxed SIMD is left out, its results differ by design), bounded so
 /// that thousands of modules run quickly. With `avoid_traps`, generated
 /// code guards its traps, so executions run deeper. With `multi_memory`,
 /// up to three memories (a 3.0 feature Scion supports, where bounds checks
 /// must not be confused between memories).
 pub fn smith_config(shape: Shape) -> wasm_smith::Config {
-    let Shape { avoid_traps, multi_memory, big, .. } = shape;
+    let Shape { avoid_traps, multi_memory, big, simd, .. } = shape;
     wasm_smith::Config {
         disallow_traps: avoid_traps,
-        simd_enabled: false,
+        simd_enabled: simd,
         relaxed_simd_enabled: false,
         exceptions_enabled: false,
         threads_enabled: false,
@@ -251,6 +256,7 @@ fn scion_val(v: &Val) -> DVal {
         Val::I64(x) => DVal::I64(x),
         Val::F32(b) => DVal::F32(b),
         Val::F64(b) => DVal::F64(b),
+        Val::V128(b) => DVal::V128(b),
         Val::FuncRef(f) => DVal::Ref(f.is_some()),
         Val::ExternRef(r) => DVal::Ref(r.is_some()),
     }
@@ -262,6 +268,7 @@ fn wasmtime_val(v: &wasmtime::Val) -> DVal {
         wasmtime::Val::I64(x) => DVal::I64(*x),
         wasmtime::Val::F32(b) => DVal::F32(*b),
         wasmtime::Val::F64(b) => DVal::F64(*b),
+        wasmtime::Val::V128(b) => DVal::V128(b.as_u128()),
         wasmtime::Val::FuncRef(f) => DVal::Ref(f.is_some()),
         wasmtime::Val::ExternRef(r) => DVal::Ref(r.is_some()),
         _ => DVal::Ref(true),
@@ -378,7 +385,7 @@ fn same_in_every_store(mut runs: Vec<Run>) -> Result<Run, String> {
 /// Wasmtime configured for the same feature set, metering fuel or not.
 pub fn wasmtime_engine_with(fuel: bool) -> wasmtime::Engine {
     let mut c = wasmtime::Config::new();
-    c.wasm_simd(false).wasm_relaxed_simd(false).wasm_multi_memory(true).consume_fuel(fuel);
+    c.wasm_simd(true).wasm_relaxed_simd(false).wasm_multi_memory(true).consume_fuel(fuel);
     wasmtime::Engine::new(&c).expect("wasmtime engine")
 }
 

@@ -148,6 +148,58 @@ pub extern "C" fn bulk(n: u32) -> u64 {
     sum
 }
 
+/// Grayscale and a 3x3 box blur of an `n`x`n` RGBA image, then a byte
+/// histogram checksum: 8- and 16-bit lane arithmetic, which LLVM
+/// vectorizes when `simd128` is on.
+#[unsafe(no_mangle)]
+pub extern "C" fn pixels(n: u32) -> u64 {
+    let n = n as usize;
+    let mut rng = Rng(99);
+    let rgba: Vec<u8> = (0..n * n * 4).map(|_| rng.next() as u8).collect();
+    let gray: Vec<u8> = rgba
+        .chunks_exact(4)
+        .map(|p| ((77 * p[0] as u16 + 150 * p[1] as u16 + 29 * p[2] as u16) >> 8) as u8)
+        .collect();
+    let mut blurred = vec![0u8; n * n];
+    for y in 1..n.saturating_sub(1) {
+        let (above, row, below) =
+            (&gray[(y - 1) * n..y * n], &gray[y * n..(y + 1) * n], &gray[(y + 1) * n..(y + 2) * n]);
+        let out = &mut blurred[y * n..(y + 1) * n];
+        for x in 1..n - 1 {
+            let sum: u16 = [above, row, below]
+                .iter()
+                .map(|r| r[x - 1] as u16 + r[x] as u16 + r[x + 1] as u16)
+                .sum();
+            out[x] = (sum / 9) as u8;
+        }
+    }
+    let mut sum = 0u64;
+    for (i, &v) in blurred.iter().enumerate() {
+        sum = sum.wrapping_add((v as u64) * (i as u64 % 251 + 1));
+    }
+    sum
+}
+
+/// Dot products of `n`-element i32 vectors, 64 times: the widening
+/// multiply-add loops of integer DSP code.
+#[unsafe(no_mangle)]
+pub extern "C" fn dot(n: u32) -> u64 {
+    let n = n as usize;
+    let mut rng = Rng(5);
+    let a: Vec<i16> = (0..n).map(|_| rng.next() as i16).collect();
+    let b: Vec<i16> = (0..n).map(|_| rng.next() as i16).collect();
+    let mut total = 0i64;
+    for round in 0..64 {
+        let s: i32 = a
+            .iter()
+            .zip(&b)
+            .map(|(&x, &y)| (x as i32).wrapping_mul(y as i32))
+            .fold(0i32, |acc, p| acc.wrapping_add(p));
+        total = total.wrapping_add(s as i64 ^ round);
+    }
+    total as u64
+}
+
 /// Does nothing: measures call overhead.
 #[unsafe(no_mangle)]
 pub extern "C" fn empty() {}

@@ -266,7 +266,7 @@ impl Global {
         let s = store.inner_mut().opaque_mut();
         val.check_store(s.id, "the global's initial value")?;
         let mut def = Box::new(VMGlobalDefinition::default());
-        def.bytes[..8].copy_from_slice(&val.to_raw().u64().to_le_bytes());
+        def.bytes[..16].copy_from_slice(&val.to_raw().u128().to_le_bytes());
         let ptr = &mut *def as *mut VMGlobalDefinition as usize;
         s.host_globals.push(def);
         Ok(Global { store_id: s.id, def: ptr, ty })
@@ -282,8 +282,9 @@ impl Global {
         opaque(store, self.store_id).expect("global of another store");
         // SAFETY: global storage lives as long as its store.
         let bytes = unsafe { (*(self.def as *const VMGlobalDefinition)).bytes };
-        let raw =
-            super::values::ValRaw::from_u64(u64::from_le_bytes(bytes[..8].try_into().unwrap()));
+        let raw = super::values::ValRaw::from_u128(u128::from_le_bytes(
+            bytes[..16].try_into().expect("a global holds 16 bytes"),
+        ));
         Val::from_raw(raw, self.ty.content, self.store_id)
     }
 
@@ -299,8 +300,8 @@ impl Global {
         val.check_store(self.store_id, "the global's new value")?;
         // SAFETY: as in `get`; `&mut` store access excludes concurrent use.
         unsafe {
-            (&mut (*(self.def as *mut VMGlobalDefinition)).bytes)[..8]
-                .copy_from_slice(&val.to_raw().u64().to_le_bytes());
+            (&mut (*(self.def as *mut VMGlobalDefinition)).bytes)[..16]
+                .copy_from_slice(&val.to_raw().u128().to_le_bytes());
         }
         Ok(())
     }

@@ -497,8 +497,7 @@ unsafe fn build(
         let def = data.field::<VMGlobalDefinition>(offsets.global(d as u32));
         // SAFETY: vmctx field write.
         unsafe {
-            (*def).bytes = [0; 16];
-            (&mut (*def).bytes)[..8].copy_from_slice(&value.u64().to_le_bytes());
+            (*def).bytes = value.u128().to_le_bytes();
         }
         data.globals.push(def);
     }
