@@ -30,6 +30,11 @@ fn parse_arg(text: &str, ty: ValType) -> Result<Val, String> {
         }
         ValType::F32 => Val::f32(text.parse().map_err(|_| bad())?),
         ValType::F64 => Val::f64(text.parse().map_err(|_| bad())?),
+        // A v128 as one hexadecimal number, lane 0 in the low bits.
+        ValType::V128 => {
+            let digits = text.strip_prefix("0x").ok_or_else(bad)?;
+            Val::V128(u128::from_str_radix(digits, 16).map_err(|_| bad())?)
+        }
         ValType::FuncRef if text == "null" => Val::FuncRef(None),
         ValType::ExternRef if text == "null" => Val::ExternRef(None),
         _ => return Err(bad()),

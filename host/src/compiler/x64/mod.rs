@@ -33,10 +33,15 @@ impl IsaFlags {
         (!self.lzcnt || host.lzcnt) && (!self.bmi1 || host.bmi1)
     }
 
-    /// Checks the baseline every artifact needs: SSE4.1 (`roundss`) and POPCNT.
+    /// Checks the baseline every artifact needs: SSE4.1 (`roundss`,
+    /// `pshufb` and the packed integer forms), SSE4.2 (`pcmpgtq`, for
+    /// `i64x2` comparisons) and POPCNT.
     pub fn check_baseline() -> Result<(), String> {
         if !std::arch::is_x86_feature_detected!("sse4.1") {
             return Err("Scion needs a CPU with SSE4.1".into());
+        }
+        if !std::arch::is_x86_feature_detected!("sse4.2") {
+            return Err("Scion needs a CPU with SSE4.2".into());
         }
         if !std::arch::is_x86_feature_detected!("popcnt") {
             return Err("Scion needs a CPU with POPCNT".into());
