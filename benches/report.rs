@@ -14,7 +14,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const KERNELS: [&str; 8] = ["fib", "sieve", "matmul", "sha256", "json", "postcard", "sort", "bulk"];
+const KERNELS: [&str; 10] =
+    ["fib", "sieve", "matmul", "sha256", "json", "postcard", "sort", "bulk", "pixels", "dot"];
 
 struct Report {
     criterion: PathBuf,
@@ -91,7 +92,7 @@ const KERNEL_TIMES: [&str; 5] = ["native", "scion", "wasmtime-epoch", "scion-noi
 
 /// The kernel ratio columns: header, numerator id, denominator id, and
 /// whether it reads as an overhead (`+25%`) rather than a ratio (`1.25`).
-const KERNEL_RATIOS: [(&str, &str, &str, bool); 7] = [
+const KERNEL_RATIOS: [(&str, &str, &str, bool); 10] = [
     ("scion/native", "scion", "native", false),
     ("scion/wasmtime-epoch", "scion", "wasmtime-epoch", false),
     ("scion-nointr/wasmtime", "scion-nointr", "wasmtime", false),
@@ -99,6 +100,9 @@ const KERNEL_RATIOS: [(&str, &str, &str, bool); 7] = [
     ("interruptible overhead wasmtime", "wasmtime-epoch", "wasmtime", true),
     ("fuel overhead scion", "scion-fuel", "scion", true),
     ("fuel overhead wasmtime", "wasmtime-fuel", "wasmtime", true),
+    ("simd128 build scion/wasmtime", "scion-simd", "wasmtime-simd", false),
+    ("simd speedup scion", "scion", "scion-simd", false),
+    ("simd speedup wasmtime", "wasmtime", "wasmtime-simd", false),
 ];
 
 /// Appends the "Compute kernels" section; false when there is no kernel
@@ -151,7 +155,9 @@ fn kernels_table(r: &Report, md: &mut String) -> bool {
          `epoch_interruption(true)` with a deadline that never fires, the same capability \
          as scion's default; wasmtime: its default configuration. Interruptible overhead \
          is scion/scion-nointr and wasmtime-epoch/wasmtime; fuel overhead is each engine \
-         metered over its own default run (scion-fuel/scion, wasmtime-fuel/wasmtime).\n",
+         metered over its own default run (scion-fuel/scion, wasmtime-fuel/wasmtime). \
+         The simd128 columns run the same kernels built with `-C target-feature=+simd128`; \
+         a speedup is the scalar build's time over the simd128 build's.\n",
     );
     md.push_str(
         "\nSingle kernels move by up to ±30% between runs on a shared virtual machine \

@@ -1,6 +1,8 @@
 //! End-to-end tests of the foundation: WAT -> .so on disk -> load -> run.
 
-use scion::{Config, Engine, Error, Global, GlobalType, Instance, Module, Store, TrapCode, Val, ValType};
+use scion::{
+    Config, Engine, Error, Global, GlobalType, Instance, Module, Store, TrapCode, Val, ValType,
+};
 
 fn engine() -> Engine {
     let dir = std::env::temp_dir().join(format!("scion-test-cache-{}", std::process::id()));

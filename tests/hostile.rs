@@ -613,3 +613,112 @@ fn garbled_dwarf_line_tables_are_ignored_or_bounded() {
         let _ = Instance::new(&mut store, &module, &[]);
     }
 }
+
+/// Every SIMD memory form at the 4 GiB end: an access of `width` bytes at
+/// `4 GiB - width` works, one byte later it traps (and a trapping store
+/// writes nothing); static offsets that carry past 32 bits trap.
+#[test]
+fn vector_accesses_at_the_4gib_end() {
+    let _serial = serial();
+    // (name, width, body over the address in local 0, returning an i64)
+    let loads: &[(&str, u64, &str)] = &[
+        ("load", 16, "(i64x2.extract_lane 1 (v128.load (local.get 0)))"),
+        ("load8x8_s", 8, "(i64x2.extract_lane 1 (v128.load8x8_s (local.get 0)))"),
+        ("load16x4_u", 8, "(i64x2.extract_lane 1 (v128.load16x4_u (local.get 0)))"),
+        ("load32x2_s", 8, "(i64x2.extract_lane 1 (v128.load32x2_s (local.get 0)))"),
+        ("load32_zero", 4, "(i64x2.extract_lane 0 (v128.load32_zero (local.get 0)))"),
+        ("load64_zero", 8, "(i64x2.extract_lane 0 (v128.load64_zero (local.get 0)))"),
+        ("load8_splat", 1, "(i64x2.extract_lane 1 (v128.load8_splat (local.get 0)))"),
+        ("load16_splat", 2, "(i64x2.extract_lane 1 (v128.load16_splat (local.get 0)))"),
+        ("load32_splat", 4, "(i64x2.extract_lane 1 (v128.load32_splat (local.get 0)))"),
+        ("load64_splat", 8, "(i64x2.extract_lane 1 (v128.load64_splat (local.get 0)))"),
+        (
+            "load8_lane",
+            1,
+            "(i64x2.extract_lane 1 (v128.load8_lane 15 (local.get 0) (v128.const i64x2 0 0)))",
+        ),
+        (
+            "load16_lane",
+            2,
+            "(i64x2.extract_lane 1 (v128.load16_lane 7 (local.get 0) (v128.const i64x2 0 0)))",
+        ),
+        (
+            "load32_lane",
+            4,
+            "(i64x2.extract_lane 1 (v128.load32_lane 3 (local.get 0) (v128.const i64x2 0 0)))",
+        ),
+        (
+            "load64_lane",
+            8,
+            "(i64x2.extract_lane 1 (v128.load64_lane 1 (local.get 0) (v128.const i64x2 0 0)))",
+        ),
+    ];
+    let stores: &[(&str, u64, &str)] = &[
+        ("store", 16, "v128.store"),
+        ("store8_lane", 1, "v128.store8_lane 0"),
+        ("store16_lane", 2, "v128.store16_lane 0"),
+        ("store32_lane", 4, "v128.store32_lane 0"),
+        ("store64_lane", 8, "v128.store64_lane 0"),
+    ];
+    let mut wat = String::from("(module (memory (export \"mem\") 65536)\n");
+    for (name, _, body) in loads {
+        wat += &format!("(func (export \"{name}\") (param i32) (result i64) {body})\n");
+    }
+    for (name, _, op) in stores {
+        wat += &format!(
+            "(func (export \"{name}\") (param i32) ({op} (local.get 0) (v128.const i8x16 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)))\n"
+        );
+    }
+    wat += "(func (export \"load_off\") (param i32) (result i64) (i64x2.extract_lane 0 (v128.load offset=0xfffffff0 (local.get 0))))\n";
+    wat += "(func (export \"store_off\") (param i32) (v128.store offset=0xfffffff8 (local.get 0) (v128.const i64x2 -1 -1))))";
+    let e = engine(Config::new());
+    let module = Module::new(&e, &wat).unwrap();
+    let mut store = Store::new(&e, ());
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    let mem = inst.get_memory(&store, "mem").unwrap();
+    assert_eq!(mem.data_size(&store) as u64, GIB4);
+    let end = |back: u64| (GIB4 - back) as u32 as i32;
+    // One byte later (a one-byte access cannot start past the end: 4 GiB
+    // is 0 as an i32; -1, its last byte, is in bounds).
+    for &(name, width, _) in stores {
+        let f = inst.get_typed_func::<i32, ()>(&store, name).unwrap();
+        f.call(&mut store, end(width)).unwrap();
+        let tail = &mem.data(&store)[(GIB4 - width) as usize..];
+        assert_eq!(tail, &(1..=width as u8).collect::<Vec<_>>()[..], "{name}");
+        mem.data_mut(&mut store)[(GIB4 - 16) as usize..].fill(0xEE);
+        if width > 1 {
+            for at in [end(width - 1), -1] {
+                assert_eq!(
+                    trap_code(f.call(&mut store, at)),
+                    TrapCode::MemoryOutOfBounds,
+                    "{name}"
+                );
+            }
+        }
+        assert!(
+            mem.data(&store)[(GIB4 - 16) as usize..].iter().all(|&b| b == 0xEE),
+            "{name} wrote before trapping"
+        );
+    }
+    mem.data_mut(&mut store)[(GIB4 - 16) as usize..].copy_from_slice(&[0x80; 16]);
+    for &(name, width, _) in loads {
+        let f = inst.get_typed_func::<i32, i64>(&store, name).unwrap();
+        let v = f.call(&mut store, end(width)).unwrap();
+        assert_ne!(v, 0, "{name} read nothing");
+        if width > 1 {
+            for at in [end(width - 1), -1] {
+                assert_eq!(
+                    trap_code(f.call(&mut store, at)),
+                    TrapCode::MemoryOutOfBounds,
+                    "{name}"
+                );
+            }
+        }
+    }
+    let load_off = inst.get_typed_func::<i32, i64>(&store, "load_off").unwrap();
+    assert_eq!(load_off.call(&mut store, 0).unwrap(), 0x8080_8080_8080_8080u64 as i64);
+    assert_eq!(trap_code(load_off.call(&mut store, 1)), TrapCode::MemoryOutOfBounds);
+    assert_eq!(trap_code(load_off.call(&mut store, 0x10)), TrapCode::MemoryOutOfBounds);
+    let store_off = inst.get_typed_func::<i32, ()>(&store, "store_off").unwrap();
+    assert_eq!(trap_code(store_off.call(&mut store, 0)), TrapCode::MemoryOutOfBounds);
+}

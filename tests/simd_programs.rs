@@ -76,7 +76,10 @@ fn kernels_built_with_simd128_agree_with_wasmtime_and_the_scalar_build() {
         let scalar_ours = scion_results(&engine, &scalar);
         let theirs = wasmtime_results(&simd);
         for (k, &(name, _)) in KERNELS.iter().enumerate() {
-            assert_eq!(ours[k], theirs[k], "{name}: Scion and Wasmtime differ (optimize {optimize})");
+            assert_eq!(
+                ours[k], theirs[k],
+                "{name}: Scion and Wasmtime differ (optimize {optimize})"
+            );
             assert_eq!(ours[k], scalar_ours[k], "{name}: the SIMD and scalar builds differ");
         }
     }

@@ -88,7 +88,8 @@ fn spec_suite() {
         let (exp_pass, exp_fail, exp_unsup) = expectations.get(&rel).copied().unwrap_or((0, 0, 0));
         let genuine = report.genuine_failures();
         if STRICT_GROUPS.contains(&group.as_str()) && report.failed > 0 {
-            problems.push(format!("{rel} ({group}, {listed} assertions): {} failed", report.failed));
+            problems
+                .push(format!("{rel} ({group}, {listed} assertions): {} failed", report.failed));
         } else if report.passed < exp_pass || genuine > exp_fail - exp_unsup {
             problems.push(format!(
                 "{rel}: {} passed (expected {exp_pass}), {genuine} failures not explained by missing features (expected {})",
@@ -96,7 +97,9 @@ fn spec_suite() {
                 exp_fail - exp_unsup
             ));
         }
-        if !report.failures.is_empty() && (STRICT_GROUPS.contains(&group.as_str()) || genuine > exp_fail - exp_unsup) {
+        if !report.failures.is_empty()
+            && (STRICT_GROUPS.contains(&group.as_str()) || genuine > exp_fail - exp_unsup)
+        {
             for f in report.failures.iter().take(10) {
                 eprintln!("  {f}");
             }

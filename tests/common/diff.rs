@@ -87,7 +87,7 @@ impl Shape {
             multi_memory: seed % 8 >= 6,
             big: seed % 8 == 3 || seed % 16 == 4,
             stores: if seed % 8 == 5 || seed % 16 == 4 { 2 } else { 1 },
-            simd: seed % 3 != 0,
+            simd: !seed.is_multiple_of(3),
         }
     }
 
