@@ -262,8 +262,8 @@ pub enum MInst {
     VLoad { bytes: u8, dst: Reg, addr: MemAddr },
     /// Vector store of 16 bytes.
     VStore { addr: MemAddr, src: Reg },
-    /// A v128 constant from the pool (zero is materialised with `pxor`).
-    VConst { dst: Reg, constant: ConstId, zero: bool },
+    /// A v128 constant, from the pool (zero is materialised with `pxor`).
+    VConst { dst: Reg, bits: u128 },
     /// A wasm vector operator, expanded by `x64/emit/simd.rs`. With
     /// `in_place`, `dst` already holds the first operand (lowering copied
     /// it) and is read and written, and `args` are the other operands;

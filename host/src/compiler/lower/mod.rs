@@ -227,8 +227,7 @@ impl<'a> Lowerer<'a> {
             }
             InstKind::Vconst { bits } => {
                 let dst = self.vreg(RegClass::Float);
-                let constant = self.constant(bits.to_le_bytes());
-                self.emit(MInst::VConst { dst, constant, zero: bits == 0 });
+                self.emit(MInst::VConst { dst, bits });
                 dst
             }
             _ => panic!("{v} used before its definition was lowered"),

@@ -221,12 +221,12 @@ impl FuncEmitter<'_> {
                 let s = self.use_xmm(src);
                 self.asm().store_v128(m, s);
             }
-            MInst::VConst { dst, constant, zero } => {
+            MInst::VConst { dst, bits } => {
                 let d = self.def_xmm(dst);
-                if zero {
+                if bits == 0 {
                     self.asm().packed(PackedOp::Pxor, d, d);
                 } else {
-                    let l = self.consts[constant.0 as usize].0;
+                    let l = self.constant(bits.to_le_bytes());
                     self.asm().movdqa_rip(d, l);
                 }
             }

@@ -149,7 +149,7 @@ impl FuncEmitter<'_> {
             (false, RegClass::Int) => Reg::gpr(self.early_def_gpr(dst)),
         };
         let o = Ops { d, x: xs, g, t, tg };
-        if !self.simd_lanes(op, &o, imm)
+        if !self.simd_lanes(op, &o)
             && !self.simd_int(op, &o, imm)
             && !self.simd_float(op, &o)
         {
@@ -158,7 +158,7 @@ impl FuncEmitter<'_> {
     }
 
     /// Splats, lanes, shuffles, bitwise operators and masks.
-    fn simd_lanes(&mut self, op: SimdOp, o: &Ops, _imm: Option<u8>) -> bool {
+    fn simd_lanes(&mut self, op: SimdOp, o: &Ops) -> bool {
         use SimdOp::*;
         let [b, c] = o.x;
         let t = o.t[0];
