@@ -2,7 +2,10 @@
 //! serving, reloads under concurrent calls, resources after many reloads,
 //! file watching.
 
+#[path = "common/schema.rs"]
+mod schema;
 use counter_api::{Counter, CounterClient};
+use schema::with_schema;
 use scion::plugin::{PluginHandle, ReloadEvent, StatePolicy};
 use scion::{Config, Engine, Error, Plugin};
 use scion_sdk::Interface;
@@ -322,44 +325,6 @@ fn a_failed_save_leaves_the_old_version_serving_unpoisoned() {
     assert_eq!(fuel_of(&h), 777_777);
     assert_eq!(get(&h), (3, "v1".to_string()));
     assert_eq!(increment(&h), 4);
-}
-
-/// `wasm` with its `scion-schema` section replaced by `section`.
-fn with_schema(wasm: &[u8], section: &[u8]) -> Vec<u8> {
-    fn leb(out: &mut Vec<u8>, mut v: u64) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(b);
-                return;
-            }
-            out.push(b | 0x80);
-        }
-    }
-    let mut out = wasm[..8].to_vec();
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        let payload = payload.unwrap();
-        if let wasmparser::Payload::CustomSection(c) = &payload
-            && c.name() == scion_sdk::abi::SCHEMA_SECTION
-        {
-            let mut body = Vec::new();
-            leb(&mut body, c.name().len() as u64);
-            body.extend_from_slice(c.name().as_bytes());
-            body.extend_from_slice(section);
-            out.push(0);
-            leb(&mut out, body.len() as u64);
-            out.extend(body);
-            continue;
-        }
-        if let Some((id, range)) = payload.as_section() {
-            out.push(id);
-            let range = range.start as usize..range.end as usize;
-            leb(&mut out, range.len() as u64);
-            out.extend_from_slice(&wasm[range]);
-        }
-    }
-    out
 }
 
 /// Version 2 of the counter without its state record: a plugin that
